@@ -1,0 +1,69 @@
+# The kit's two everyday commands are `make demo` and `make test`; everything
+# else here is what they depend on.  Each step is skipped when already done.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+MVN    := mvn -B --no-transfer-progress -q -s jvm/settings.xml
+
+BROKER_STAMP    := jvm/broker/lib/.resolved
+CONNECTOR_STAMP := jvm/connector/lib/.resolved
+INSTALL_STAMP   := $(VENV)/.installed
+
+.PHONY: help install jars demo test test-unit test-integration test-notebooks notebooks bench \
+        broker-start broker-stop broker-status config clean
+
+help:
+	@echo "make demo    run the main job end to end on a local Kafka broker"
+	@echo "make test    run every test (unit, integration, notebooks)"
+	@echo "make install create .venv and install the kit with its dev tools"
+	@echo "make jars    resolve the Kafka broker and Spark-Kafka connector jars with Maven"
+	@echo "make broker-start | broker-stop | broker-status   the local broker, by hand"
+	@echo "make config  print the effective settings"
+
+install: $(INSTALL_STAMP)
+$(INSTALL_STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11+ is needed ($(PYTHON) not found)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11+ is needed; $(PYTHON) is $$($(PYTHON) --version). Use PYTHON=python3.11 make ..."; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+jars: $(BROKER_STAMP) $(CONNECTOR_STAMP)
+$(BROKER_STAMP): jvm/broker/pom.xml jvm/settings.xml
+	@command -v mvn >/dev/null || { echo "Maven is needed to resolve the jars (apt-get install maven, or the conda env)"; exit 1; }
+	rm -rf jvm/broker/lib
+	$(MVN) -f jvm/broker/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/jvm/broker/lib -DincludeScope=runtime
+	touch $@
+$(CONNECTOR_STAMP): jvm/connector/pom.xml jvm/settings.xml
+	@command -v mvn >/dev/null || { echo "Maven is needed to resolve the jars (apt-get install maven, or the conda env)"; exit 1; }
+	rm -rf jvm/connector/lib
+	$(MVN) -f jvm/connector/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/jvm/connector/lib -DincludeScope=runtime
+	touch $@
+
+demo: install jars
+	$(PY) -m etl_lib.demo
+
+test: install jars
+	$(PY) -m pytest
+
+test-unit: install
+	$(PY) -m pytest tests/unit
+
+test-integration: install jars
+	$(PY) -m pytest tests/integration
+
+broker-start: install jars
+	$(PY) -m etl_lib.kafka_local start
+broker-stop: install
+	$(PY) -m etl_lib.kafka_local stop
+broker-status: install
+	$(PY) -m etl_lib.kafka_local status
+
+config: install
+	$(PY) -m etl_lib.config
+
+clean:
+	rm -rf data build .pytest_cache .hypothesis

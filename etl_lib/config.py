@@ -1,0 +1,448 @@
+"""One immutable settings object for the whole kit, read from environment variables.
+
+Every knob the seed's ``config.py`` had lives here, with the same environment
+variable names, plus the thread-pipeline settings.  Values are checked when the
+settings are loaded, so a typo such as ``WINDOW_DURATION_MEDIUM="15 minuts"``
+stops the program at once with a message naming the variable, the value and the
+accepted form -- never later as a traceback from inside Spark.
+
+>>> s = load_settings({"ENABLE_PEARSON_CORRELATIONS": "false"})
+>>> s.enable_pearson_correlations, s.source("ENABLE_PEARSON_CORRELATIONS")
+(False, 'environment')
+>>> s.kafka_bootstrap_servers, s.source("KAFKA_BOOTSTRAP_SERVERS")
+('127.0.0.1:9092', 'default')
+
+Run ``python -m etl_lib.config`` to print the effective settings and where each
+one came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+__all__ = [
+    "ConfigError",
+    "Settings",
+    "load_settings",
+    "get_settings",
+    "duration_seconds",
+    "project_root",
+    "ANALYTICS_FLAGS",
+]
+
+
+class ConfigError(ValueError):
+    """A setting has a value the kit cannot use; the message says which and how to fix it."""
+
+
+def project_root() -> Path:
+    """The folder holding ``pyproject.toml`` (a source checkout), else the working directory."""
+    here = Path(__file__).resolve().parent.parent
+    return here if (here / "pyproject.toml").exists() else Path.cwd()
+
+
+# --------------------------------------------------------------------------- parsers
+# Each parser takes the raw string and returns the typed value, or raises
+# ValueError with the accepted form (the caller adds the variable and value).
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def _parse_bool(text: str) -> bool:
+    low = text.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise ValueError("expected true or false (also accepted: 1/0, yes/no, on/off)")
+
+
+# The unit words Spark's interval parser accepts, singular or plural.
+_UNITS = {
+    "millisecond": 0.001,
+    "second": 1.0,
+    "minute": 60.0,
+    "hour": 3600.0,
+    "day": 86400.0,
+    "week": 604800.0,
+}
+_DURATION_RE = re.compile(r"^\s*(\d+)\s+([a-z]+?)s?\s*$")
+
+
+def duration_seconds(text: str) -> float:
+    """Seconds in a Spark interval string such as ``"15 minutes"`` or ``"1 hour"``.
+
+    >>> duration_seconds("15 minutes"), duration_seconds("1 hour")
+    (900.0, 3600.0)
+    """
+    m = _DURATION_RE.match(text.lower())
+    if not m or m.group(2) not in _UNITS or int(m.group(1)) <= 0:
+        raise ValueError(
+            "expected a positive whole number and a unit, as Spark writes intervals: "
+            "'10 seconds', '5 minutes', '1 hour' (units: millisecond, second, minute, hour, day, week)"
+        )
+    return int(m.group(1)) * _UNITS[m.group(2)]
+
+
+def _parse_duration(text: str) -> str:
+    duration_seconds(text)
+    return " ".join(text.split())
+
+
+def _parse_positive_int(text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ValueError("expected a whole number greater than 0") from None
+    if value <= 0:
+        raise ValueError("expected a whole number greater than 0")
+    return value
+
+
+def _parse_positive_float(text: str) -> float:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise ValueError("expected a number greater than 0, e.g. 5 or 0.5") from None
+    if not value > 0 or value == float("inf"):
+        raise ValueError("expected a number greater than 0, e.g. 5 or 0.5")
+    return value
+
+
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
+_SIZE_FACTORS = {
+    None: 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3
+}
+
+
+def _parse_size(text: str) -> int:
+    m = _SIZE_RE.match(text)
+    if not m or int(m.group(1)) <= 0:
+        raise ValueError("expected a positive size in bytes, optionally with a unit: 10485760, 10MiB, 500KB")
+    unit = m.group(2).lower() if m.group(2) else None
+    return int(m.group(1)) * _SIZE_FACTORS[unit]
+
+
+_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:]+\]$")
+
+
+def _parse_bootstrap(text: str) -> str:
+    form = "expected host:port[,host:port...], e.g. 127.0.0.1:9092 or kafka:29092"
+    parts = [p.strip() for p in text.split(",")]
+    if not parts or any(not p for p in parts):
+        raise ValueError(form)
+    for part in parts:
+        host, sep, port = part.rpartition(":")
+        if not sep or not _HOST_RE.match(host) or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(form)
+    return ",".join(parts)
+
+
+_TOPIC_RE = re.compile(r"^[A-Za-z0-9._\-]{1,249}$")
+
+
+def _parse_topic(text: str) -> str:
+    if not _TOPIC_RE.match(text) or text in {".", ".."}:
+        raise ValueError("expected a Kafka topic name: 1-249 characters from letters, digits, '.', '_' and '-'")
+    return text
+
+
+_MASTER_RE = re.compile(r"^(local(\[(\*|\d+)(,\d+)?\])?|(spark|k8s|mesos)://\S+|yarn)$")
+
+
+def _parse_master(text: str) -> str:
+    if not _MASTER_RE.match(text.strip()):
+        raise ValueError("expected local, local[N], local[*], spark://host:port, k8s://https://host:port or yarn")
+    return text.strip()
+
+
+def _parse_choice(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        low = text.strip().lower()
+        if low not in choices:
+            raise ValueError("expected one of: " + ", ".join(choices))
+        return low
+
+    return parse
+
+
+def _parse_text(text: str) -> str:
+    if not text.strip():
+        raise ValueError("expected a non-empty value")
+    return text.strip()
+
+
+def _parse_port(text: str) -> int:
+    value = _parse_positive_int(text)
+    if value > 65535:
+        raise ValueError("expected a TCP port from 1 to 65535")
+    return value
+
+
+def _parse_memory(text: str) -> str:
+    if not re.match(r"^\d+[kmgt]?$", text.strip().lower()):
+        raise ValueError("expected a JVM memory size such as 512m or 2g")
+    return text.strip().lower()
+
+
+def _parse_path(text: str) -> Path:
+    if not text.strip():
+        raise ValueError("expected a folder path")
+    return Path(text.strip()).expanduser()
+
+
+# --------------------------------------------------------------------------- fields
+@dataclasses.dataclass(frozen=True)
+class _Field:
+    env: str
+    default: Any  # a raw string, or a callable(root, values) for derived defaults
+    parse: Callable[[str], Any]
+    help: str
+
+
+def _under_data(sub: str) -> Callable[[dict[str, Any]], str]:
+    return lambda values: str(values["DATA_DIR"] / sub)
+
+
+ANALYTICS_FLAGS = (
+    "ENABLE_WEATHER_TRANSPORT_CORRELATION",
+    "ENABLE_WEATHER_SAFETY_ANALYSIS",
+    "ENABLE_SURGE_WEATHER_CORRELATION",
+    "ENABLE_TRANSPORT_USAGE_SUMMARY",
+    "ENABLE_PEARSON_CORRELATIONS",
+    "ENABLE_BINNED_AGGREGATIONS",
+    "ENABLE_PRECIPITATION_ANALYSIS",
+    "ENABLE_TEMPORAL_CORRELATIONS",
+    "ENABLE_MULTI_VARIABLE_SUMMARY",
+)
+
+_FIELDS: tuple[_Field, ...] = (
+    # Kafka
+    _Field("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092", _parse_bootstrap, "Kafka brokers to connect to"),
+    _Field("KAFKA_TOPIC_BIKE", "bike-trips", _parse_topic, "topic of bike trips"),
+    _Field("KAFKA_TOPIC_TAXI", "taxi-trips", _parse_topic, "topic of taxi trips"),
+    _Field("KAFKA_TOPIC_WEATHER", "weather-data", _parse_topic, "topic of weather observations"),
+    _Field("KAFKA_TOPIC_ACCIDENTS", "accidents", _parse_topic, "topic of accident reports"),
+    _Field("KAFKA_TOPIC_PARTITIONS", "3", _parse_positive_int, "partitions per topic the kit creates"),
+    _Field("KAFKA_STARTING_OFFSETS", "earliest", _parse_choice("earliest", "latest"),
+           "where a new streaming query starts reading"),
+    _Field("KAFKA_FAIL_ON_DATA_LOSS", "true", _parse_bool,
+           "stop a query when Kafka data it expected is gone (deleted topic, expired offsets)"),
+    # Spark
+    _Field("SPARK_APP_NAME", "ETL Data Analysis", _parse_text, "name shown in the Spark UI"),
+    _Field("SPARK_MASTER", "local[*]", _parse_master, "where Spark runs: local[*] or a cluster URL"),
+    _Field("SPARK_DRIVER_MEMORY", "2g", _parse_memory, "driver JVM heap (local mode: all of Spark)"),
+    _Field("SPARK_SHUFFLE_PARTITIONS", "4", _parse_positive_int, "spark.sql.shuffle.partitions (few for one machine)"),
+    _Field("SPARK_UI_ENABLED", "true", _parse_bool, "start the Spark web UI"),
+    _Field("SPARK_UI_PORT", "4040", _parse_port, "port of the Spark web UI"),
+    _Field("BATCH_INTERVAL", "10 seconds", _parse_duration, "micro-batch trigger interval"),
+    # Paths (project-local by default, never /data or /tmp)
+    _Field("DATA_DIR", lambda values: str(project_root() / "data"), _parse_path,
+           "root of everything the kit writes"),
+    _Field("OUTPUT_BASE_PATH", _under_data("processed_simple"), _parse_path, "raw ETL Parquet output"),
+    _Field("CHECKPOINT_BASE_PATH", _under_data("checkpoints/raw"), _parse_path, "checkpoints of the raw ETL streams"),
+    _Field("QUARANTINE_PATH", _under_data("quarantine"), _parse_path, "Parquet of records that could not be parsed"),
+    _Field("ANALYTICS_OUTPUT_PATH", _under_data("analytics"), _parse_path, "analytics Parquet output"),
+    _Field("ANALYTICS_CHECKPOINT_PATH", _under_data("checkpoints/analytics"), _parse_path,
+           "checkpoints of the analytics streams"),
+    # Windows
+    _Field("WINDOW_DURATION_SHORT", "5 minutes", _parse_duration, "window for fast-moving metrics"),
+    _Field("WINDOW_DURATION_MEDIUM", "15 minutes", _parse_duration, "window for correlations"),
+    _Field("WINDOW_DURATION_LONG", "1 hour", _parse_duration, "window for rare events (accidents)"),
+    _Field("SLIDE_DURATION", "5 minutes", _parse_duration, "slide of sliding windows"),
+    _Field("WATERMARK_DELAY", "10 minutes", _parse_duration, "how late an event may arrive and still count"),
+    # Feature flags
+    *(_Field(flag, "true", _parse_bool, "start the " + flag[len("ENABLE_"):].lower().replace("_", " ") + " stream")
+      for flag in ANALYTICS_FLAGS),
+    # Thread/queue pipelines (seed 000)
+    _Field("MINIBATCH_WINDOW_SECONDS", "5", _parse_positive_float, "length of one minibatch window"),
+    _Field("PIPELINE_WORKERS", "10", _parse_positive_int, "worker threads per pipeline"),
+    _Field("PIPELINE_QUEUE_SIZE", "50", _parse_positive_int, "bounded queue size (backpressure)"),
+    _Field("BUCKET_CAPACITY_BYTES", str(10 * 1024 * 1024), _parse_size, "capacity of one file bucket"),
+)
+
+_BY_ENV = {f.env: f for f in _FIELDS}
+
+
+def _attr(env: str) -> str:
+    return env.lower()
+
+
+# --------------------------------------------------------------------------- the object
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The effective settings.  Attribute names are the environment names in lower case."""
+
+    kafka_bootstrap_servers: str
+    kafka_topic_bike: str
+    kafka_topic_taxi: str
+    kafka_topic_weather: str
+    kafka_topic_accidents: str
+    kafka_topic_partitions: int
+    kafka_starting_offsets: str
+    kafka_fail_on_data_loss: bool
+    spark_app_name: str
+    spark_master: str
+    spark_driver_memory: str
+    spark_shuffle_partitions: int
+    spark_ui_enabled: bool
+    spark_ui_port: int
+    batch_interval: str
+    data_dir: Path
+    output_base_path: Path
+    checkpoint_base_path: Path
+    quarantine_path: Path
+    analytics_output_path: Path
+    analytics_checkpoint_path: Path
+    window_duration_short: str
+    window_duration_medium: str
+    window_duration_long: str
+    slide_duration: str
+    watermark_delay: str
+    enable_weather_transport_correlation: bool
+    enable_weather_safety_analysis: bool
+    enable_surge_weather_correlation: bool
+    enable_transport_usage_summary: bool
+    enable_pearson_correlations: bool
+    enable_binned_aggregations: bool
+    enable_precipitation_analysis: bool
+    enable_temporal_correlations: bool
+    enable_multi_variable_summary: bool
+    minibatch_window_seconds: float
+    pipeline_workers: int
+    pipeline_queue_size: int
+    bucket_capacity_bytes: int
+    _sources: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def kafka_topics(self) -> dict[str, str]:
+        """The seed's ``KAFKA_TOPICS``: friendly name -> topic name."""
+        return {
+            "bike": self.kafka_topic_bike,
+            "taxi": self.kafka_topic_taxi,
+            "weather": self.kafka_topic_weather,
+            "accidents": self.kafka_topic_accidents,
+        }
+
+    def enabled_analytics(self) -> list[str]:
+        """The ``ENABLE_*`` flags that are on, in the seed's order."""
+        return [flag for flag in ANALYTICS_FLAGS if getattr(self, _attr(flag))]
+
+    def source(self, env: str) -> str:
+        """Where a setting came from: ``'environment'`` or ``'default'``."""
+        if env not in _BY_ENV:
+            raise KeyError(f"unknown setting {env!r}")
+        return self._sources.get(env, "default")
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with some settings changed (lower-case names), re-validated.
+
+        >>> load_settings({}).replace(pipeline_workers=2).pipeline_workers
+        2
+        """
+        env = {name: os.fspath(v) if isinstance(v, Path) else str(v) for name, v in self.as_env().items()}
+        sources = dict(self._sources)
+        for key, value in changes.items():
+            name = key.upper()
+            if name not in _BY_ENV:
+                raise ConfigError(f"unknown setting {key!r}")
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            env[name] = os.fspath(value) if isinstance(value, Path) else str(value)
+            sources[name] = "override"
+        result = load_settings(env)
+        object.__setattr__(result, "_sources", sources)
+        return result
+
+    def as_env(self) -> dict[str, str]:
+        """Every setting as the environment variable that would reproduce it."""
+        out = {}
+        for f in _FIELDS:
+            value = getattr(self, _attr(f.env))
+            out[f.env] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        return out
+
+    def describe(self) -> list[tuple[str, str, str, str]]:
+        """Rows of (variable, value, source, meaning) for printing."""
+        return [(f.env, self.as_env()[f.env], self.source(f.env), f.help) for f in _FIELDS]
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build and check the settings from ``environ`` (default: ``os.environ``).
+
+    Every bad value is reported, one line each, in a single :class:`ConfigError`.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    problems: list[str] = []
+    for f in _FIELDS:
+        if f.env in environ:
+            raw, sources[f.env] = environ[f.env], "environment"
+        else:
+            raw = f.default(values) if callable(f.default) else f.default
+        try:
+            values[f.env] = f.parse(raw)
+        except ValueError as err:
+            problems.append(f"{f.env}={raw!r} is not valid: {err}.")
+            # Keep going so that every bad setting is reported at once; later
+            # derived defaults fall back to the field's own default.
+            fallback = f.default(values) if callable(f.default) else f.default
+            values[f.env] = f.parse(fallback)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return Settings(**{_attr(k): v for k, v in values.items()}, _sources=sources)
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process's environment, loaded once."""
+    return load_settings()
+
+
+def __getattr__(name: str) -> Any:
+    # The seed reads module constants (``config.KAFKA_BOOTSTRAP_SERVERS``); keep that working.
+    if name in _BY_ENV:
+        return getattr(get_settings(), _attr(name))
+    if name == "KAFKA_TOPICS":
+        return get_settings().kafka_topics
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m etl_lib.config [--json]``: print the effective settings."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m etl_lib.config",
+        description="Print the kit's effective settings and where each came from (default or environment).",
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as err:
+        print(f"Configuration error:\n{err}", file=sys.stderr)
+        return 2
+    rows = settings.describe()
+    if args.json:
+        print(json.dumps({name: {"value": value, "source": src} for name, value, src, _ in rows}, indent=2))
+        return 0
+    width = max(len(r[0]) for r in rows)
+    vwidth = min(48, max(len(r[1]) for r in rows))
+    print(f"{'variable':<{width}}  {'value':<{vwidth}}  {'source':<11}  meaning")
+    for name, value, src, meaning in rows:
+        print(f"{name:<{width}}  {value:<{vwidth}}  {src:<11}  {meaning}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

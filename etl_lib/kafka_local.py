@@ -1,0 +1,464 @@
+"""A real Apache Kafka broker on this machine, without Docker.
+
+The broker is the one Maven resolves into ``jvm/broker/lib`` (``make jars``): a
+single node in KRaft mode acting as broker and controller, bound to 127.0.0.1
+only, with a bounded heap and its log in a file.  If a broker already answers at
+``KAFKA_BOOTSTRAP_SERVERS`` (the docker-compose one, or one started earlier) it
+is used instead and left running.
+
+Python API (tests, notebooks, the demo)::
+
+    with ensure_broker(settings) as broker:       # starts one only if none answers
+        produce(broker.bootstrap_servers, ...)
+    # stopped here if this call started it, also on Ctrl+C or an exception
+
+Command line::
+
+    python -m etl_lib.kafka_local start    # background broker, survives this command
+    python -m etl_lib.kafka_local status
+    python -m etl_lib.kafka_local stop
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import base64
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from . import _jvm
+from .config import ConfigError, Settings, get_settings
+
+__all__ = [
+    "BrokerError",
+    "LocalKafka",
+    "broker_answers",
+    "create_topics",
+    "ensure_broker",
+    "free_port",
+]
+
+log = logging.getLogger(__name__)
+
+_LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+class BrokerError(RuntimeError):
+    """The broker cannot be reached or started; the message names the cause and the fix."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for tests)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _tcp_open(host: str, port: int, timeout: float) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _split(bootstrap: str) -> tuple[str, int]:
+    host, _, port = bootstrap.split(",")[0].rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def broker_answers(bootstrap: str, timeout: float = 3.0) -> bool:
+    """True when a Kafka broker at ``bootstrap`` answers a metadata request."""
+    host, port = _split(bootstrap)
+    if not _tcp_open(host, port, min(timeout, 1.0)):
+        return False
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    ms = int(timeout * 1000)
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap,
+            request_timeout_ms=ms,
+            api_version_auto_timeout_ms=ms,
+            client_id="etl-kit-probe",
+        )
+    except (KafkaError, OSError, ValueError):
+        return False
+    try:
+        admin.list_topics()
+        return True
+    except (KafkaError, OSError):
+        return False
+    finally:
+        admin.close()
+
+
+def create_topics(bootstrap: str, topics: Iterable[str], partitions: int = 3) -> list[str]:
+    """Create the topics that do not exist yet; returns the ones created."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="etl-kit-admin")
+    try:
+        existing = set(admin.list_topics())
+        wanted = [t for t in dict.fromkeys(topics) if t not in existing]
+        if wanted:
+            try:
+                admin.create_topics(
+                    [NewTopic(name=t, num_partitions=partitions, replication_factor=1) for t in wanted]
+                )
+            except TopicAlreadyExistsError:
+                pass
+        return wanted
+    finally:
+        admin.close()
+
+
+_LOG4J2 = """\
+status = warn
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = {log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+logger.state.name = state.change.logger
+logger.state.level = WARN
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+"""
+
+
+@dataclass
+class LocalKafka:
+    """One local broker process (or a handle on one that was already running).
+
+    ``owned`` is True when this object started the broker and so must stop it.
+    """
+
+    bootstrap_servers: str
+    data_dir: Path
+    heap: str = "512m"
+    owned: bool = False
+    pid: int | None = None
+    startup_seconds: float | None = None
+    _proc: subprocess.Popen | None = None
+
+    # ------------------------------------------------------------------ paths
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "broker.log"
+
+    @property
+    def _pid_file(self) -> Path:
+        return self.data_dir / "broker.pid"
+
+    @property
+    def _props(self) -> Path:
+        return self.data_dir / "server.properties"
+
+    # ------------------------------------------------------------------ start
+    def start(self, timeout: float = 90.0, detach: bool = False) -> "LocalKafka":
+        """Format storage if needed, start the JVM and wait until a client can list topics.
+
+        ``detach`` starts the broker in its own session so it outlives this
+        process (the CLI's ``start``); otherwise it is stopped at interpreter exit.
+        """
+        host, port = _split(self.bootstrap_servers)
+        if host not in _LOCAL_HOSTS:
+            raise BrokerError(
+                f"No Kafka broker answers at KAFKA_BOOTSTRAP_SERVERS={self.bootstrap_servers!r}, and the kit only "
+                "starts brokers on 127.0.0.1. Start that broker, or unset KAFKA_BOOTSTRAP_SERVERS to use a local one."
+            )
+        if _port_in_use(host, port):
+            raise BrokerError(
+                f"Port {port} on {host} is in use by a program that does not answer as a Kafka broker. "
+                f"Stop that program, or choose another port: KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:<port>."
+            )
+        java = _jvm.java_executable()
+        _jvm.java_version(java)
+        classpath = _jvm.broker_classpath()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._prepare_storage(java, classpath, host, port)
+
+        cmd = [
+            java,
+            "-Xms128m",
+            f"-Xmx{self.heap}",
+            "-XX:+UseG1GC",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
+            "-cp",
+            classpath,
+            "kafka.Kafka",
+            str(self._props),
+        ]
+        out = open(self.data_dir / "broker.out", "ab")
+        t0 = time.monotonic()
+        self._proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=detach
+        )
+        out.close()
+        self.pid = self._proc.pid
+        self.owned = True
+        self._pid_file.write_text(str(self.pid))
+        if not detach:
+            atexit.register(self.stop)
+        try:
+            self._wait_ready(t0, timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - t0
+        return self
+
+    def _prepare_storage(self, java: str, classpath: str, host: str, port: int) -> None:
+        """Reuse formatted storage when its ports still fit; otherwise format afresh."""
+        log_dirs = self.data_dir / "kraft"
+        if self._props.exists() and (log_dirs / "meta.properties").exists():
+            props = dict(
+                line.split("=", 1) for line in self._props.read_text().splitlines() if "=" in line
+            )
+            cport = int(props.get("controller.quorum.bootstrap.servers", ":0").rpartition(":")[2] or 0)
+            if props.get("advertised.listeners") == f"PLAINTEXT://{host}:{port}" and cport and not _port_in_use(
+                host, cport
+            ):
+                return
+            log.warning("Broker storage in %s does not fit the requested ports; formatting it afresh.", log_dirs)
+        shutil.rmtree(log_dirs, ignore_errors=True)
+        cport = free_port()
+        self._props.write_text(
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"listeners=PLAINTEXT://{host}:{port},CONTROLLER://{host}:{cport}",
+                    f"advertised.listeners=PLAINTEXT://{host}:{port}",
+                    "controller.listener.names=CONTROLLER",
+                    "inter.broker.listener.name=PLAINTEXT",
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    f"controller.quorum.bootstrap.servers={host}:{cport}",
+                    f"log.dirs={log_dirs}",
+                    "num.partitions=3",
+                    "offsets.topic.replication.factor=1",
+                    "offsets.topic.num.partitions=5",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "share.coordinator.state.topic.replication.factor=1",
+                    "share.coordinator.state.topic.min.isr=1",
+                    "group.initial.rebalance.delay.ms=0",
+                    # A scratch broker replaying 2018 events: never delete by age.
+                    "log.retention.ms=-1",
+                    "",
+                ]
+            )
+        )
+        (self.data_dir / "log4j2.properties").write_text(_LOG4J2.format(log=self.log_file))
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        fmt = subprocess.run(
+            [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone",
+             "-t", cluster_id, "-c", str(self._props)],
+            capture_output=True, text=True, timeout=120,
+        )
+        if fmt.returncode != 0:
+            raise BrokerError(f"Formatting Kafka storage in {log_dirs} failed:\n{fmt.stdout}{fmt.stderr}")
+
+    def _wait_ready(self, t0: float, timeout: float) -> None:
+        delay = 0.1
+        while time.monotonic() - t0 < timeout:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise BrokerError(
+                    f"The Kafka broker exited with code {self._proc.returncode} while starting. "
+                    f"Last lines of its log ({self.log_file}):\n{self._tail()}"
+                )
+            if broker_answers(self.bootstrap_servers, timeout=2.0):
+                return
+            time.sleep(delay)
+            delay = min(delay * 1.5, 1.0)
+        raise BrokerError(
+            f"The Kafka broker did not answer at {self.bootstrap_servers} within {timeout:.0f} s. "
+            f"Last lines of its log ({self.log_file}):\n{self._tail()}"
+        )
+
+    def _tail(self, n: int = 15) -> str:
+        lines: list[str] = []
+        for f in (self.data_dir / "broker.out", self.log_file):
+            if f.exists():
+                lines += f.read_text(errors="replace").splitlines()[-n:]
+        return "\n".join(lines[-n:]) or "(empty)"
+
+    # ------------------------------------------------------------------ stop
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the broker if this object started it; no JVM is left behind."""
+        if not self.owned:
+            return
+        pid = self._proc.pid if self._proc is not None else self.pid
+        if pid is not None:
+            _terminate(pid, self._proc, timeout)
+        self.owned = False
+        self._proc = None
+        with contextlib.suppress(FileNotFoundError):
+            self._pid_file.unlink()
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.stop)
+
+    def __enter__(self) -> "LocalKafka":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def resident_memory_mb(self) -> float | None:
+        """Resident memory of the broker JVM in MiB (Linux), or None when unknown."""
+        if self.pid is None:
+            return None
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            return None
+        return None
+
+
+def _is_our_broker(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"kafka.Kafka" in cmdline
+
+
+def _terminate(pid: int, proc: subprocess.Popen | None, timeout: float) -> None:
+    """SIGTERM (controlled shutdown), then SIGKILL if the JVM has not exited in time."""
+    if proc is None and not _is_our_broker(pid):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None:
+            if proc.poll() is not None:
+                return
+        elif not _is_our_broker(pid):
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    if proc is not None:
+        proc.wait(timeout=10)
+
+
+def default_data_dir(settings: Settings) -> Path:
+    return settings.data_dir / "kafka"
+
+
+def ensure_broker(
+    settings: Settings | None = None,
+    *,
+    data_dir: Path | None = None,
+    create_kit_topics: bool = True,
+    heap: str = "512m",
+    timeout: float = 90.0,
+) -> LocalKafka:
+    """A broker at ``KAFKA_BOOTSTRAP_SERVERS``: the one already answering, or a new local one.
+
+    Use it as a context manager: a broker this call started is stopped on exit;
+    one that was already running is left alone.  The four topics are created.
+    """
+    settings = settings or get_settings()
+    bootstrap = settings.kafka_bootstrap_servers
+    broker = LocalKafka(bootstrap, Path(data_dir or default_data_dir(settings)), heap=heap)
+    if not broker_answers(bootstrap):
+        broker.start(timeout=timeout)
+    if create_kit_topics:
+        try:
+            create_topics(bootstrap, settings.kafka_topics.values(), settings.kafka_topic_partitions)
+        except BaseException:
+            broker.stop()
+            raise
+    return broker
+
+
+# ---------------------------------------------------------------------- CLI
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m etl_lib.kafka_local",
+        description="Start, stop or inspect the kit's local Kafka broker (single-node KRaft on 127.0.0.1).",
+    )
+    parser.add_argument("command", choices=["start", "stop", "status"])
+    parser.add_argument("--data-dir", type=Path, help="broker storage and log folder (default: DATA_DIR/kafka)")
+    parser.add_argument("--heap", default="512m", help="broker JVM maximum heap (default: 512m)")
+    args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+    except ConfigError as err:
+        print(f"Configuration error:\n{err}", file=sys.stderr)
+        return 2
+    data_dir = args.data_dir or default_data_dir(settings)
+    bootstrap = settings.kafka_bootstrap_servers
+    pid_file = data_dir / "broker.pid"
+    pid = int(pid_file.read_text()) if pid_file.exists() else None
+    ours = pid is not None and _is_our_broker(pid)
+
+    if args.command == "status":
+        answers = broker_answers(bootstrap)
+        print(f"broker at {bootstrap}: {'answering' if answers else 'not answering'}")
+        print(f"kit-started broker process: {pid if ours else 'none'} (storage {data_dir})")
+        return 0 if answers else 1
+
+    if args.command == "stop":
+        if not ours:
+            print(f"No broker started by the kit is running (storage {data_dir}).")
+            return 0
+        _terminate(pid, None, timeout=30.0)
+        pid_file.unlink(missing_ok=True)
+        print(f"Stopped the Kafka broker (pid {pid}).")
+        return 0
+
+    try:
+        if broker_answers(bootstrap):
+            print(f"A Kafka broker already answers at {bootstrap}; using it.")
+        else:
+            broker = LocalKafka(bootstrap, data_dir, heap=args.heap).start(detach=True)
+            print(
+                f"Kafka broker ready at {bootstrap} in {broker.startup_seconds:.1f} s "
+                f"(pid {broker.pid}, log {broker.log_file}). Stop it with: python -m etl_lib.kafka_local stop"
+            )
+        created = create_topics(bootstrap, settings.kafka_topics.values(), settings.kafka_topic_partitions)
+        if created:
+            print("Created topics: " + ", ".join(created))
+    except (BrokerError, _jvm.JavaError, _jvm.JarsMissingError) as err:
+        print(f"Error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""The Spark session and the Kafka source, set up for one machine or a cluster alike.
+
+``create_spark_session`` attaches the Spark-Kafka connector as local jars
+(``spark.jars``, resolved by ``make jars``), so nothing is downloaded through
+Ivy at run time.  Pointing ``SPARK_MASTER`` at a ``spark://`` or ``k8s://`` URL
+changes nothing else: Spark ships those jars to the executors itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from . import _jvm
+from .config import Settings, get_settings
+from .kafka_local import BrokerError, broker_answers
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["create_spark_session", "read_kafka_stream", "read_kafka_batch", "spark_log_file"]
+
+
+def _log4j_conf() -> str:
+    return str(resources.files("etl_lib") / "conf" / "log4j2-spark.properties")
+
+
+@contextlib.contextmanager
+def _jvm_output_to(path: Path) -> Iterator[None]:
+    """Point file descriptors 1 and 2 at ``path`` while the Spark JVM is launched.
+
+    The JVM inherits them for its whole life, so its start-up banner, warnings
+    and log lines land in that file instead of a terminal or a notebook cell.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    saved = (os.dup(1), os.dup(2))
+    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.dup2(target, 1)
+        os.dup2(target, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, target):
+            os.close(fd)
+
+
+def spark_log_file(settings: Settings) -> Path:
+    """Where the Spark driver JVM writes its output and log (``DATA_DIR/logs/spark-driver.log``)."""
+    return settings.data_dir / "logs" / "spark-driver.log"
+
+
+def create_spark_session(settings: Settings | None = None, app_name: str | None = None) -> "SparkSession":
+    """A SparkSession with the Kafka connector, UTC time, few shuffle partitions and quiet logs.
+
+    The driver JVM's own output goes to :func:`spark_log_file`; errors reach
+    Python as exceptions, so nothing is lost by keeping it off the screen.
+
+    >>> spark = create_spark_session()                      # doctest: +SKIP
+    >>> spark.conf.get("spark.sql.session.timeZone")          # doctest: +SKIP
+    'UTC'
+    """
+    settings = settings or get_settings()
+    _jvm.java_version()  # a clear message now beats a Py4J error later
+    jars = _jvm.connector_jars()
+    from pyspark.sql import SparkSession
+
+    java_opts = f"-Duser.timezone=UTC -Dlog4j2.configurationFile=file:{_log4j_conf()}"
+    builder = (
+        SparkSession.builder
+        .master(settings.spark_master)
+        .appName(app_name or settings.spark_app_name)
+        .config("spark.jars", ",".join(jars))
+        .config("spark.driver.memory", settings.spark_driver_memory)
+        .config("spark.driver.extraJavaOptions", java_opts)
+        .config("spark.executor.extraJavaOptions", java_opts)
+        .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.adaptive.enabled", "true")
+        .config("spark.sql.adaptive.coalescePartitions.enabled", "true")
+        .config("spark.sql.warehouse.dir", str(settings.data_dir / "spark-warehouse"))
+        .config("spark.sql.streaming.forceDeleteTempCheckpointLocation", "true")
+        .config("spark.ui.enabled", "true" if settings.spark_ui_enabled else "false")
+        .config("spark.ui.port", str(settings.spark_ui_port))
+        .config("spark.ui.showConsoleProgress", "false")
+    )
+    if settings.spark_master.startswith("local"):
+        # One machine: keep the driver on loopback (no hostname lookups, nothing exposed).
+        builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+    from pyspark import SparkContext
+
+    if SparkContext._active_spark_context is None:
+        with _jvm_output_to(spark_log_file(settings)):
+            spark = builder.getOrCreate()
+    else:
+        spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
+def _require_broker(settings: Settings) -> None:
+    if not broker_answers(settings.kafka_bootstrap_servers):
+        raise BrokerError(
+            f"No Kafka broker answers at KAFKA_BOOTSTRAP_SERVERS={settings.kafka_bootstrap_servers!r}. "
+            "Start the local one with `python -m etl_lib.kafka_local start` (or `docker compose up -d kafka`), "
+            "or point KAFKA_BOOTSTRAP_SERVERS at a running broker."
+        )
+
+
+def read_kafka_stream(
+    spark: "SparkSession",
+    topic: str,
+    settings: Settings | None = None,
+    starting_offsets: str | None = None,
+    max_offsets_per_trigger: int | None = None,
+) -> "DataFrame":
+    """A streaming DataFrame of the raw Kafka records of ``topic``.
+
+    Columns: key, value (binary), topic, partition, offset, timestamp,
+    timestampType.  Where to start and whether lost data stops the query come
+    from ``KAFKA_STARTING_OFFSETS`` and ``KAFKA_FAIL_ON_DATA_LOSS``; they only
+    matter for a new checkpoint: a restarted query resumes from its checkpoint.
+    """
+    settings = settings or get_settings()
+    _require_broker(settings)
+    reader = (
+        spark.readStream
+        .format("kafka")
+        .option("kafka.bootstrap.servers", settings.kafka_bootstrap_servers)
+        .option("subscribe", topic)
+        .option("startingOffsets", starting_offsets or settings.kafka_starting_offsets)
+        .option("failOnDataLoss", "true" if settings.kafka_fail_on_data_loss else "false")
+    )
+    if max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+    return reader.load()
+
+
+def read_kafka_batch(spark: "SparkSession", topic: str, settings: Settings | None = None) -> "DataFrame":
+    """Everything ``topic`` holds now, as a batch DataFrame (same columns as the stream)."""
+    settings = settings or get_settings()
+    _require_broker(settings)
+    return (
+        spark.read
+        .format("kafka")
+        .option("kafka.bootstrap.servers", settings.kafka_bootstrap_servers)
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .option("endingOffsets", "latest")
+        .load()
+    )
