@@ -1,0 +1,72 @@
+"""Shared fixtures: one real broker and one Spark session for the whole test run.
+
+Each fresh JVM costs seconds, so integration tests share them.  The broker runs
+on free ports in a temporary folder and is stopped at the end of the session,
+also when tests fail.  Tests never touch the developer's ``data/`` folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from etl_lib.config import Settings, load_settings
+
+
+def _base_env(tmp: Path, bootstrap: str) -> dict[str, str]:
+    return {
+        "DATA_DIR": str(tmp),
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "SPARK_MASTER": "local[2]",
+        "SPARK_UI_ENABLED": "false",
+        "SPARK_SHUFFLE_PARTITIONS": "2",
+        "SPARK_DRIVER_MEMORY": "2g",
+    }
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory):
+    """A real Kafka broker on a free port, started once for the test session."""
+    from etl_lib.kafka_local import LocalKafka, create_topics, free_port
+
+    tmp = tmp_path_factory.mktemp("kafka")
+    broker = LocalKafka(f"127.0.0.1:{free_port()}", tmp / "broker")
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(kafka_broker, tmp_path_factory) -> Settings:
+    """Settings pointing at the session broker and a temporary DATA_DIR."""
+    from etl_lib.kafka_local import create_topics
+
+    s = load_settings(_base_env(tmp_path_factory.mktemp("data"), kafka_broker.bootstrap_servers))
+    create_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), s.kafka_topic_partitions)
+    return s
+
+
+@pytest.fixture(scope="session")
+def spark(settings):
+    """One SparkSession (with the Kafka connector) for the whole test session."""
+    from etl_lib.spark import create_spark_session
+
+    session = create_spark_session(settings, app_name="etl-kit tests")
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
+def pytest_collection_modifyitems(config, items):
+    # Mark by folder, so `-m "not integration"` runs the JVM-free tests alone.
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        if "integration" in parts:
+            item.add_marker(pytest.mark.integration)
+        if "notebooks" in parts:
+            item.add_marker(pytest.mark.notebooks)

@@ -1,0 +1,107 @@
+"""The real local broker: start, produce N keyed messages, consume exactly N back, stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from etl_lib.kafka_local import LocalKafka, broker_answers, create_topics, ensure_broker, free_port
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _produce(bootstrap, topic, n):
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    sent = {}
+    for i in range(n):
+        key, value = f"k{i % 11}".encode(), json.dumps({"i": i}).encode()
+        producer.send(topic, key=key, value=value)
+        sent[i] = (key, value)
+    producer.flush()
+    producer.close()
+    return sent
+
+
+def _consume_all(bootstrap, topic, expected, timeout_ms=20000):
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             group_id=f"test-{uuid.uuid4()}", consumer_timeout_ms=timeout_ms)
+    got = []
+    for record in consumer:
+        got.append((record.key, record.value))
+        if len(got) >= expected:
+            break
+    # A short extra poll proves nothing beyond N arrives.
+    extra = consumer.poll(timeout_ms=1000)
+    got += [(r.key, r.value) for recs in extra.values() for r in recs]
+    consumer.close()
+    return got
+
+
+def test_start_produce_consume_stop(tmp_path):
+    broker = LocalKafka(f"127.0.0.1:{free_port()}", tmp_path / "b")
+    broker.start()
+    pid = broker.pid
+    try:
+        assert broker.owned and _alive(pid)
+        assert broker.log_file.exists() and broker.log_file.stat().st_size > 0, "log4j binding must log"
+        create_topics(broker.bootstrap_servers, ["roundtrip"], partitions=3)
+        sent = _produce(broker.bootstrap_servers, "roundtrip", 300)
+        got = _consume_all(broker.bootstrap_servers, "roundtrip", 300)
+        assert len(got) == 300
+        assert sorted(got) == sorted(sent.values())
+    finally:
+        broker.stop()
+    assert not _alive(pid), "no JVM left behind"
+    assert not broker_answers(broker.bootstrap_servers, timeout=1.0)
+
+
+def test_running_broker_is_reused_not_restarted(kafka_broker, settings):
+    with ensure_broker(settings) as again:
+        assert not again.owned
+        assert again.bootstrap_servers == kafka_broker.bootstrap_servers
+    # Leaving the block must not stop a broker this call did not start.
+    assert broker_answers(kafka_broker.bootstrap_servers)
+
+
+def test_kit_topics_created(settings):
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        assert set(settings.kafka_topics.values()) <= set(admin.list_topics())
+    finally:
+        admin.close()
+
+
+def test_cli_start_status_stop(tmp_path):
+    env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}", DATA_DIR=str(tmp_path))
+    run = lambda *a: subprocess.run([sys.executable, "-m", "etl_lib.kafka_local", *a],
+                                    capture_output=True, text=True, env=env, timeout=180)
+    started = run("start")
+    try:
+        assert started.returncode == 0, started.stderr
+        assert "ready" in started.stdout and "bike-trips" in started.stdout
+        status = run("status")
+        assert status.returncode == 0 and "answering" in status.stdout
+        pid = int((tmp_path / "kafka" / "broker.pid").read_text())
+        assert _alive(pid), "a started broker outlives the CLI"
+    finally:
+        stopped = run("stop")
+    assert stopped.returncode == 0 and "Stopped" in stopped.stdout
+    assert not _alive(pid)
+    assert run("status").returncode == 1

@@ -1,0 +1,204 @@
+"""etl_lib.config: every variable, its default, each kind of bad value and its message."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from etl_lib import config
+from etl_lib.config import ANALYTICS_FLAGS, ConfigError, duration_seconds, load_settings
+
+DEFAULTS = {
+    "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092",
+    "KAFKA_TOPIC_BIKE": "bike-trips",
+    "KAFKA_TOPIC_TAXI": "taxi-trips",
+    "KAFKA_TOPIC_WEATHER": "weather-data",
+    "KAFKA_TOPIC_ACCIDENTS": "accidents",
+    "KAFKA_TOPIC_PARTITIONS": 3,
+    "KAFKA_STARTING_OFFSETS": "earliest",
+    "KAFKA_FAIL_ON_DATA_LOSS": True,
+    "SPARK_APP_NAME": "ETL Data Analysis",
+    "SPARK_MASTER": "local[*]",
+    "SPARK_DRIVER_MEMORY": "2g",
+    "SPARK_SHUFFLE_PARTITIONS": 4,
+    "SPARK_UI_ENABLED": True,
+    "SPARK_UI_PORT": 4040,
+    "BATCH_INTERVAL": "10 seconds",
+    "WINDOW_DURATION_SHORT": "5 minutes",
+    "WINDOW_DURATION_MEDIUM": "15 minutes",
+    "WINDOW_DURATION_LONG": "1 hour",
+    "SLIDE_DURATION": "5 minutes",
+    "WATERMARK_DELAY": "10 minutes",
+    "MINIBATCH_WINDOW_SECONDS": 5.0,
+    "PIPELINE_WORKERS": 10,
+    "PIPELINE_QUEUE_SIZE": 50,
+    "BUCKET_CAPACITY_BYTES": 10 * 1024 * 1024,
+    **{flag: True for flag in ANALYTICS_FLAGS},
+}
+
+
+@pytest.mark.parametrize("name,expected", sorted(DEFAULTS.items()))
+def test_default(name, expected):
+    s = load_settings({})
+    assert getattr(s, name.lower()) == expected
+    assert s.source(name) == "default"
+
+
+def test_every_setting_has_a_tested_default_or_is_a_path():
+    names = {row[0] for row in load_settings({}).describe()}
+    paths = {"DATA_DIR", "OUTPUT_BASE_PATH", "CHECKPOINT_BASE_PATH", "QUARANTINE_PATH",
+             "ANALYTICS_OUTPUT_PATH", "ANALYTICS_CHECKPOINT_PATH"}
+    assert names == set(DEFAULTS) | paths
+
+
+def test_paths_default_inside_project_data_folder():
+    s = load_settings({})
+    root = config.project_root() / "data"
+    for p in (s.output_base_path, s.checkpoint_base_path, s.analytics_output_path,
+              s.analytics_checkpoint_path, s.quarantine_path):
+        assert root in p.parents
+        assert not str(p).startswith(("/data", "/tmp"))
+
+
+def test_paths_follow_data_dir(tmp_path):
+    s = load_settings({"DATA_DIR": str(tmp_path)})
+    assert s.output_base_path == tmp_path / "processed_simple"
+    assert s.analytics_checkpoint_path == tmp_path / "checkpoints" / "analytics"
+
+
+@pytest.mark.parametrize(
+    "name,raw,expected",
+    [
+        ("KAFKA_BOOTSTRAP_SERVERS", "kafka:29092, other:9093", "kafka:29092,other:9093"),
+        ("SPARK_MASTER", "spark://master:7077", "spark://master:7077"),
+        ("SPARK_MASTER", "k8s://https://10.0.0.1:6443", "k8s://https://10.0.0.1:6443"),
+        ("SPARK_MASTER", "local[2]", "local[2]"),
+        ("ENABLE_PEARSON_CORRELATIONS", "FALSE", False),
+        ("ENABLE_BINNED_AGGREGATIONS", "0", False),
+        ("ENABLE_TEMPORAL_CORRELATIONS", "yes", True),
+        ("WINDOW_DURATION_MEDIUM", "30  minutes", "30 minutes"),
+        ("BATCH_INTERVAL", "500 milliseconds", "500 milliseconds"),
+        ("MINIBATCH_WINDOW_SECONDS", "0.5", 0.5),
+        ("BUCKET_CAPACITY_BYTES", "10MiB", 10 * 1024 * 1024),
+        ("BUCKET_CAPACITY_BYTES", "500KB", 500_000),
+        ("KAFKA_STARTING_OFFSETS", "Latest", "latest"),
+    ],
+)
+def test_environment_value_parsed(name, raw, expected):
+    s = load_settings({name: raw})
+    assert getattr(s, name.lower()) == expected
+    assert s.source(name) == "environment"
+
+
+@pytest.mark.parametrize(
+    "name,raw,form",
+    [
+        ("ENABLE_PEARSON_CORRELATIONS", "maybe", "expected true or false"),
+        ("WINDOW_DURATION_MEDIUM", "15 minuts", "'10 seconds', '5 minutes', '1 hour'"),
+        ("WINDOW_DURATION_SHORT", "0 minutes", "positive whole number"),
+        ("BATCH_INTERVAL", "10s", "'10 seconds'"),
+        ("PIPELINE_WORKERS", "0", "whole number greater than 0"),
+        ("PIPELINE_WORKERS", "-3", "whole number greater than 0"),
+        ("PIPELINE_QUEUE_SIZE", "ten", "whole number greater than 0"),
+        ("KAFKA_BOOTSTRAP_SERVERS", "host:port:x", "host:port"),
+        ("KAFKA_BOOTSTRAP_SERVERS", "localhost", "host:port"),
+        ("KAFKA_BOOTSTRAP_SERVERS", "localhost:99999", "host:port"),
+        ("KAFKA_TOPIC_BIKE", "bike trips", "Kafka topic name"),
+        ("SPARK_MASTER", "local[two]", "spark://host:port"),
+        ("SPARK_UI_PORT", "70000", "1 to 65535"),
+        ("MINIBATCH_WINDOW_SECONDS", "-1", "greater than 0"),
+        ("BUCKET_CAPACITY_BYTES", "10 parsecs", "size in bytes"),
+        ("KAFKA_STARTING_OFFSETS", "beginning", "earliest, latest"),
+        ("SPARK_DRIVER_MEMORY", "lots", "512m or 2g"),
+    ],
+)
+def test_bad_value_names_variable_value_and_form(name, raw, form):
+    with pytest.raises(ConfigError) as err:
+        load_settings({name: raw})
+    message = str(err.value)
+    assert message.count("\n") == 0, "one line per bad setting"
+    assert name in message and repr(raw) in message and form in message
+
+
+def test_all_bad_values_reported_together():
+    with pytest.raises(ConfigError) as err:
+        load_settings({"PIPELINE_WORKERS": "0", "ENABLE_PEARSON_CORRELATIONS": "maybe"})
+    lines = str(err.value).splitlines()
+    assert len(lines) == 2
+    assert any("PIPELINE_WORKERS" in l for l in lines) and any("ENABLE_PEARSON" in l for l in lines)
+
+
+def test_settings_are_immutable():
+    s = load_settings({})
+    with pytest.raises(Exception):
+        s.pipeline_workers = 3  # type: ignore[misc]
+
+
+def test_replace_revalidates_and_marks_override():
+    s = load_settings({}).replace(pipeline_workers=2, enable_pearson_correlations=False)
+    assert s.pipeline_workers == 2 and s.enable_pearson_correlations is False
+    assert s.source("PIPELINE_WORKERS") == "override"
+    with pytest.raises(ConfigError, match="PIPELINE_WORKERS"):
+        s.replace(pipeline_workers=0)
+
+
+def test_topics_and_flags_helpers():
+    s = load_settings({"ENABLE_PEARSON_CORRELATIONS": "false"})
+    assert s.kafka_topics == {"bike": "bike-trips", "taxi": "taxi-trips",
+                              "weather": "weather-data", "accidents": "accidents"}
+    assert "ENABLE_PEARSON_CORRELATIONS" not in s.enabled_analytics()
+    assert len(s.enabled_analytics()) == 8
+
+
+def test_duration_seconds():
+    assert duration_seconds("1 hour") == 3600
+    assert duration_seconds("5 minutes") == 300
+    assert duration_seconds("1 week") == 604800
+    with pytest.raises(ValueError):
+        duration_seconds("an hour")
+
+
+def test_seed_style_module_constants(monkeypatch):
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka:29092")
+    config.get_settings.cache_clear()
+    try:
+        assert config.KAFKA_BOOTSTRAP_SERVERS == "kafka:29092"
+        assert config.KAFKA_TOPICS["bike"] == "bike-trips"
+        assert config.ENABLE_PEARSON_CORRELATIONS is True
+    finally:
+        config.get_settings.cache_clear()
+
+
+def _cli(env_extra: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in DEFAULTS}
+    env.update(env_extra)
+    return subprocess.run([sys.executable, "-m", "etl_lib.config", *args],
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_cli_prints_values_and_sources():
+    out = _cli({"PIPELINE_WORKERS": "4"}, "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["PIPELINE_WORKERS"] == {"value": "4", "source": "environment"}
+    assert data["KAFKA_TOPIC_BIKE"] == {"value": "bike-trips", "source": "default"}
+    table = _cli({}).stdout
+    assert "KAFKA_BOOTSTRAP_SERVERS" in table and "default" in table
+
+
+@pytest.mark.parametrize(
+    "name,raw",
+    [("ENABLE_PEARSON_CORRELATIONS", "maybe"), ("WINDOW_DURATION_MEDIUM", "15 minuts"),
+     ("PIPELINE_WORKERS", "-1"), ("KAFKA_BOOTSTRAP_SERVERS", "host:port:x")],
+)
+def test_cli_bad_value_exits_nonzero_without_traceback(name, raw):
+    out = _cli({name: raw})
+    assert out.returncode == 2
+    assert name in out.stderr and raw in out.stderr
+    assert "Traceback" not in out.stderr

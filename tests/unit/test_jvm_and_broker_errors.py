@@ -1,0 +1,93 @@
+"""Clear messages for a missing or old Java, unresolved jars, and a broker that cannot start (no JVM run)."""
+
+from __future__ import annotations
+
+import socket
+import stat
+from pathlib import Path
+
+import pytest
+
+from etl_lib import _jvm
+from etl_lib.kafka_local import BrokerError, LocalKafka, broker_answers, free_port
+
+
+def _fake_java(tmp_path: Path, version_line: str) -> Path:
+    home = tmp_path / "jdk"
+    (home / "bin").mkdir(parents=True)
+    java = home / "bin" / "java"
+    java.write_text(f"#!/bin/sh\necho '{version_line}' >&2\n")
+    java.chmod(java.stat().st_mode | stat.S_IEXEC)
+    return home
+
+
+def test_java_home_without_java(tmp_path, monkeypatch):
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+    with pytest.raises(_jvm.JavaError, match="JAVA_HOME=.*has no bin/java"):
+        _jvm.java_executable()
+
+
+def test_java_missing_from_path(monkeypatch, tmp_path):
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(_jvm.JavaError, match="Java was not found.*JDK 17"):
+        _jvm.java_executable()
+
+
+def test_java_too_old(tmp_path, monkeypatch):
+    home = _fake_java(tmp_path, 'openjdk version "11.0.22" 2024-01-16')
+    monkeypatch.setenv("JAVA_HOME", str(home))
+    with pytest.raises(_jvm.JavaError, match="Java 11.*17 or newer"):
+        _jvm.java_version(_jvm.java_executable())
+
+
+def test_java_8_style_version(tmp_path, monkeypatch):
+    home = _fake_java(tmp_path, 'java version "1.8.0_392"')
+    with pytest.raises(_jvm.JavaError, match="Java 8"):
+        _jvm.java_version(str(home / "bin" / "java"))
+
+
+def test_java_17_accepted(tmp_path):
+    home = _fake_java(tmp_path, 'openjdk version "17.0.15" 2025-04-15')
+    assert _jvm.java_version(str(home / "bin" / "java")) == 17
+
+
+def test_jars_missing(monkeypatch, tmp_path):
+    monkeypatch.setattr(_jvm, "project_root", lambda: tmp_path)
+    with pytest.raises(_jvm.JarsMissingError, match="make jars"):
+        _jvm.connector_jars()
+    with pytest.raises(_jvm.JarsMissingError, match="make jars"):
+        _jvm.broker_classpath()
+
+
+def test_connector_jar_picked_by_artifact(monkeypatch, tmp_path):
+    lib = tmp_path / "jvm" / "connector" / "lib"
+    lib.mkdir(parents=True)
+    for name in ("spark-sql-kafka-0-10_2.13-4.1.1.jar", "spark-token-provider-kafka-0-10_2.13-4.1.1.jar",
+                 "kafka-clients-3.9.1.jar", "commons-pool2-2.12.1.jar"):
+        (lib / name).write_bytes(b"")
+    monkeypatch.setattr(_jvm, "project_root", lambda: tmp_path)
+    names = [Path(p).name for p in _jvm.connector_jars()]
+    assert names[0].startswith("spark-sql-kafka") and len(names) == 4
+    (lib / "commons-pool2-2.12.1.jar").unlink()
+    with pytest.raises(_jvm.JarsMissingError, match="commons-pool2"):
+        _jvm.connector_jars()
+
+
+def test_port_in_use_by_something_else(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert not broker_answers(f"127.0.0.1:{port}", timeout=1.0)
+        with pytest.raises(BrokerError, match=f"Port {port} .* in use .*KAFKA_BOOTSTRAP_SERVERS"):
+            LocalKafka(f"127.0.0.1:{port}", tmp_path).start()
+
+
+def test_remote_bootstrap_is_not_started(tmp_path):
+    with pytest.raises(BrokerError, match="only starts brokers on 127.0.0.1"):
+        LocalKafka("kafka.example.internal:9092", tmp_path).start()
+
+
+def test_nothing_answers_on_a_free_port():
+    assert not broker_answers(f"127.0.0.1:{free_port()}", timeout=0.5)

@@ -1,0 +1,85 @@
+"""The project's own files agree with each other: pinned packages, compose services, README commands."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _pyproject_requirements() -> set[str]:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    project = data["project"]
+    return set(project["dependencies"]) | set(project["optional-dependencies"]["dev"])
+
+
+def test_every_requirement_is_pinned():
+    for req in _pyproject_requirements():
+        assert re.fullmatch(r"[A-Za-z0-9_.\-]+(\[[a-z0-9,]+\])?==[0-9][\w.]*", req), req
+
+
+def test_environment_yml_lists_the_same_packages():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert set(pip) == _pyproject_requirements()
+    assert "python=3.11" in conda and any(d.startswith("openjdk=17") for d in conda) and "maven" in conda
+
+
+def test_connector_matches_pyspark():
+    pyspark = next(r for r in _pyproject_requirements() if r.startswith("pyspark==")).split("==")[1]
+    pom = (ROOT / "jvm" / "connector" / "pom.xml").read_text()
+    assert f"<spark.version>{pyspark}</spark.version>" in pom
+    assert "<scala.binary.version>2.13</scala.binary.version>" in pom
+    import pyspark as installed
+
+    assert installed.__version__ == pyspark, "the installed pyspark must be the pinned one"
+
+
+def test_broker_is_kafka_4_with_a_logging_binding():
+    pom = (ROOT / "jvm" / "broker" / "pom.xml").read_text()
+    assert re.search(r"<kafka.version>4\.\d+\.\d+</kafka.version>", pom)
+    assert "<artifactId>kafka_2.13</artifactId>" in pom
+    assert "log4j-slf4j2-impl" in pom and "log4j-core" in pom
+
+
+def test_compose_parses_and_names_the_readme_services_and_ports():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"kafka", "jupyter"} <= set(services)
+    kafka = services["kafka"]
+    assert kafka["image"].startswith("apache/kafka:4.")
+    assert any(str(p).endswith("9092:9092") for p in kafka["ports"])
+    env = kafka["environment"]
+    assert "localhost:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
+    assert "kafka:29092" in env["KAFKA_ADVERTISED_LISTENERS"]
+    assert "broker,controller" == env["KAFKA_PROCESS_ROLES"]
+    assert "healthcheck" in kafka
+    jupyter = services["jupyter"]
+    assert jupyter["environment"]["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:29092"
+    assert any(str(p).endswith("8888:8888") for p in jupyter["ports"])
+    assert jupyter["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert (ROOT / jupyter["build"]["dockerfile"]).exists()
+
+    readme = (ROOT / "README.md").read_text()
+    for needle in ("docker compose up -d kafka", "localhost:9092", "kafka:29092", "8888"):
+        assert needle in readme
+
+
+def test_readme_quickstart_is_the_two_commands_and_ci_calls_make_test():
+    readme = (ROOT / "README.md").read_text()
+    assert "make demo" in readme and "make test" in readme
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^demo:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
+
+
+def test_no_jar_is_tracked():
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    assert not [f for f in tracked if f.endswith(".jar")]
