@@ -60,8 +60,7 @@ def test_paths_default_inside_project_data_folder():
     root = config.project_root() / "data"
     for p in (s.output_base_path, s.checkpoint_base_path, s.analytics_output_path,
               s.analytics_checkpoint_path, s.quarantine_path):
-        assert root in p.parents
-        assert not str(p).startswith(("/data", "/tmp"))
+        assert root in p.parents  # project-local, wherever the clone lives
 
 
 def test_paths_follow_data_dir(tmp_path):
