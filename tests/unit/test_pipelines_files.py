@@ -1,0 +1,144 @@
+"""The nightly file pipeline: BFD properties and bounds, archives with manifests, metrics."""
+
+from __future__ import annotations
+
+import json
+import math
+import tarfile
+
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+from etl_lib.pipelines import (
+    Bucket,
+    FileInfo,
+    JsonLinesSink,
+    TransientError,
+    bfd_buckets,
+    create_fake_files,
+    init_file_metrics,
+    l2_lower_bound,
+    lognormal_sizes,
+    optimal_bucket_count,
+    process_one_bucket,
+    run_file_pipeline,
+)
+
+CAP = 100
+
+
+def _check_packing(sizes, buckets, cap):
+    placed = sorted(s for b in buckets for s in b.files)
+    assert placed == sorted(sizes), "each file in exactly one bucket"
+    for b in buckets:
+        assert b.size == sum(b.files)
+        if b.oversize:
+            assert len(b.files) == 1 and b.size > cap
+        else:
+            assert b.size <= cap
+
+
+@given(st.lists(st.integers(1, 150), max_size=300))
+@hsettings(max_examples=200, deadline=None)
+def test_bfd_properties_and_l2(sizes):
+    buckets = bfd_buckets(sizes, CAP)
+    _check_packing(sizes, buckets, CAP)
+    l2 = l2_lower_bound(sizes, CAP)
+    in_cap = [s for s in sizes if s <= CAP]
+    assert l2 >= math.ceil(sum(in_cap) / CAP) + sum(s > CAP for s in sizes), "L2 is at least L1"
+    assert len(buckets) >= l2
+    assert sum(b.oversize for b in buckets) == sum(s > CAP for s in sizes)
+
+
+@given(st.lists(st.integers(1, CAP), min_size=1, max_size=12))
+@hsettings(max_examples=150, deadline=None)
+def test_bfd_within_known_bound_of_optimum(sizes):
+    bfd = len(bfd_buckets(sizes, CAP))
+    opt = optimal_bucket_count(sizes, CAP)
+    assert l2_lower_bound(sizes, CAP) <= opt <= bfd
+    assert bfd <= 11 / 9 * opt + 6 / 9
+
+
+def test_bfd_is_best_fit_not_first_fit():
+    # 60 opens bucket A (40 left), 50 opens B (50 left); 40 fits both: best fit picks A (tightest).
+    buckets = bfd_buckets([60, 50, 40], 100)
+    assert [b.files for b in buckets] == [[60, 40], [50]]
+
+
+def test_bfd_edge_cases():
+    assert bfd_buckets([], 10) == []
+    assert [b.files for b in bfd_buckets([0, 10, 10], 10)] == [[10, 0], [10]]  # ties go to the oldest bucket
+    with pytest.raises(ValueError):
+        bfd_buckets([1], 0)
+
+
+def test_bfd_matches_l2_on_the_realistic_spread():
+    sizes = lognormal_sizes(20_000, seed=5)
+    cap = 10 * 1024 * 1024
+    buckets = bfd_buckets(sizes, cap)
+    _check_packing(sizes, buckets, cap)
+    assert len(buckets) <= l2_lower_bound(sizes, cap) + 2
+
+
+def test_fake_files_are_real_deterministic_and_spread(tmp_path):
+    a = create_fake_files(60, seed=9, directory=tmp_path / "a", median_bytes=20_000)
+    b = create_fake_files(60, seed=9, directory=tmp_path / "b", median_bytes=20_000)
+    assert [f.size for f in a] == [f.size for f in b]
+    assert all(f.path.stat().st_size == f.size for f in a)
+    assert a[3].path.read_bytes() == b[3].path.read_bytes()
+    sizes = [f.size for f in a]
+    assert max(sizes) > 5 * sorted(sizes)[len(sizes) // 2], "a long tail"
+    # With the default spread about 2% of files exceed a 10 MiB bucket.
+    big = lognormal_sizes(5000, seed=1)
+    assert 0.005 < sum(s > 10 * 1024 * 1024 for s in big) / 5000 < 0.05
+
+
+def test_process_one_bucket_archives_and_verifies(tmp_path):
+    files = create_fake_files(4, seed=2, directory=tmp_path / "in", median_bytes=5000)
+    result = process_one_bucket(Bucket(3, files, sum(f.size for f in files)), tmp_path / "out")
+    with tarfile.open(result["archive"]) as tar:
+        manifest = json.load(tar.extractfile("MANIFEST.json"))
+        names = sorted(m for m in tar.getnames() if m != "MANIFEST.json")
+    assert names == sorted(f.path.name for f in files)
+    assert [m["size"] for m in manifest["files"]] == [f.size for f in files]
+    assert result["bytes_in"] == sum(f.size for f in files)
+    assert not list((tmp_path / "out").glob("*.partial"))
+
+
+def test_verification_catches_a_bad_archive(tmp_path):
+    from etl_lib.pipelines.files import _verify_archive
+
+    files = create_fake_files(2, seed=2, directory=tmp_path / "in", median_bytes=5000)
+    result = process_one_bucket(Bucket(0, files, 0), tmp_path / "out")
+    wrong = [{"name": files[0].path.name, "size": files[0].size, "sha256": "0" * 64},
+             {"name": files[1].path.name, "size": files[1].size, "sha256": "0" * 64}]
+    with pytest.raises(ValueError, match="does not match"):
+        _verify_archive(__import__("pathlib").Path(result["archive"]), wrong)
+
+
+def test_file_pipeline_metrics_retries_and_failures(tmp_path):
+    attempts = {}
+
+    def sometimes(bucket, out_dir):
+        attempts[bucket.index] = attempts.get(bucket.index, 0) + 1
+        if bucket.index == 0:
+            raise OSError("disk full")  # not transient: recorded at once
+        if bucket.index == 1 and attempts[1] < 2:
+            raise TransientError("busy")
+        return process_one_bucket(bucket, out_dir)
+
+    result = run_file_pipeline(40, tmp_path, capacity=200_000, workers=3, queue_size=2, median_bytes=30_000,
+                               process=sometimes)
+    assert result["files"] == 40
+    assert result["buckets"] == result["buckets_ok"] + result["buckets_failed"]
+    assert result["buckets_failed"] == 1 and result["retries"] >= 1
+    failures = JsonLinesSink(tmp_path / "bucket_failures.jsonl").read()
+    assert failures[0]["bucket"] == 0 and "disk full" in failures[0]["reason"] and failures[0]["files"]
+    assert result["buckets"] >= result["l2_lower_bound"]
+    archives = list((tmp_path / "archives").glob("*.tar.gz"))
+    assert len(archives) == result["buckets_ok"]
+
+
+def test_more_buckets_than_queue_slots_does_not_deadlock(tmp_path):
+    result = run_file_pipeline(30, tmp_path, capacity=30_000, workers=2, queue_size=1, median_bytes=20_000)
+    assert result["buckets"] > 5 and result["buckets_ok"] == result["buckets"]

@@ -1,0 +1,241 @@
+"""The minibatch streaming pipeline: exact accounting, windows, backpressure, retry, shutdown."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from etl_lib.pipelines import (
+    Batch,
+    BatchProcessor,
+    FakeClock,
+    JsonLinesSink,
+    Message,
+    PermanentError,
+    RetryExhausted,
+    Shutdown,
+    TransientError,
+    init_stream_metrics,
+    inject_faults,
+    message_source,
+    minibatch_collector,
+    retry_with_backoff,
+    run_message_pipeline,
+)
+
+
+class Recorder:
+    """Wraps the processor and records every batch it is handed (before faults), by batch id."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.batches: dict[int, Batch] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, batch):
+        with self.lock:
+            self.batches[batch.batch_id] = batch
+        return self.inner(batch)
+
+
+def _run(tmp_path, *, seed=1, rate=40.0, duration=60.0, window=5.0, transient=0.0, permanent=0.0,
+         invalid=0.0, workers=4, queue_size=5, max_batch_size=None):
+    clock = FakeClock()
+    source = message_source(duration, rate, seed=seed, clock=clock, invalid_fraction=invalid)
+    recorder = {}
+
+    def wrap(p):
+        recorder["r"] = Recorder(inject_faults(p, transient, permanent, seed=seed, clock=clock))
+        return recorder["r"]
+
+    result = run_message_pipeline(source, tmp_path, window_sec=window, workers=workers, queue_size=queue_size,
+                                  max_batch_size=max_batch_size, wrap_process=wrap, clock=clock, base_delay=0.01)
+    return result, recorder["r"]
+
+
+def _check_accounting(tmp_path, result, recorder):
+    out = JsonLinesSink(tmp_path / "aggregates.jsonl").read()
+    dead = JsonLinesSink(tmp_path / "dead_letters.jsonl").read()
+    assert result["messages_in"] == result["messages_processed"] + result["messages_dead_lettered"]
+    assert sum(r["count"] for r in out) == result["messages_processed"]
+    assert len(dead) == result["messages_dead_lettered"]
+    assert all(d["reason"] for d in dead), "every dead letter says why"
+    # No message in two batches, and none outside its batch's window.
+    ids = [m.id for b in recorder.batches.values() for m in b.messages]
+    assert len(ids) == len(set(ids)) == result["messages_in"]
+    for b in recorder.batches.values():
+        assert all(b.window_start <= m.ts < b.window_end for m in b.messages)
+    # Dead-lettered messages are exactly the ones the processed output does not hold.
+    assert len({d["message"]["id"] for d in dead}) == len(dead)
+    return out, dead
+
+
+def test_no_failures_everything_processed(tmp_path):
+    result, rec = _run(tmp_path)
+    _check_accounting(tmp_path, result, rec)
+    assert result["messages_dead_lettered"] == 0 and result["batches_failed"] == 0
+    assert result["messages_in"] > 2000
+
+
+def test_thirty_percent_transient_failures_are_retried(tmp_path):
+    result, rec = _run(tmp_path, transient=0.3)
+    _check_accounting(tmp_path, result, rec)
+    assert result["retries"] > 0
+
+
+def test_permanent_failures_are_dead_lettered_with_reason(tmp_path):
+    result, rec = _run(tmp_path, permanent=0.2, transient=0.1)
+    _, dead = _check_accounting(tmp_path, result, rec)
+    assert result["batches_failed"] > 0
+    assert any("rejected downstream" in d["reason"] for d in dead)
+
+
+def test_invalid_messages_dead_lettered_per_message(tmp_path):
+    result, rec = _run(tmp_path, invalid=0.1)
+    _, dead = _check_accounting(tmp_path, result, rec)
+    assert result["batches_failed"] == 0 and result["messages_dead_lettered"] > 0
+    assert all(d["reason"].startswith("invalid message") for d in dead)
+
+
+@given(seed=st.integers(0, 10_000), rate=st.floats(1, 200), window=st.sampled_from([0.5, 1.0, 5.0]),
+       transient=st.sampled_from([0.0, 0.3, 0.6]), permanent=st.sampled_from([0.0, 0.1]),
+       invalid=st.sampled_from([0.0, 0.05]), max_batch=st.one_of(st.none(), st.integers(1, 50)))
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_accounting_is_exact_property(tmp_path_factory, seed, rate, window, transient, permanent, invalid, max_batch):
+    tmp = tmp_path_factory.mktemp("prop")
+    result, rec = _run(tmp, seed=seed, rate=rate, duration=20.0, window=window, transient=transient,
+                       permanent=permanent, invalid=invalid, max_batch_size=max_batch)
+    _check_accounting(tmp, result, rec)
+    if max_batch is not None:
+        assert all(len(b.messages) <= max_batch for b in rec.batches.values())
+
+
+def test_windows_align_to_the_clock():
+    clock = FakeClock(start=1000.2)
+    q = __import__("queue").Queue()
+    minibatch_collector(message_source(12, 20, clock=clock), 5.0, q, clock=clock)
+    starts = [q.get().window_start for _ in range(q.qsize())]
+    assert starts == sorted(starts) and all(s % 5 == 0 for s in starts)
+
+
+def test_idle_source_closes_window_on_time():
+    clock = FakeClock(start=100.0)
+
+    def source():
+        yield Message("a", clock.now(), "bike_trip", 1.0)
+        for _ in range(100):  # idle: only ticks, 0.1 s apart
+            clock.sleep(0.1)
+            yield None
+            if clock.now() >= 106:
+                break
+
+    q = __import__("queue").Queue()
+    gen = source()
+    minibatch_collector(gen, 5.0, q, clock=clock)
+    batch = q.get()
+    assert batch.window_end == 105.0
+    assert batch.enqueued_at <= 105.0 + 0.1 + 1e-9, "closed within one tick of the window's end"
+
+
+def test_open_window_flushed_when_source_ends():
+    clock = FakeClock(start=100.0)
+    q = __import__("queue").Queue()
+    msgs = [Message(str(i), 100.0 + i * 0.1, "bike_trip", 1.0) for i in range(3)]
+    assert minibatch_collector(iter(msgs), 5.0, q, clock=clock) == 1
+    assert len(q.get().messages) == 3
+
+
+def test_slow_workers_never_overfill_the_queue(tmp_path):
+    """Backpressure: with one slow worker the collector blocks; the queue never holds more than its size."""
+    metrics = init_stream_metrics()
+    source = message_source(0.6, 300, seed=3)  # real clock: ~180 messages, ~36 batches
+    slow = lambda p: inject_faults(p, work_seconds=0.03)
+    result = run_message_pipeline(source, tmp_path, window_sec=0.05, workers=1, queue_size=2, max_batch_size=5,
+                                  wrap_process=slow, metrics=metrics)
+    assert result["queue_high_water"] <= 2
+    assert result["queue_blocked_seconds"] > 0.05, "the collector waited for the workers"
+    assert result["messages_in"] == result["messages_processed"]
+
+
+@pytest.mark.parametrize("stop_after", [0.15, 0.4, 0.73, 1.1])
+def test_shutdown_at_any_moment_loses_nothing(tmp_path, stop_after):
+    window, work = 0.5, 0.05
+    shutdown = Shutdown()
+    source = message_source(60, 300, seed=int(stop_after * 100), stop_event=shutdown.requested)
+    timer = threading.Timer(stop_after, shutdown.requested.set)
+    t0 = time.monotonic()
+    timer.start()
+    result = run_message_pipeline(source, tmp_path, window_sec=window, workers=3, queue_size=4,
+                                  wrap_process=lambda p: inject_faults(p, work_seconds=work), shutdown=shutdown)
+    stopped_in = time.monotonic() - t0 - stop_after
+    timer.cancel()
+    assert result["messages_in"] > 0
+    assert result["messages_in"] == result["messages_processed"] + result["messages_dead_lettered"]
+    out = JsonLinesSink(tmp_path / "aggregates.jsonl").read()
+    assert sum(r["count"] for r in out) == result["messages_in"]
+    # Bound from the issue: one window plus one batch's work (plus scheduling slack on a shared machine).
+    assert stopped_in < window + work + 1.5
+
+
+def test_no_daemon_threads_left(tmp_path):
+    before = set(threading.enumerate())
+    _run(tmp_path, duration=5)
+    left = [t for t in threading.enumerate() if t not in before]
+    assert not left
+
+
+# ---------------------------------------------------------------------- retry
+def test_retry_succeeds_after_transient_failures():
+    calls, waits = [], []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise TransientError("busy")
+        return 7
+
+    assert retry_with_backoff(flaky, max_attempts=5, base_delay=1.0, max_delay=3.0, sleep=waits.append) == 7
+    assert len(calls) == 3 and len(waits) == 2
+    assert 0 <= waits[0] <= 1.0 and 0 <= waits[1] <= 2.0
+
+
+def test_retry_gives_up_after_max_attempts_with_capped_delays():
+    waits = []
+
+    def always():
+        raise TimeoutError("slow")
+
+    with pytest.raises(RetryExhausted) as err:
+        retry_with_backoff(always, max_attempts=6, base_delay=1.0, max_delay=2.5, sleep=waits.append)
+    assert err.value.attempts == 6 and isinstance(err.value.last, TimeoutError)
+    assert len(waits) == 5 and max(waits) <= 2.5
+
+
+def test_permanent_errors_are_not_retried():
+    calls = []
+
+    def bad():
+        calls.append(1)
+        raise PermanentError("bad data")
+
+    with pytest.raises(PermanentError):
+        retry_with_backoff(bad, sleep=lambda s: None)
+    with pytest.raises(ValueError):
+        retry_with_backoff(lambda: int("x"), sleep=lambda s: None)
+    assert len(calls) == 1
+
+
+def test_process_batch_writes_aggregates_per_window_and_type(tmp_path):
+    out, dead = JsonLinesSink(tmp_path / "o.jsonl"), JsonLinesSink(tmp_path / "d.jsonl")
+    msgs = (Message("1", 10.0, "bike_trip", 2.0), Message("2", 11.0, "bike_trip", 4.0),
+            Message("3", 12.0, "taxi_trip", 10.0), Message("4", 12.5, None, 1.0),
+            Message("5", 13.0, "taxi_trip", "x"))
+    result = BatchProcessor(out, dead)(Batch(0, 10.0, 15.0, msgs))
+    assert (result.processed, result.invalid) == (3, 2)
+    rows = {r["event_type"]: r for r in out.read()}
+    assert rows["bike_trip"]["count"] == 2 and rows["bike_trip"]["mean"] == 3.0
+    assert rows["taxi_trip"]["sum"] == 10.0
+    assert {d["message"]["id"] for d in dead.read()} == {"4", "5"}
