@@ -1,0 +1,168 @@
+"""``python -m data_gen``: simulate a period of Boston 2018 mobility into Kafka or JSON-lines files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from etl_lib.config import ConfigError, get_settings
+
+from . import FilesSink, GenParams, KafkaSink, SinkError, generate, read_bluebikes_csv, write_answer_key
+from .records import TOPICS
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction from 0 to 1")
+    return value
+
+
+def _positive(kind: type):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+        return value
+    return parse
+
+
+def _date(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2018-04-02") from None
+
+
+def build_parser(settings) -> argparse.ArgumentParser:
+    d = GenParams()
+    p = argparse.ArgumentParser(
+        prog="python -m data_gen",
+        description="Simulate Boston 2018 bike trips, taxi rides, weather and accidents with planted weather "
+                    "effects, send them to Kafka or JSON-lines files, and write the answer key.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--days", type=_positive(int), default=d.days, help="simulated days")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed: the same seed and options give the same bytes")
+    p.add_argument("--start", type=_date, default=d.start, help="first simulated day (Boston local time)")
+    p.add_argument("--scale", type=_positive(float), default=d.scale,
+                   help="multiplies every event rate (1.0 is close to the real city)")
+    p.add_argument("--to", choices=["kafka", "files"], default="kafka", help="where the records go")
+    p.add_argument("--out", type=Path, default=settings.data_dir / "generated",
+                   help="with --to files: folder of <topic>.jsonl files")
+    p.add_argument("--bootstrap-servers", default=settings.kafka_bootstrap_servers,
+                   help="with --to kafka: the broker (default: KAFKA_BOOTSTRAP_SERVERS)")
+    p.add_argument("--speedup", type=_positive(float), default=None,
+                   help="simulated seconds per wall second (e.g. 600); default: as fast as possible")
+    p.add_argument("--late-fraction", type=_fraction, default=d.late_fraction,
+                   help="fraction of records delivered late (out of order)")
+    p.add_argument("--late-mean-minutes", type=_positive(float), default=d.late_mean_minutes,
+                   help="mean lateness of a late record, in minutes (exponential)")
+    p.add_argument("--duplicate-fraction", type=_fraction, default=d.duplicate_fraction,
+                   help="fraction of records sent twice (exact duplicates)")
+    p.add_argument("--malformed-fraction", type=_fraction, default=d.malformed_fraction,
+                   help="fraction of records damaged (7 kinds, each counted in the answer key)")
+    p.add_argument("--watermark-minutes", type=_positive(float), default=d.watermark_minutes,
+                   help="records later than this are counted as late in the answer key")
+    p.add_argument("--answer-key", type=Path, default=None,
+                   help="where to write the answer key (default: DATA_DIR/answer_key.json)")
+    p.add_argument("--replay-csv", type=Path, default=None,
+                   help="instead of simulating: replay a real Bluebikes trip CSV (original header) into the bike topic")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+class ProgressBar:
+    """``[######----]  60%  84,000 records  31,500 rec/s`` on stderr, redrawn in place on a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.t0 = time.monotonic()
+        self.tty = sys.stderr.isatty()
+        self.last = -1.0
+
+    def __call__(self, fraction: float, n: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if fraction < 1.0 and now - self.last < (0.2 if self.tty else 5.0):
+            return
+        self.last = now
+        rate = n / max(now - self.t0, 1e-9)
+        bar = "#" * int(fraction * 30)
+        line = f"[{bar:<30}] {fraction:4.0%} {n:>10,} records {rate:>9,.0f} rec/s"
+        print(("\r" + line) if self.tty else line, end="" if self.tty and fraction < 1.0 else "\n",
+              file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        settings = get_settings()
+    except ConfigError as err:
+        print(f"Configuration error:\n{err}", file=sys.stderr)
+        return 2
+    parser = build_parser(settings)
+    args = parser.parse_args(argv)
+    topics = settings.kafka_topics
+    params = GenParams(days=args.days, seed=args.seed, start=args.start, scale=args.scale,
+                       late_fraction=args.late_fraction, late_mean_minutes=args.late_mean_minutes,
+                       duplicate_fraction=args.duplicate_fraction, malformed_fraction=args.malformed_fraction,
+                       watermark_minutes=args.watermark_minutes)
+    try:
+        params.validate()
+    except ValueError as err:
+        parser.error(str(err))
+
+    try:
+        if args.to == "kafka":
+            from etl_lib.kafka_local import broker_answers, create_topics
+
+            if not broker_answers(args.bootstrap_servers):
+                raise SinkError(f"No Kafka broker answers at {args.bootstrap_servers}. Start one with "
+                                "`python -m etl_lib.kafka_local start`, or pass --bootstrap-servers.")
+            create_topics(args.bootstrap_servers, topics.values(), settings.kafka_topic_partitions)
+            sink = KafkaSink(args.bootstrap_servers, topics)
+        else:
+            sink = FilesSink(args.out, topics)
+        t0 = time.monotonic()
+        if args.replay_csv:
+            deliveries, report = read_bluebikes_csv(args.replay_csv)
+            for d in deliveries:
+                sink.send(d)
+            sink.close()
+            print(f"Replayed {report.sent} of {report.rows} rows of {args.replay_csv} into '{topics['bike']}'")
+            for bad in report.bad_rows[:20]:
+                print(f"  line {bad['line']}: {bad['reason']}", file=sys.stderr)
+            if report.bad_rows:
+                print(f"{len(report.bad_rows)} rows could not be read and were not sent", file=sys.stderr)
+            return 0
+        key = generate(params, sink, speedup=args.speedup, progress=ProgressBar(not args.no_progress))
+        seconds = time.monotonic() - t0
+    except (SinkError, ValueError, OSError) as err:
+        print(f"Error: {err}", file=sys.stderr)
+        return 1
+
+    key_path = write_answer_key(args.answer_key or settings.data_dir / "answer_key.json", key)
+    where = args.bootstrap_servers if args.to == "kafka" else str(args.out)
+    total = sum(c["produced"] for c in key["counts"].values())
+    print(f"Sent {total:,} records to {args.to} ({where}) in {seconds:.1f} s ({total / max(seconds, 1e-9):,.0f} rec/s)")
+    print(f"{'topic':<14}{'records':>10}{'events':>10}{'dupes':>8}{'late':>8}{'quarantine':>11}")
+    for t in TOPICS:
+        c = key["counts"][t]
+        print(f"{topics[t]:<14}{c['produced']:>10,}{c['events']:>10,}{c['duplicates']:>8,}{c['late']:>8,}"
+              f"{c['quarantined']:>11,}")
+    print(f"Answer key: {key_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""data_gen: determinism, record layouts and ranges, exact knob counts, planted effects recoverable from the bytes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from data_gen import FilesSink, GenParams, Simulation, generate, read_bluebikes_csv, write_answer_key
+from data_gen.records import MALFORMED_KINDS, TOPICS
+from data_gen.sinks import BLUEBIKES_HEADER
+from data_gen.world import SURGE_LEVELS, STATIONS, TAXI_PLACES
+from etl_lib.config import load_settings
+from etl_lib.schemas import EVENT_TIME, TIME_FORMAT, validate_record
+
+TOPIC_NAMES = load_settings({}).kafka_topics
+PARAMS = GenParams(days=7, seed=11, scale=0.6, late_fraction=0.03, duplicate_fraction=0.02, malformed_fraction=0.02)
+
+
+@pytest.fixture(scope="module")
+def week(tmp_path_factory):
+    out = tmp_path_factory.mktemp("week")
+    key = generate(PARAMS, FilesSink(out, TOPIC_NAMES))
+    lines = {t: (out / f"{TOPIC_NAMES[t]}.jsonl").read_bytes().split(b"\n")[:-1] for t in TOPICS}
+    return out, key, lines
+
+
+def test_same_seed_same_bytes(tmp_path):
+    small = GenParams(days=1, seed=5, scale=0.3, malformed_fraction=0.05, late_fraction=0.05, duplicate_fraction=0.05)
+    keys = []
+    for run in ("a", "b"):
+        keys.append(write_answer_key(tmp_path / run / "key.json", generate(small, FilesSink(tmp_path / run, TOPIC_NAMES))))
+    for name in [f"{TOPIC_NAMES[t]}.jsonl" for t in TOPICS] + ["key.json"]:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    other = GenParams(days=1, seed=6, scale=0.3)
+    generate(other, FilesSink(tmp_path / "c", TOPIC_NAMES))
+    assert (tmp_path / "c" / "bike-trips.jsonl").read_bytes() != (tmp_path / "a" / "bike-trips.jsonl").read_bytes()
+
+
+def test_knobs_do_not_change_the_world():
+    """Separate random streams: damaging more records leaves the simulated events themselves the same."""
+    a, b = Simulation(GenParams(days=1, scale=0.2)), Simulation(GenParams(days=1, scale=0.2, malformed_fraction=0.0,
+                                                                          late_fraction=0.0, duplicate_fraction=0.0))
+    list(a.deliveries()), list(b.deliveries())
+    assert {t: a.counts[t].events for t in TOPICS} == {t: b.counts[t].events for t in TOPICS}
+
+
+def test_fields_types_and_ranges(week):
+    _, _, lines = week
+    start, end = PARAMS.start, PARAMS.start + timedelta(days=PARAMS.days)
+    station_ids = {s.id for s in STATIONS}
+    places = {p.name for p in TAXI_PLACES}
+    checked = 0
+    for topic in TOPICS:
+        for raw in lines[topic]:
+            v = validate_record(topic, raw)
+            if not v.ok:
+                continue
+            r = v.record
+            checked += 1
+            assert start <= r[EVENT_TIME[topic]] < end
+            if topic == "bike":
+                assert r["start_station_id"] in station_ids and r["end_station_id"] in station_ids
+                assert r["start_station_id"] != r["end_station_id"]
+                assert 60 < r["trip_duration"] < 6 * 3600
+                assert r["stop_time"] == r["start_time"] + timedelta(seconds=r["trip_duration"])
+                assert r["user_type"] in ("Subscriber", "Customer") and r["gender"] in (0, 1, 2)
+                assert 1940 <= r["birth_year"] <= 2005
+            elif topic == "taxi":
+                assert r["source"] in places and r["destination"] in places and r["source"] != r["destination"]
+                assert r["cab_type"] in ("Uber", "Lyft") and r["surge_multiplier"] in SURGE_LEVELS
+                assert r["cab_type"] == "Lyft" or r["surge_multiplier"] == 1.0
+                assert 0 < r["distance"] < 30 and 0 < r["price"] < 300
+            elif topic == "weather":
+                assert -30 < r["temperature"] < 40 and 0 <= r["precip_intensity"] < 40
+                assert 0.2 <= r["humidity"] <= 1 and 0.5 <= r["visibility"] <= 16
+                assert (r["precip_intensity"] > 0) == (r["summary"] in ("Light Rain", "Rain", "Heavy Rain", "Snow"))
+            else:
+                assert r["mode_type"] in ("mv", "ped", "bike")
+                assert r["location_type"] in ("Intersection", "Street", "Other")
+    assert checked > 50_000
+
+
+def _recount(topic: str, raw_lines: list[bytes], watermark_s: float) -> dict:
+    counts = {"produced": len(raw_lines), "duplicates": 0, "late": 0, "quarantined": 0,
+              "by_reason": {"json": 0, "missing": 0, "type": 0, "timestamp": 0, "impossible": 0}, "unknown_field": 0}
+    seen: set[bytes] = set()
+    max_event = None
+    for raw in raw_lines:
+        v = validate_record(topic, raw)
+        if not v.ok:
+            counts["quarantined"] += 1
+            reason = v.reason
+            key = ("json" if "JSON" in reason else "missing" if "missing" in reason else "type" if "wrong type" in reason
+                   else "timestamp" if "timestamp" in reason else "impossible")
+            counts["by_reason"][key] += 1
+            continue
+        if b'"promo_code"' in raw:
+            counts["unknown_field"] += 1
+        if raw in seen:
+            counts["duplicates"] += 1
+        seen.add(raw)
+        t = v.record[EVENT_TIME[topic]]
+        if max_event is not None and (max_event - t).total_seconds() > watermark_s:
+            counts["late"] += 1
+        max_event = t if max_event is None else max(max_event, t)
+    return counts
+
+
+def test_knob_counts_are_exact(week):
+    _, key, lines = week
+    for topic in TOPICS:
+        expected = key["counts"][topic]
+        got = _recount(topic, lines[topic], PARAMS.watermark_minutes * 60)
+        m = expected["malformed"]
+        assert got["produced"] == expected["produced"], topic
+        assert got["quarantined"] == expected["quarantined"], topic
+        assert got["duplicates"] == expected["duplicates"], topic
+        assert got["late"] == expected["late"], topic
+        assert got["unknown_field"] == m["unknown_field"], topic
+        assert got["by_reason"]["json"] == m["not_json"] + m["truncated_json"], topic
+        assert got["by_reason"]["missing"] == m["missing_field"], topic
+        assert got["by_reason"]["type"] == m["wrong_type"], topic
+        assert got["by_reason"]["timestamp"] == m["bad_timestamp"], topic
+        assert got["by_reason"]["impossible"] == m["impossible_value"], topic
+        assert expected["valid"] == expected["produced"] - expected["quarantined"]
+    big = key["counts"]["taxi"]
+    assert all(big["malformed"][k] > 0 for k in MALFORMED_KINDS), "every kind of damage occurs"
+    assert big["late"] > 0 and big["duplicates"] > 0
+
+
+def _frame(topic, raw_lines):
+    rows = [validate_record(topic, raw).record for raw in dict.fromkeys(raw_lines)]  # drop exact duplicates
+    return pd.DataFrame([r for r in rows if r is not None])
+
+
+def test_planted_effects_recovered_from_the_bytes_with_pandas(week):
+    """An independent pandas computation over the files agrees with the answer key, in sign and size."""
+    _, key, lines = week
+    weather = _frame("weather", lines["weather"]).set_index("timestamp").sort_index()
+    w15 = weather[["temperature", "precip_intensity"]].resample("15min").mean().dropna()
+    bikes = _frame("bike", lines["bike"]).set_index("start_time").resample("15min").size()
+    taxis = _frame("taxi", lines["taxi"]).set_index("timestamp")
+    table = w15.join(bikes.rename("bike_count")).join(taxis.resample("15min").size().rename("taxi_count"))
+    table = table.join(taxis["surge_multiplier"].resample("15min").mean().rename("avg_surge"))
+    table[["bike_count", "taxi_count"]] = table[["bike_count", "taxi_count"]].fillna(0)
+    rels = {r["name"]: r for r in key["relationships"]}
+    for y, x in [("bike_count", "temperature"), ("bike_count", "precip_intensity"),
+                 ("taxi_count", "precip_intensity"), ("avg_surge", "precip_intensity")]:
+        rel = rels[f"pearson_{y}_vs_{x}"]
+        r = table[x].corr(table[y])
+        assert abs(r - rel["expected"]) <= rel["tolerance"], (y, x, r, rel)
+        assert np.sign(r) == (1 if rel["planted_direction"] == "positive" else -1), (y, x, r)
+    dry = table[table.precip_intensity == 0]
+    heavy = table[table.precip_intensity >= 2.5]
+    for y in ("bike_count", "taxi_count"):
+        name = f"precipitation_impact_{y}_heavy_vs_dry"
+        if name in rels:
+            change = heavy[y].mean() / dry[y].mean() - 1
+            assert abs(change - rels[name]["expected"]) <= rels[name]["tolerance"]
+
+
+def test_answer_key_shape(week):
+    _, key, _ = week
+    assert key["coefficients"]["bike_precip_per_mm_h"] < 0
+    assert {r["analytic"] for r in key["relationships"]} >= {
+        "pearson_correlations", "surge_weather_correlation", "precipitation_impact", "temporal_correlations",
+        "weather_safety_analysis"}
+    for rel in key["relationships"]:
+        assert rel["tolerance"] > 0
+        assert rel["agrees_with_planted"] == (rel["direction"] == rel["planted_direction"])
+        # Well-powered relationships (every window, or a large planted effect) must show the planted sign.
+        if rel["analytic"] in ("pearson_correlations", "surge_weather_correlation") or (
+                rel["analytic"] == "precipitation_impact" and rel["y"] == "bike_count"):
+            assert rel["agrees_with_planted"], rel["name"]
+    assert key["usage"]["weekday_bike_peak_hour"] in key["usage"]["weekday_bike_peak_expected_in"]
+    assert key["binned"] and all(c["windows"] >= 8 for c in key["binned"])
+
+
+def test_bluebikes_csv_replay_reports_bad_rows(tmp_path):
+    path = tmp_path / "201804-bluebikes-tripdata.csv"
+    good = ["542", "2018-04-01 00:04:44.7360", "2018-04-01 00:13:47.4500", "67", "MIT at Mass Ave / Amherst St",
+            "42.3581", "-71.093198", "179", "MIT Vassar St", "42.355601", "-71.103945", "1980", "Subscriber",
+            "1988", "1"]
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, quoting=csv.QUOTE_ALL)
+        w.writerow(BLUEBIKES_HEADER)
+        w.writerow(good)
+        w.writerow(good[:5])                                  # too few columns
+        w.writerow(["abc"] + good[1:])                        # duration not a number
+        w.writerow(good[:1] + ["yesterday"] + good[2:])       # bad date
+        w.writerow(good[:13] + ["\\N", "0"])                  # missing birth year is allowed
+    deliveries, report = read_bluebikes_csv(path)
+    assert report.rows == 5 and report.sent == 2 and len(report.bad_rows) == 3
+    assert [b["line"] for b in report.bad_rows] == [3, 4, 5]
+    record = json.loads(deliveries[0].value)
+    assert record["start_time"] == "2018-04-01 00:04:44" and record["trip_duration"] == 542
+    assert validate_record("bike", deliveries[0].value).ok and validate_record("bike", deliveries[1].value).ok
+
+
+def test_csv_with_wrong_header_is_refused(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(ValueError, match="not a Bluebikes trip file"):
+        read_bluebikes_csv(path)
+
+
+def _cli(tmp_path, *args):
+    env = dict(os.environ, DATA_DIR=str(tmp_path))
+    return subprocess.run([sys.executable, "-m", "data_gen", *args], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+def test_cli_files_mode_and_summary(tmp_path):
+    proc = _cli(tmp_path, "--days", "1", "--scale", "0.1", "--to", "files", "--out", str(tmp_path / "o"),
+                "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    key = json.loads((tmp_path / "answer_key.json").read_text())
+    assert "bike-trips" in proc.stdout and f"{key['counts']['taxi']['produced']:,}" in proc.stdout
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--late-fraction", "-0.1"], "fraction from 0 to 1"),
+    (["--malformed-fraction", "1.2"], "fraction from 0 to 1"),
+    (["--days", "0"], "greater than 0"),
+    (["--start", "April"], "not a date"),
+])
+def test_cli_bad_arguments(tmp_path, args, needle):
+    proc = _cli(tmp_path, "--to", "files", *args)
+    assert proc.returncode == 2 and needle in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_unreachable_broker(tmp_path):
+    proc = _cli(tmp_path, "--days", "1", "--bootstrap-servers", "127.0.0.1:1")
+    assert proc.returncode == 1 and "No Kafka broker answers at 127.0.0.1:1" in proc.stderr
+    assert "Traceback" not in proc.stderr
