@@ -1,97 +1,91 @@
-"""``make demo``: the kit's main job, end to end on a local broker.
+"""``make demo``: the kit's main job end to end on one machine.
 
-For now a smoke run of the two halves of the stack: kafka-python produces a few
-hundred keyed messages, Spark's Kafka source reads them back, and the counts are
-compared.
+1. find or start the local Kafka broker;
+2. empty the four topics and the kit's output folders (a fresh, repeatable run);
+3. simulate a week of Boston 2018 with data_gen into Kafka, writing the answer key;
+4. run the Spark ETL in available-now mode: raw Parquet, quarantine, nine analytics;
+5. write the plots and the HTML report, and check the analytics against the answer key;
+6. stop Spark, and the broker if this run started it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 
 from . import _jvm
-from .config import ConfigError, get_settings
-from .kafka_local import BrokerError, ensure_broker
+from .config import ConfigError, Settings, get_settings
+from .kafka_local import BrokerError, ensure_broker, reset_topics
 
 
-def produce_smoke_messages(bootstrap: str, topic: str, n: int) -> dict[str, int]:
-    """Send ``n`` JSON messages keyed by station; returns messages per key."""
-    from kafka import KafkaProducer
-
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        key_serializer=str.encode,
-        value_serializer=lambda v: json.dumps(v, separators=(",", ":")).encode(),
-        linger_ms=20,
-    )
-    per_key: dict[str, int] = {}
-    try:
-        for i in range(n):
-            key = f"station-{i % 7}"
-            producer.send(topic, key=key, value={"seq": i, "station": key})
-            per_key[key] = per_key.get(key, 0) + 1
-        producer.flush()
-    finally:
-        producer.close()
-    return per_key
+def _clean_outputs(settings: Settings) -> None:
+    # Checkpoints hold Kafka offsets of the topics just emptied: they must go with them.
+    for path in (settings.output_base_path, settings.checkpoint_base_path, settings.quarantine_path,
+                 settings.analytics_output_path, settings.analytics_checkpoint_path, settings.data_dir / "report"):
+        shutil.rmtree(path, ignore_errors=True)
 
 
-def run_smoke(n: int = 500) -> int:
+def run_demo(days: int = 7, scale: float = 0.5, seed: int = 42) -> int:
+    from data_gen import GenParams, KafkaSink, generate, write_answer_key
+
     settings = get_settings()
-    topic = "smoke-test"
+    t_start = time.monotonic()
     with ensure_broker(settings) as broker:
-        origin = "started for this run" if broker.owned else "already running"
-        print(f"Kafka broker at {settings.kafka_bootstrap_servers} ({origin})")
-        from .kafka_local import create_topics
-
-        create_topics(settings.kafka_bootstrap_servers, [topic], partitions=3)
-        from kafka import KafkaConsumer, TopicPartition
-
-        consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
-        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
-        before = sum(consumer.end_offsets(parts).values())
-        consumer.close()
-
-        sent = produce_smoke_messages(settings.kafka_bootstrap_servers, topic, n)
-        print(f"Produced {n} keyed messages to '{topic}' with kafka-python")
-
-        from .spark import create_spark_session, read_kafka_batch
+        origin = "started for this run" if broker.owned else "already running, reused"
+        print(f"[1/5] Kafka broker at {settings.kafka_bootstrap_servers} ({origin})")
+        reset_topics(settings.kafka_bootstrap_servers, settings.kafka_topics.values(), settings.kafka_topic_partitions)
+        _clean_outputs(settings)
+        print(f"[2/5] emptied topics {', '.join(settings.kafka_topics.values())} and outputs under {settings.data_dir}")
 
         t0 = time.monotonic()
-        spark = create_spark_session(settings, app_name="etl-kit smoke")
+        params = GenParams(days=days, scale=scale, seed=seed)
+        key = generate(params, KafkaSink(settings.kafka_bootstrap_servers, settings.kafka_topics))
+        key_path = write_answer_key(settings.data_dir / "answer_key.json", key)
+        produced = sum(c["produced"] for c in key["counts"].values())
+        print(f"[3/5] data_gen: {days} simulated days from {params.start:%Y-%m-%d}, {produced:,} records into Kafka "
+              f"in {time.monotonic() - t0:.1f} s; answer key {key_path}")
+
+        from .main import run_etl
+        from .report import check_answer_key, summaries, write_report
+        from .spark import create_spark_session
+
+        t0 = time.monotonic()
+        spark = create_spark_session(settings)
         try:
-            df = read_kafka_batch(spark, topic, settings).where(f"offset >= 0")
-            rows = (
-                df.selectExpr("CAST(key AS STRING) AS key", "CAST(value AS STRING) AS value", "partition", "offset")
-                .collect()
-            )
+            print(f"[4/5] Spark {spark.version}: ETL in available-now mode")
+            run_etl(spark, settings, available_now=True, echo=lambda line: print("      " + line))
         finally:
             spark.stop()
-        print(f"Spark session and Kafka read took {time.monotonic() - t0:.1f} s")
-        got = len(rows)
-        new = got - before
-        per_key = {}
-        for r in rows:
-            per_key[r.key] = per_key.get(r.key, 0) + 1
-        print(f"Spark read {got} messages from '{topic}' ({new} new in this run, {before} from earlier runs)")
-        ok = new == n
-        print(f"Smoke result: produced={n} read_back={new} -> {'OK' if ok else 'MISMATCH'}")
-        return 0 if ok else 1
+        print(f"      done in {time.monotonic() - t0:.1f} s")
+
+        report = write_report(settings)
+        check = check_answer_key(summaries(settings), json.loads(key_path.read_text()))
+        passed = int(check["within_tolerance"].sum())
+        print(f"[5/5] report: {report}")
+        print(f"      answer key: {passed} of {len(check)} relationships recovered within tolerance")
+        for row in check.itertuples():
+            mark = "ok " if row.within_tolerance else "OFF"
+            measured = "n/a" if row.measured is None else f"{row.measured:+.3f}"
+            print(f"        {mark} {row.relationship:<52} expected {row.expected:+.3f}  measured {measured}")
+    print(f"Demo finished in {time.monotonic() - t_start:.0f} s. Open {report} in a browser.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m etl_lib.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=500, help="messages to produce (default 500)")
+    parser = argparse.ArgumentParser(prog="python -m etl_lib.demo", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--days", type=int, default=7, help="simulated days")
+    parser.add_argument("--scale", type=float, default=0.5, help="data_gen rate scale")
+    parser.add_argument("--seed", type=int, default=42, help="data_gen seed")
     args = parser.parse_args(argv)
     try:
-        return run_smoke(args.messages)
+        return run_demo(args.days, args.scale, args.seed)
     except ConfigError as err:
         print(f"Configuration error:\n{err}", file=sys.stderr)
-    except (BrokerError, _jvm.JavaError, _jvm.JarsMissingError) as err:
+    except (BrokerError, _jvm.JavaError, _jvm.JarsMissingError, RuntimeError) as err:
         print(f"Error: {err}", file=sys.stderr)
     return 1
 

@@ -48,6 +48,7 @@ __all__ = [
     "create_topics",
     "ensure_broker",
     "free_port",
+    "reset_topics",
 ]
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,42 @@ def create_topics(bootstrap: str, topics: Iterable[str], partitions: int = 3) ->
         return wanted
     finally:
         admin.close()
+
+
+def reset_topics(bootstrap: str, topics: Iterable[str], partitions: int = 3, timeout: float = 60.0) -> None:
+    """Delete the topics (if present) and create them empty: a fresh start for a demo run.
+
+    Kafka deletes topics asynchronously; this waits until they are gone before
+    creating them again.
+    """
+    from kafka import KafkaAdminClient
+    from kafka.errors import UnknownTopicOrPartitionError
+
+    topics = list(dict.fromkeys(topics))
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="etl-kit-admin")
+    try:
+        present = [t for t in topics if t in set(admin.list_topics())]
+        if present:
+            try:
+                admin.delete_topics(present)
+            except UnknownTopicOrPartitionError:
+                pass
+        deadline = time.monotonic() + timeout
+        while set(present) & set(admin.list_topics()):
+            if time.monotonic() > deadline:
+                raise BrokerError(f"Kafka did not finish deleting {present} within {timeout:.0f} s")
+            time.sleep(0.2)
+    finally:
+        admin.close()
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            create_topics(bootstrap, topics, partitions)
+            return
+        except Exception:  # noqa: BLE001 - a just-deleted topic can still be "marked for deletion"
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 _LOG4J2 = """\

@@ -1,0 +1,376 @@
+"""The nine windowed analytics of seed 003, written so Structured Streaming can run them in append mode.
+
+Two ideas make this possible without a batch job in disguise:
+
+1. **Union, then one window aggregation.**  Bike trips, taxi rides and weather
+   observations are put into one stream with a common schema and counted per
+   15-minute window (:func:`create_combined_transport_weather_window`).  No
+   stream-stream join of aggregates is needed.
+2. **Mergeable partial aggregates.**  A correlation or a mean *across* windows
+   is a second, chained window aggregation (per ``WINDOW_DURATION_LONG``, one
+   hour) that emits sufficient statistics: n, Σx, Σy, Σxy, Σx², Σy², sums and
+   counts.  Rows of any set of hours add up, so a reader merges them into r,
+   means and relative changes (the ``summarize_*`` functions, in pandas).
+
+Both aggregations close a window only when the watermark (max event time seen
+minus ``WATERMARK_DELAY``) passes its end: an event later than that is left
+out, and the last windows of a finished run stay open until newer data arrives.
+Each ``calculate_*`` function gives the same rows on a batch DataFrame, where
+the watermark is ignored and every window is complete.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Sequence
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+from .config import Settings, get_settings
+from .parsing import precip_category
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pyspark.sql import DataFrame
+
+__all__ = [
+    "WEATHER_VARS",
+    "TRANSPORT_VARS",
+    "create_combined_transport_weather_window",
+    "calculate_weather_transport_correlation",
+    "calculate_weather_safety_risk",
+    "calculate_surge_weather_correlation",
+    "generate_transport_usage_summary",
+    "calculate_pearson_correlations",
+    "calculate_binned_weather_aggregations",
+    "calculate_precipitation_impact_analysis",
+    "calculate_temporal_segmented_correlations",
+    "calculate_multi_variable_correlation_summary",
+    "pearson_from_sums",
+    "summarize_pearson",
+    "summarize_binned",
+    "summarize_precipitation_impact",
+    "summarize_temporal",
+    "summarize_surge",
+    "summarize_safety",
+    "summarize_usage",
+    "summarize_multi_variable",
+]
+
+WEATHER_VARS = ("temperature", "precip_intensity", "wind_speed", "visibility", "humidity")
+TRANSPORT_VARS = ("bike_count", "taxi_count", "avg_surge")
+def _null() -> Column:
+    return F.lit(None).cast("double")
+
+
+def _day_type(start: Column) -> Column:
+    return F.when(F.dayofweek(start).isin(1, 7), "weekend").otherwise("weekday")
+
+
+def _period(start: Column) -> Column:
+    h = F.hour(start)
+    weekday = ~F.dayofweek(start).isin(1, 7)
+    return (F.when((h >= 22) | (h < 6), "night")
+            .when(weekday & (((h >= 7) & (h < 10)) | ((h >= 16) & (h < 19))), "rush_hour")
+            .otherwise("leisure"))
+
+
+def _events(df: "DataFrame", kind: str, **values: Column) -> "DataFrame":
+    """One source's rows in the common event schema of the union."""
+    cols = {"is_bike": F.lit(int(kind == "bike")), "is_taxi": F.lit(int(kind == "taxi")),
+            "is_weather": F.lit(int(kind == "weather")), "is_accident": F.lit(int(kind == "accident")),
+            "trip_duration": _null(), "surge": _null(), **{v: _null() for v in WEATHER_VARS}}
+    cols.update(values)
+    return df.select(F.col("event_time"), *[c.alias(name) for name, c in cols.items()])
+
+
+def create_combined_transport_weather_window(
+    bike_df: "DataFrame", taxi_df: "DataFrame", weather_df: "DataFrame", settings: Settings | None = None
+) -> "DataFrame":
+    """Bike and taxi counts with the weather of each ``WINDOW_DURATION_MEDIUM`` window.
+
+    One row per window that has at least one weather observation: counts (0 when
+    no trips), sums of trip durations and surge multipliers, the mean of each
+    weather variable, its temperature bin and precipitation category, and the
+    day type and period of its start.  ``window`` is kept for chained windows.
+    """
+    s = settings or get_settings()
+    union = (
+        _events(bike_df, "bike", trip_duration=F.col("trip_duration").cast("double"))
+        .unionByName(_events(taxi_df, "taxi", surge=F.col("surge_multiplier")))
+        .unionByName(_events(weather_df, "weather", **{v: F.col(v) for v in WEATHER_VARS}))
+    )
+    windows = (
+        union.withWatermark("event_time", s.watermark_delay)
+        .groupBy(F.window("event_time", s.window_duration_medium))
+        .agg(
+            F.sum("is_bike").alias("bike_count"),
+            F.sum("is_taxi").alias("taxi_count"),
+            F.sum("is_weather").alias("weather_obs"),
+            F.sum("trip_duration").alias("duration_sum"),
+            F.sum("surge").alias("surge_sum"),
+            *[F.avg(v).alias(v) for v in WEATHER_VARS],
+        )
+    )
+    start = F.col("window.start")
+    low = (F.floor(F.col("temperature") / 5) * 5).cast("int")
+    return windows.where(F.col("weather_obs") > 0).select(
+        "window",
+        start.alias("window_start"),
+        F.col("window.end").alias("window_end"),
+        "bike_count",
+        "taxi_count",
+        "weather_obs",
+        "duration_sum",
+        "surge_sum",
+        F.when(F.col("taxi_count") > 0, F.col("surge_sum") / F.col("taxi_count")).alias("avg_surge"),
+        F.when(F.col("bike_count") > 0, F.col("duration_sum") / F.col("bike_count")).alias("avg_duration"),
+        *WEATHER_VARS,
+        F.concat(low.cast("string"), F.lit("_to_"), (low + 5).cast("string"), F.lit("C")).alias("temp_bin"),
+        precip_category(F.col("precip_intensity")).alias("precip_category"),
+        _day_type(start).alias("day_type"),
+        _period(start).alias("period"),
+    )
+
+
+def _chained(combined: "DataFrame", keys: Sequence[str], aggs: Sequence[Column], s: Settings) -> "DataFrame":
+    """Second-level aggregation of window rows per ``WINDOW_DURATION_LONG`` group (chained, append mode)."""
+    group = F.window(F.window_time("window"), s.window_duration_long).alias("group")
+    result = combined.groupBy(group, *keys).agg(*aggs)
+    return result.select(F.col("group.start").alias("group_start"), F.col("group.end").alias("group_end"),
+                         *[c for c in result.columns if c != "group"])
+
+
+def _sums(x: Column, y: Column) -> list[Column]:
+    """The sufficient statistics of Pearson's r for pairs (x, y)."""
+    return [F.count(F.lit(1)).alias("n"), F.sum(x).alias("sum_x"), F.sum(y).alias("sum_y"),
+            F.sum(x * y).alias("sum_xy"), F.sum(x * x).alias("sum_xx"), F.sum(y * y).alias("sum_yy")]
+
+
+def _pairs(combined: "DataFrame", pairs: Sequence[tuple[str, str]], keys: Sequence[str] = ()) -> "DataFrame":
+    """Long format: one row per window and (x, y) pair where both values are present."""
+    structs = [F.struct(F.lit(x).alias("x_name"), F.lit(y).alias("y_name"),
+                        F.col(x).cast("double").alias("x"), F.col(y).cast("double").alias("y"))
+               for x, y in pairs]
+    return (combined.select("window", *keys, F.explode(F.array(*structs)).alias("p"))
+            .select("window", *keys, "p.*")
+            .where(F.col("x").isNotNull() & F.col("y").isNotNull()))
+
+
+# ---------------------------------------------------------------------- the nine analytics
+def calculate_weather_transport_correlation(combined_df: "DataFrame") -> "DataFrame":
+    """1 · Bike and taxi counts per window with that window's weather (one row per 15-minute window)."""
+    return combined_df.drop("window")
+
+
+def calculate_weather_safety_risk(
+    accident_df: "DataFrame", weather_df: "DataFrame", settings: Settings | None = None
+) -> "DataFrame":
+    """2 · Accidents per ``WINDOW_DURATION_LONG`` window with its weather condition (dry, light, heavy rain).
+
+    Accidents are rare, hence the longer window.  :func:`summarize_safety`
+    turns the rows into accidents per hour by condition and the risk relative to dry hours.
+    """
+    s = settings or get_settings()
+    union = _events(accident_df, "accident").unionByName(
+        _events(weather_df, "weather", **{v: F.col(v) for v in WEATHER_VARS}))
+    hours = (
+        union.withWatermark("event_time", s.watermark_delay)
+        .groupBy(F.window("event_time", s.window_duration_long))
+        .agg(F.sum("is_accident").alias("accident_count"), F.sum("is_weather").alias("weather_obs"),
+             F.avg("precip_intensity").alias("precip_intensity"), F.avg("visibility").alias("visibility"))
+    )
+    return hours.where(F.col("weather_obs") > 0).select(
+        F.col("window.start").alias("window_start"), F.col("window.end").alias("window_end"),
+        "accident_count", "weather_obs", "precip_intensity", "visibility",
+        precip_category(F.col("precip_intensity")).alias("condition"),
+        (F.col("visibility") < 5).alias("low_visibility"),
+    )
+
+
+def calculate_surge_weather_correlation(combined_df: "DataFrame", settings: Settings | None = None) -> "DataFrame":
+    """3 · Surge against rain: per group and precipitation category, sums for mean surge and r(precip, surge)."""
+    s = settings or get_settings()
+    with_taxis = combined_df.where(F.col("taxi_count") > 0)
+    return _chained(with_taxis, ["precip_category"],
+                    [*_sums(F.col("precip_intensity"), F.col("avg_surge")),
+                     F.sum("surge_sum").alias("surge_sum"), F.sum("taxi_count").alias("taxi_trips")], s)
+
+
+def generate_transport_usage_summary(
+    bike_df: "DataFrame", taxi_df: "DataFrame", settings: Settings | None = None
+) -> "DataFrame":
+    """4 · Bike and taxi trips per ``WINDOW_DURATION_LONG`` window, with its hour of day and day type."""
+    s = settings or get_settings()
+    union = _events(bike_df, "bike").unionByName(_events(taxi_df, "taxi"))
+    hours = (
+        union.withWatermark("event_time", s.watermark_delay)
+        .groupBy(F.window("event_time", s.window_duration_long))
+        .agg(F.sum("is_bike").alias("bike_count"), F.sum("is_taxi").alias("taxi_count"))
+    )
+    start = F.col("window.start")
+    return hours.select(start.alias("window_start"), F.col("window.end").alias("window_end"),
+                        F.date_format(start, "yyyy-MM-dd").alias("date"), F.hour(start).alias("hour_of_day"),
+                        _day_type(start).alias("day_type"), "bike_count", "taxi_count")
+
+
+def calculate_pearson_correlations(combined_df: "DataFrame", settings: Settings | None = None) -> "DataFrame":
+    """5 · Sufficient statistics of r between every weather variable and transport measure, per group.
+
+    :func:`summarize_pearson` merges the groups into r and n per pair.
+    """
+    s = settings or get_settings()
+    pairs = [(x, y) for x in WEATHER_VARS for y in TRANSPORT_VARS]
+    long = _pairs(combined_df, pairs)
+    return _chained(long, ["x_name", "y_name"], _sums(F.col("x"), F.col("y")), s)
+
+
+def calculate_binned_weather_aggregations(combined_df: "DataFrame", settings: Settings | None = None) -> "DataFrame":
+    """6 · Per temperature bin and precipitation category: windows, trips, durations and surges, per group.
+
+    :func:`summarize_binned` gives the graph-ready means per bin.
+    """
+    s = settings or get_settings()
+    return _chained(combined_df, ["temp_bin", "precip_category"],
+                    [F.count(F.lit(1)).alias("windows"), F.sum("bike_count").alias("bike_trips"),
+                     F.sum("taxi_count").alias("taxi_trips"), F.sum("duration_sum").alias("duration_sum"),
+                     F.sum("surge_sum").alias("surge_sum")], s)
+
+
+def calculate_precipitation_impact_analysis(combined_df: "DataFrame", settings: Settings | None = None
+                                            ) -> "DataFrame":
+    """7 · Windows and trips per precipitation category, per group (relative change: :func:`summarize_precipitation_impact`)."""
+    s = settings or get_settings()
+    return _chained(combined_df, ["precip_category"],
+                    [F.count(F.lit(1)).alias("windows"), F.sum("bike_count").alias("bike_trips"),
+                     F.sum("taxi_count").alias("taxi_trips")], s)
+
+
+TEMPORAL_PAIRS = (("precip_intensity", "bike_count"), ("precip_intensity", "taxi_count"),
+                  ("temperature", "bike_count"))
+
+
+def calculate_temporal_segmented_correlations(combined_df: "DataFrame", settings: Settings | None = None
+                                              ) -> "DataFrame":
+    """8 · Sufficient statistics of r per day type (weekday/weekend) and period (rush hour/leisure/night)."""
+    s = settings or get_settings()
+    long = _pairs(combined_df, TEMPORAL_PAIRS, keys=("day_type", "period"))
+    return _chained(long, ["day_type", "period", "x_name", "y_name"], _sums(F.col("x"), F.col("y")), s)
+
+
+def calculate_multi_variable_correlation_summary(combined_df: "DataFrame", settings: Settings | None = None
+                                                 ) -> "DataFrame":
+    """9 · Everything at once per group: windows, trips, rainy windows and the sum of every weather variable."""
+    s = settings or get_settings()
+    return _chained(combined_df, [],
+                    [F.count(F.lit(1)).alias("windows"), F.sum("bike_count").alias("bike_trips"),
+                     F.sum("taxi_count").alias("taxi_trips"),
+                     F.sum((F.col("precip_intensity") > 0).cast("int")).alias("rainy_windows"),
+                     *[F.sum(v).alias(f"sum_{v}") for v in WEATHER_VARS]], s)
+
+
+# ---------------------------------------------------------------------- readers (pandas)
+def pearson_from_sums(n: float, sx: float, sy: float, sxy: float, sxx: float, syy: float) -> float:
+    """Pearson's r from its sufficient statistics (NaN when a variable is constant).
+
+    >>> round(pearson_from_sums(3, 6, 6, 14, 14, 14), 6)   # x = y = 1, 2, 3
+    1.0
+    """
+    den = (n * sxx - sx * sx) * (n * syy - sy * sy)
+    if n < 3 or den <= 0:
+        return math.nan
+    return (n * sxy - sx * sy) / math.sqrt(den)
+
+
+def _merge_r(df: "pd.DataFrame", keys: list[str]) -> "pd.DataFrame":
+    sums = ["n", "sum_x", "sum_y", "sum_xy", "sum_xx", "sum_yy"]
+    g = df.groupby(keys, as_index=False)[sums].sum()
+    g["r"] = [pearson_from_sums(*row) for row in g[sums].itertuples(index=False)]
+    g["n"] = g["n"].astype(int)
+    return g[[*keys, "r", "n"]].sort_values(keys).reset_index(drop=True)
+
+
+def summarize_pearson(df: "pd.DataFrame") -> "pd.DataFrame":
+    """r and n per (x, y) pair across all windows, from :func:`calculate_pearson_correlations` rows."""
+    return _merge_r(df, ["x_name", "y_name"])
+
+
+def summarize_temporal(df: "pd.DataFrame") -> "pd.DataFrame":
+    """r and n per day type, period and pair, from :func:`calculate_temporal_segmented_correlations` rows."""
+    return _merge_r(df, ["day_type", "period", "x_name", "y_name"])
+
+
+def summarize_binned(df: "pd.DataFrame") -> "pd.DataFrame":
+    """Graph-ready: per temperature bin and precipitation category, mean trips per window, mean duration and surge."""
+    g = df.groupby(["temp_bin", "precip_category"], as_index=False)[
+        ["windows", "bike_trips", "taxi_trips", "duration_sum", "surge_sum"]].sum()
+    g["mean_bike_count"] = g["bike_trips"] / g["windows"]
+    g["mean_taxi_count"] = g["taxi_trips"] / g["windows"]
+    g["mean_duration_s"] = g["duration_sum"] / g["bike_trips"].where(g["bike_trips"] > 0)
+    g["mean_surge"] = g["surge_sum"] / g["taxi_trips"].where(g["taxi_trips"] > 0)
+    g["temp_low"] = g["temp_bin"].str.split("_").str[0].astype(int)
+    return (g.sort_values(["temp_low", "precip_category"]).drop(columns=["temp_low"]).reset_index(drop=True)
+            [["temp_bin", "precip_category", "windows", "mean_bike_count", "mean_taxi_count", "mean_duration_s",
+              "mean_surge"]])
+
+
+def summarize_precipitation_impact(df: "pd.DataFrame") -> "pd.DataFrame":
+    """Mean trips per window in dry, light and heavy rain, and the change relative to dry."""
+    g = df.groupby("precip_category", as_index=False)[["windows", "bike_trips", "taxi_trips"]].sum()
+    g["mean_bike_count"] = g["bike_trips"] / g["windows"]
+    g["mean_taxi_count"] = g["taxi_trips"] / g["windows"]
+    dry = g.set_index("precip_category").reindex(["dry"])
+    for y in ("bike_count", "taxi_count"):
+        base = float(dry[f"mean_{y}"].iloc[0]) if not dry.empty else math.nan
+        g[f"{y}_change_vs_dry"] = g[f"mean_{y}"] / base - 1
+    order = {"dry": 0, "light": 1, "heavy": 2}
+    return g.sort_values("precip_category", key=lambda c: c.map(order)).reset_index(drop=True)
+
+
+def summarize_surge(df: "pd.DataFrame") -> "pd.DataFrame":
+    """Mean surge per precipitation category, and r(precipitation, mean surge) across windows (last row: ``all``)."""
+    g = df.groupby("precip_category", as_index=False)[["surge_sum", "taxi_trips", "n"]].sum()
+    g["mean_surge"] = g["surge_sum"] / g["taxi_trips"]
+    overall = _merge_r(df.assign(all="all"), ["all"])
+    import pandas as pd
+
+    total = pd.DataFrame({"precip_category": ["all"], "n": [int(overall["n"].iloc[0])],
+                          "mean_surge": [df["surge_sum"].sum() / df["taxi_trips"].sum()],
+                          "r_precip_surge": [overall["r"].iloc[0]]})
+    order = {"dry": 0, "light": 1, "heavy": 2}
+    g = g.sort_values("precip_category", key=lambda c: c.map(order))
+    return pd.concat([g[["precip_category", "n", "mean_surge"]], total], ignore_index=True)
+
+
+def summarize_safety(df: "pd.DataFrame") -> "pd.DataFrame":
+    """Accidents per hour by condition (dry / rain) and the risk relative to dry hours."""
+    d = df.assign(weather=df["condition"].where(df["condition"] == "dry", "rain"))
+    g = d.groupby("weather", as_index=False).agg(hours=("accident_count", "size"),
+                                                 accidents=("accident_count", "sum"))
+    g["accidents_per_hour"] = g["accidents"] / g["hours"]
+    dry = g.loc[g["weather"] == "dry", "accidents_per_hour"]
+    g["relative_risk_vs_dry"] = g["accidents_per_hour"] / (float(dry.iloc[0]) if len(dry) else math.nan)
+    return g.sort_values("weather").reset_index(drop=True)
+
+
+def summarize_usage(df: "pd.DataFrame") -> "pd.DataFrame":
+    """Mean bike and taxi trips per hour of day, for weekdays and weekends."""
+    g = df.groupby(["day_type", "hour_of_day"], as_index=False).agg(
+        days=("date", "nunique"), bike_trips=("bike_count", "sum"), taxi_trips=("taxi_count", "sum"))
+    g["bikes_per_day"] = g["bike_trips"] / g["days"]
+    g["taxis_per_day"] = g["taxi_trips"] / g["days"]
+    return g.sort_values(["day_type", "hour_of_day"]).reset_index(drop=True)
+
+
+def summarize_multi_variable(df: "pd.DataFrame") -> dict[str, float]:
+    """Totals and per-window means over the whole period."""
+    t = df.sum(numeric_only=True)
+    windows = float(t["windows"])
+    out = {"windows": int(windows), "bike_trips": int(t["bike_trips"]), "taxi_trips": int(t["taxi_trips"]),
+           "rainy_windows": int(t["rainy_windows"]),
+           "mean_bike_count_per_window": float(t["bike_trips"]) / windows,
+           "mean_taxi_count_per_window": float(t["taxi_trips"]) / windows}
+    for v in WEATHER_VARS:
+        out[f"mean_{v}"] = float(t[f"sum_{v}"]) / windows
+    return out

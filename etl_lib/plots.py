@@ -1,0 +1,109 @@
+"""Plots of the graph-ready analytics outputs (the ``summarize_*`` tables of :mod:`etl_lib.analytics`).
+
+Each function draws on the ``ax`` it is given (or a new one) and returns it, so
+a notebook can lay several out together and the report can save each to PNG.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+
+__all__ = ["plot_binned_metrics", "plot_correlation_heatmap", "plot_precipitation_impact",
+           "plot_rush_hour_vs_leisure", "plot_usage_by_hour", "CATEGORY_COLORS"]
+
+CATEGORY_COLORS = {"dry": "#e6a117", "light": "#5b9bd5", "heavy": "#1f3f77"}
+_ORDER = ("dry", "light", "heavy")
+
+
+def _ax(ax: "Axes | None", size: tuple[float, float] = (7, 4)) -> "Axes":
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=size)[1]
+
+
+def plot_binned_metrics(binned: "pd.DataFrame", metric: str = "mean_bike_count", ax: "Axes | None" = None) -> "Axes":
+    """Mean per 15-minute window of ``metric`` for each temperature bin, one line per precipitation category."""
+    ax = _ax(ax)
+    bins = list(dict.fromkeys(binned["temp_bin"]))  # already sorted by temperature
+    for cat in _ORDER:
+        part = binned[binned["precip_category"] == cat].set_index("temp_bin").reindex(bins)
+        if part[metric].notna().any():
+            ax.plot(bins, part[metric], marker="o", label=cat, color=CATEGORY_COLORS[cat])
+    ax.set_xlabel("temperature bin")
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.set_title(f"{metric.replace('_', ' ')} by temperature and rain")
+    ax.legend(title="precipitation")
+    ax.tick_params(axis="x", rotation=30)
+    return ax
+
+
+def plot_correlation_heatmap(pearson: "pd.DataFrame", ax: "Axes | None" = None) -> "Axes":
+    """Pearson r of each weather variable (rows) against each transport measure (columns), annotated."""
+    import seaborn as sns
+
+    ax = _ax(ax, (6, 4.5))
+    table = pearson.pivot(index="x_name", columns="y_name", values="r")
+    sns.heatmap(table, annot=True, fmt=".2f", cmap="RdBu_r", vmin=-1, vmax=1, center=0, ax=ax,
+                cbar_kws={"label": "Pearson r"})
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title("Weather vs transport, r across 15-minute windows")
+    return ax
+
+
+def plot_precipitation_impact(impact: "pd.DataFrame", ax: "Axes | None" = None) -> "Axes":
+    """Mean bike and taxi trips per window in dry, light and heavy rain, labelled with the change vs dry."""
+    ax = _ax(ax)
+    cats = [c for c in _ORDER if c in set(impact["precip_category"])]
+    d = impact.set_index("precip_category").reindex(cats)
+    width = 0.38
+    xs = range(len(cats))
+    for offset, (y, label) in zip((-width / 2, width / 2), (("bike_count", "bikes"), ("taxi_count", "taxis"))):
+        bars = ax.bar([x + offset for x in xs], d[f"mean_{y}"], width, label=label)
+        for bar, change in zip(bars, d[f"{y}_change_vs_dry"]):
+            ax.annotate(f"{change:+.0%}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                        ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(list(xs), cats)
+    ax.set_ylabel("mean trips per 15-minute window")
+    ax.set_title("Precipitation impact (change relative to dry)")
+    ax.legend()
+    return ax
+
+
+def plot_rush_hour_vs_leisure(temporal: "pd.DataFrame", pair: tuple[str, str] = ("precip_intensity", "bike_count"),
+                              ax: "Axes | None" = None) -> "Axes":
+    """r of one pair per period (rush hour, leisure, night), weekdays and weekends side by side."""
+    ax = _ax(ax)
+    d = temporal[(temporal["x_name"] == pair[0]) & (temporal["y_name"] == pair[1])]
+    periods = [p for p in ("rush_hour", "leisure", "night") if p in set(d["period"])]
+    width = 0.38
+    for offset, day_type in zip((-width / 2, width / 2), ("weekday", "weekend")):
+        part = d[d["day_type"] == day_type].set_index("period").reindex(periods)
+        ax.bar([i + offset for i in range(len(periods))], part["r"], width, label=day_type)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(range(len(periods)), [p.replace("_", " ") for p in periods])
+    ax.set_ylabel(f"r({pair[0]}, {pair[1]})")
+    ax.set_title("Rush hour vs leisure vs night")
+    ax.legend()
+    return ax
+
+
+def plot_usage_by_hour(usage: "pd.DataFrame", ax: "Axes | None" = None) -> "Axes":
+    """Bike and taxi trips per hour of day, weekday vs weekend."""
+    ax = _ax(ax)
+    for day_type, style in (("weekday", "-"), ("weekend", "--")):
+        part = usage[usage["day_type"] == day_type]
+        ax.plot(part["hour_of_day"], part["bikes_per_day"], style, color="tab:green", label=f"bikes, {day_type}")
+        ax.plot(part["hour_of_day"], part["taxis_per_day"], style, color="tab:purple", label=f"taxis, {day_type}")
+    ax.set_xlabel("hour of day")
+    ax.set_ylabel("trips per hour")
+    ax.set_xticks(range(0, 24, 3))
+    ax.set_title("Transport usage by hour")
+    ax.legend(fontsize=8)
+    return ax

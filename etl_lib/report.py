@@ -1,0 +1,151 @@
+"""Read the analytics outputs, merge them into tables, check them against the answer key, write PNGs and HTML.
+
+The analytics outputs are small, so they are read with pandas (pyarrow); Spark
+is not needed here.  Files whose names start with ``_`` (Spark's
+``_spark_metadata``) are skipped by pyarrow.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import analytics as A
+from .config import Settings, get_settings
+
+__all__ = ["read_analytics", "summaries", "check_answer_key", "write_report"]
+
+_SUMMARIZE = {
+    "pearson_correlations": A.summarize_pearson,
+    "weather_binned_metrics": A.summarize_binned,
+    "precipitation_impact": A.summarize_precipitation_impact,
+    "temporal_correlations": A.summarize_temporal,
+    "surge_weather_correlation": A.summarize_surge,
+    "weather_safety_analysis": A.summarize_safety,
+    "transport_usage_summary": A.summarize_usage,
+}
+
+
+def read_analytics(name: str, settings: Settings | None = None) -> pd.DataFrame | None:
+    """One analytics output as a pandas DataFrame, or None when it was not written (flag off, no run yet)."""
+    s = settings or get_settings()
+    path = s.analytics_output_path / name
+    if not path.exists() or not any(path.glob("*.parquet")):
+        return None
+    return pd.read_parquet(path)
+
+
+def summaries(settings: Settings | None = None) -> dict[str, Any]:
+    """Every available analytics output, merged into its graph-ready table (name -> DataFrame or dict)."""
+    out: dict[str, Any] = {}
+    for name, fn in _SUMMARIZE.items():
+        df = read_analytics(name, settings)
+        if df is not None and len(df):
+            out[name] = fn(df)
+    multi = read_analytics("multi_variable_summary", settings)
+    if multi is not None and len(multi):
+        out["multi_variable_summary"] = A.summarize_multi_variable(multi)
+    windows = read_analytics("weather_transport_correlation", settings)
+    if windows is not None:
+        out["weather_transport_correlation"] = windows.sort_values("window_start").reset_index(drop=True)
+    return out
+
+
+def _measured(rel: dict[str, Any], s: dict[str, Any]) -> float | None:
+    """The value the analytics outputs give for one answer-key relationship, or None if not computed."""
+    a = rel["analytic"]
+    if a == "pearson_correlations" and a in s:
+        row = s[a][(s[a]["x_name"] == rel["x"]) & (s[a]["y_name"] == rel["y"])]
+        return float(row["r"].iloc[0]) if len(row) else None
+    if a == "surge_weather_correlation" and a in s:
+        return float(s[a].loc[s[a]["precip_category"] == "all", "r_precip_surge"].iloc[0])
+    if a == "precipitation_impact" and a in s:
+        row = s[a][s[a]["precip_category"] == rel["category"]]
+        return float(row[f"{rel['y']}_change_vs_dry"].iloc[0]) if len(row) else None
+    if a == "temporal_correlations" and a in s:
+        t = s[a]
+        row = t[(t["day_type"] == rel["day_type"]) & (t["period"] == rel["period"])
+                & (t["x_name"] == "precip_intensity") & (t["y_name"] == "bike_count")]
+        return float(row["r"].iloc[0]) if len(row) else None
+    if a == "weather_safety_analysis" and a in s:
+        row = s[a][s[a]["weather"] == "rain"]
+        return float(row["relative_risk_vs_dry"].iloc[0]) if len(row) else None
+    return None
+
+
+def check_answer_key(s: dict[str, Any], key: dict[str, Any]) -> pd.DataFrame:
+    """One row per answer-key relationship: expected, tolerance, measured, and whether it is within tolerance."""
+    rows = []
+    for rel in key["relationships"]:
+        measured = _measured(rel, s)
+        ok = measured is not None and not math.isnan(measured) and abs(measured - rel["expected"]) <= rel["tolerance"]
+        rows.append({"relationship": rel["name"], "analytic": rel["analytic"], "expected": rel["expected"],
+                     "tolerance": rel["tolerance"], "measured": measured, "within_tolerance": ok})
+    return pd.DataFrame(rows)
+
+
+def _figure(draw, *args: Any, size: tuple[float, float] = (7, 4)):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    draw(*args, ax=fig.add_subplot())
+    return fig
+
+
+def write_report(settings: Settings | None = None, spark: Any = None, answer_key: Path | None = None) -> Path:
+    """Write PNG plots and ``index.html`` to ``DATA_DIR/report``; returns the HTML file's path."""
+    from . import plots
+
+    s = settings or get_settings()
+    out = s.data_dir / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    sums = summaries(s)
+    figures = []
+    if "weather_binned_metrics" in sums:
+        figures.append(("binned_bikes.png", "Bike trips by temperature and rain",
+                        _figure(plots.plot_binned_metrics, sums["weather_binned_metrics"])))
+    if "pearson_correlations" in sums:
+        figures.append(("correlation_heatmap.png", "Correlation heatmap",
+                        _figure(plots.plot_correlation_heatmap, sums["pearson_correlations"], size=(6.5, 4.5))))
+    if "precipitation_impact" in sums:
+        figures.append(("precipitation_impact.png", "Precipitation impact",
+                        _figure(plots.plot_precipitation_impact, sums["precipitation_impact"])))
+    if "temporal_correlations" in sums:
+        figures.append(("rush_hour_vs_leisure.png", "Rush hour vs leisure",
+                        _figure(plots.plot_rush_hour_vs_leisure, sums["temporal_correlations"])))
+    if "transport_usage_summary" in sums:
+        figures.append(("usage_by_hour.png", "Usage by hour",
+                        _figure(plots.plot_usage_by_hour, sums["transport_usage_summary"])))
+    for filename, _, fig in figures:
+        fig.savefig(out / filename, dpi=110)
+
+    key_path = answer_key or s.data_dir / "answer_key.json"
+    parts = ["<!doctype html><meta charset='utf-8'><title>Boston 2018 ETL report</title>",
+             "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}img{max-width:100%}</style>",
+             "<h1>Boston 2018 ETL report</h1>",
+             f"<p>Analytics read from <code>{html.escape(str(s.analytics_output_path))}</code>.</p>"]
+    if key_path.exists():
+        check = check_answer_key(sums, json.loads(key_path.read_text()))
+        passed = int(check["within_tolerance"].sum())
+        parts.append(f"<h2>Answer key: {passed} of {len(check)} relationships recovered</h2>")
+        parts.append(check.to_html(index=False, float_format=lambda v: f"{v:.3f}"))
+    for filename, title, _ in figures:
+        parts.append(f"<h2>{html.escape(title)}</h2><img src='{filename}' alt='{html.escape(title)}'>")
+    for name in ("precipitation_impact", "surge_weather_correlation", "weather_safety_analysis",
+                 "weather_binned_metrics"):
+        if name in sums:
+            parts.append(f"<h2>{name.replace('_', ' ')}</h2>")
+            parts.append(sums[name].to_html(index=False, float_format=lambda v: f"{v:.3f}"))
+    if "multi_variable_summary" in sums:
+        parts.append("<h2>multi-variable summary</h2><table>" + "".join(
+            f"<tr><th>{k}</th><td>{v:.3f}</td></tr>" if isinstance(v, float) else f"<tr><th>{k}</th><td>{v}</td></tr>"
+            for k, v in sums["multi_variable_summary"].items()) + "</table>")
+    page = out / "index.html"
+    page.write_text("\n".join(parts) + "\n")
+    return page
