@@ -14,7 +14,7 @@ from pathlib import Path
 
 from etl_lib.config import load_settings
 from etl_lib.kafka_local import LocalKafka, create_topics, free_port
-from etl_lib.spark import create_spark_session, read_kafka_batch
+from etl_lib.spark import create_spark_session, read_kafka_batch, stop_spark
 
 
 def main() -> None:
@@ -38,7 +38,7 @@ def main() -> None:
             spark = create_spark_session(settings)
             n = read_kafka_batch(spark, "bench", settings).count()
             spark_first_read = time.monotonic() - t1
-            spark.stop()
+            stop_spark(spark)
             rss = broker.resident_memory_mb()
         finally:
             broker.stop()

@@ -93,7 +93,6 @@ class KafkaSink:
                 linger_ms=linger_ms,
                 batch_size=batch_size,
                 max_in_flight_requests_per_connection=5,
-                buffer_memory=128 * 1024 * 1024,
                 request_timeout_ms=30000,
                 client_id="data_gen",
                 partitioner=_CachedPartitioner(),

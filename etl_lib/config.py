@@ -348,7 +348,9 @@ class Settings:
         >>> load_settings({}).replace(pipeline_workers=2).pipeline_workers
         2
         """
-        env = {name: os.fspath(v) if isinstance(v, Path) else str(v) for name, v in self.as_env().items()}
+        # Only what did not come from a default is carried over, so that derived
+        # defaults (the paths under DATA_DIR) follow a changed DATA_DIR.
+        env = {name: v for name, v in self.as_env().items() if self.source(name) != "default"}
         sources = dict(self._sources)
         for key, value in changes.items():
             name = key.upper()

@@ -50,7 +50,7 @@ def run_demo(days: int = 7, scale: float = 0.5, seed: int = 42) -> int:
 
         from .main import run_etl
         from .report import check_answer_key, summaries, write_report
-        from .spark import create_spark_session
+        from .spark import create_spark_session, stop_spark
 
         t0 = time.monotonic()
         spark = create_spark_session(settings)
@@ -58,7 +58,7 @@ def run_demo(days: int = 7, scale: float = 0.5, seed: int = 42) -> int:
             print(f"[4/5] Spark {spark.version}: ETL in available-now mode")
             run_etl(spark, settings, available_now=True, echo=lambda line: print("      " + line))
         finally:
-            spark.stop()
+            stop_spark(spark)
         print(f"      done in {time.monotonic() - t0:.1f} s")
 
         report = write_report(settings)

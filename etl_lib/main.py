@@ -213,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         if spark is not None:
-            spark.stop()
+            from .spark import stop_spark
+
+            stop_spark(spark)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

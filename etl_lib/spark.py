@@ -22,7 +22,7 @@ from .kafka_local import BrokerError, broker_answers
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["create_spark_session", "read_kafka_stream", "read_kafka_batch", "spark_log_file"]
+__all__ = ["create_spark_session", "read_kafka_stream", "read_kafka_batch", "spark_log_file", "stop_spark"]
 
 
 def _log4j_conf() -> str:
@@ -157,3 +157,34 @@ def read_kafka_batch(spark: "SparkSession", topic: str, settings: Settings | Non
         .option("endingOffsets", "latest")
         .load()
     )
+
+
+def stop_spark(spark: "SparkSession", timeout: float = 60.0) -> None:
+    """Stop Spark *and* wait until its JVM has exited, so no JVM is left behind.
+
+    ``spark.stop()`` alone returns while the driver JVM is still shutting down;
+    a program that then exits can leave it running for a while.  The JVM that
+    pyspark launched exits when its standard input closes; this closes it and
+    waits.  A later :func:`create_spark_session` starts a fresh JVM.
+    """
+    import subprocess
+
+    from pyspark import SparkContext
+
+    spark.stop()
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    proc = getattr(gateway, "proc", None)
+    with contextlib.suppress(Exception):
+        gateway.shutdown()
+    if proc is not None:
+        with contextlib.suppress(Exception):
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    SparkContext._gateway = None
+    SparkContext._jvm = None

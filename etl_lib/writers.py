@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
     from pyspark.sql.streaming import StreamingQuery
 
-__all__ = ["write_parquet_stream", "write_quarantine_stream", "write_analytics_stream", "TOPIC_FOLDERS"]
+__all__ = ["write_parquet_stream", "write_quarantine_stream", "write_analytics_stream", "TOPIC_FOLDERS",
+           "one_file_per_partition"]
 
 # The seed's folder names under OUTPUT_BASE_PATH.
 TOPIC_FOLDERS = {"bike": "bike_trips", "taxi": "taxi_trips", "weather": "weather_data", "accidents": "accidents"}
@@ -45,6 +46,18 @@ def _start(df: "DataFrame", path: Path, checkpoint: Path, name: str, settings: S
     return writer.start()
 
 
+def one_file_per_partition(df: "DataFrame") -> "DataFrame":
+    """Gather each year/month/date/hour into one task, so each micro-batch writes one file per hour.
+
+    Without it every Kafka partition's task writes its own small file into every
+    hour it touches (3 partitions x 168 hours = 504 files for a week): the
+    "small files problem", slow to write and slower to read.
+    """
+    from pyspark.sql import functions as F
+
+    return df.repartition(*[F.col(c) for c in PARTITION_COLUMNS])
+
+
 def write_parquet_stream(df: "DataFrame", subfolder: str, settings: Settings | None = None,
                          available_now: bool = False) -> "StreamingQuery":
     """Parsed records to ``OUTPUT_BASE_PATH/<subfolder>``, partitioned by year/month/date/hour, append mode.
@@ -53,8 +66,8 @@ def write_parquet_stream(df: "DataFrame", subfolder: str, settings: Settings | N
     >>> q.awaitTermination()                                                                  # doctest: +SKIP
     """
     s = settings or get_settings()
-    return _start(df, s.output_base_path / subfolder, s.checkpoint_base_path / subfolder, f"raw_{subfolder}", s,
-                  available_now, partition_by=PARTITION_COLUMNS)
+    return _start(one_file_per_partition(df), s.output_base_path / subfolder, s.checkpoint_base_path / subfolder,
+                  f"raw_{subfolder}", s, available_now, partition_by=PARTITION_COLUMNS)
 
 
 def write_quarantine_stream(df: "DataFrame", subfolder: str, settings: Settings | None = None,

@@ -53,13 +53,13 @@ def settings(kafka_broker, tmp_path_factory) -> Settings:
 @pytest.fixture(scope="session")
 def spark(settings):
     """One SparkSession (with the Kafka connector) for the whole test session."""
-    from etl_lib.spark import create_spark_session
+    from etl_lib.spark import create_spark_session, stop_spark
 
     session = create_spark_session(settings, app_name="etl-kit tests")
     try:
         yield session
     finally:
-        session.stop()
+        stop_spark(session)
 
 
 def pytest_collection_modifyitems(config, items):

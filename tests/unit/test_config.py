@@ -145,6 +145,12 @@ def test_replace_revalidates_and_marks_override():
         s.replace(pipeline_workers=0)
 
 
+def test_replace_data_dir_moves_derived_paths(tmp_path):
+    s = load_settings({"OUTPUT_BASE_PATH": "/srv/raw"}).replace(data_dir=tmp_path)
+    assert s.analytics_output_path == tmp_path / "analytics"
+    assert str(s.output_base_path) == "/srv/raw", "an explicit setting stays"
+
+
 def test_topics_and_flags_helpers():
     s = load_settings({"ENABLE_PEARSON_CORRELATIONS": "false"})
     assert s.kafka_topics == {"bike": "bike-trips", "taxi": "taxi-trips",

@@ -1,0 +1,93 @@
+"""Kafka -> raw Parquet for the largest topic (taxi) against the same parse and write from a JSON-lines file.
+
+Both sides run the same parser (parse_taxi_stream) and the same partitioned
+Parquet sink in available-now mode on one Spark session; only the source
+differs.  Prints records/s of each and the ratio.  With --full, also runs the
+whole pipeline (8 raw/quarantine + 9 analytics streams) over the demo's
+simulated period and prints its wall time.
+
+Run: .venv/bin/python bench/etl_throughput.py [--days 7 --scale 0.5] [--full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from pyspark.sql import functions as F
+
+from data_gen import FilesSink, GenParams, KafkaSink, generate
+from etl_lib.config import load_settings
+from etl_lib.kafka_local import LocalKafka, create_topics, free_port
+from etl_lib.main import run_etl
+from etl_lib.parsing import parse_taxi_stream
+from etl_lib.spark import create_spark_session, read_kafka_stream, stop_spark
+from etl_lib.writers import one_file_per_partition
+
+
+def timed_query(df, path: Path, checkpoint: Path) -> float:
+    """The raw sink exactly as write_parquet_stream builds it, timed to completion."""
+    t0 = time.perf_counter()
+    q = (one_file_per_partition(df).writeStream.format("parquet").option("path", str(path)).option("checkpointLocation", str(checkpoint))
+         .partitionBy("year", "month", "date", "hour").trigger(availableNow=True).start())
+    q.awaitTermination()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--scale", type=float, default=0.5)
+    parser.add_argument("--full", action="store_true", help="also time the whole pipeline")
+    args = parser.parse_args()
+    params = GenParams(days=args.days, scale=args.scale)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        broker = LocalKafka(f"127.0.0.1:{free_port()}", tmp / "broker", heap="1g")
+        broker.start()
+        spark = None
+        try:
+            s = load_settings({"DATA_DIR": str(tmp / "data"), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+                               "SPARK_UI_ENABLED": "false"})
+            create_topics(broker.bootstrap_servers, s.kafka_topics.values(), 3)
+            key = generate(params, KafkaSink(broker.bootstrap_servers, s.kafka_topics))
+            generate(params, FilesSink(tmp / "files", s.kafka_topics))
+            n = key["counts"]["taxi"]["produced"]
+            spark = create_spark_session(s)
+            # Warm-up: the first query of a session pays class loading and code generation.
+            timed_query(parse_taxi_stream(read_kafka_stream(spark, s.kafka_topic_taxi, s)).limit(1),
+                        tmp / "warm", tmp / "ck_warm")
+            kafka_s = timed_query(parse_taxi_stream(read_kafka_stream(spark, s.kafka_topic_taxi, s)),
+                                  tmp / "out_kafka", tmp / "ck_kafka")
+            files_dir = tmp / "taxi_only"
+            files_dir.mkdir()
+            (tmp / "files" / f"{s.kafka_topic_taxi}.jsonl").rename(files_dir / "taxi.jsonl")
+            # A text file source shaped like Kafka rows, so the very same parser runs on it.
+            text = (spark.readStream.text(str(files_dir))
+                    .select(F.lit(s.kafka_topic_taxi).alias("topic"), F.lit(0).alias("partition"),
+                            F.lit(0).cast("long").alias("offset"), F.current_timestamp().alias("timestamp"),
+                            F.lit(None).cast("binary").alias("key"), F.col("value").cast("binary").alias("value")))
+            files_s = timed_query(parse_taxi_stream(text), tmp / "out_files", tmp / "ck_files")
+            result = {
+                "taxi_records": n,
+                "kafka_to_parquet_rec_per_s": round(n / kafka_s),
+                "jsonl_file_to_parquet_rec_per_s": round(n / files_s),
+                "kafka_over_file_ratio": round(files_s / kafka_s, 3),
+            }
+            if args.full:
+                t0 = time.perf_counter()
+                run_etl(spark, s, available_now=True, echo=lambda *_: None)
+                result["full_pipeline_17_streams_s"] = round(time.perf_counter() - t0, 1)
+                result["full_pipeline_records"] = sum(c["produced"] for c in key["counts"].values())
+        finally:
+            if spark is not None:
+                stop_spark(spark)
+            broker.stop()
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""The Spark ETL on the real broker: exact raw/quarantine counts, reruns on checkpoints,
+streaming = batch for every analytic, the answer key recovered, flags, and the watermark."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+
+import pandas as pd
+import pyarrow.dataset as ds
+import pytest
+
+from data_gen import GenParams, KafkaSink, generate
+from data_gen.records import TOPICS
+from etl_lib.analytics import calculate_weather_transport_correlation
+from etl_lib.config import ANALYTICS_FLAGS
+from etl_lib.kafka_local import create_topics
+from etl_lib.main import ANALYTICS, build_streams, run_etl
+from etl_lib.report import check_answer_key, summaries
+from etl_lib.schemas import validate_record
+from etl_lib.spark import read_kafka_batch
+from etl_lib.writers import TOPIC_FOLDERS, write_analytics_stream
+
+QUIET = lambda *_: None  # noqa: E731
+
+# Key columns of each analytics output: rows are compared on these.
+KEYS = {
+    "weather_transport_correlation": ["window_start"],
+    "weather_safety_analysis": ["window_start"],
+    "surge_weather_correlation": ["group_start", "precip_category"],
+    "transport_usage_summary": ["window_start"],
+    "pearson_correlations": ["group_start", "x_name", "y_name"],
+    "weather_binned_metrics": ["group_start", "temp_bin", "precip_category"],
+    "precipitation_impact": ["group_start", "precip_category"],
+    "temporal_correlations": ["group_start", "day_type", "period", "x_name", "y_name"],
+    "multi_variable_summary": ["group_start"],
+}
+
+
+def _own_topics(settings, tmp, **flags):
+    """Settings with a fresh DATA_DIR and topics of its own, so tests do not see each other's records."""
+    suffix = uuid.uuid4().hex[:8]
+    s = settings.replace(data_dir=tmp, **{f"kafka_topic_{t}": f"{t}-{suffix}" for t in TOPICS}, **flags)
+    create_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), 3)
+    return s
+
+
+@pytest.fixture(scope="module")
+def etl(spark, settings, tmp_path_factory):
+    """One full ETL run (4 raw + 4 quarantine + 9 analytics queries) over a simulated week."""
+    s = _own_topics(settings, tmp_path_factory.mktemp("etl"))
+    key = generate(GenParams(days=7, scale=0.25, seed=7), KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics))
+    run = run_etl(spark, s, available_now=True, echo=QUIET)
+    return s, key, run
+
+
+def _count(spark, path):
+    return spark.read.parquet(str(path)).count()
+
+
+def test_every_stream_started_and_finished(etl):
+    _, _, run = etl
+    assert len(run.queries) == 8 + 9
+    assert not run.failed()
+
+
+def test_raw_and_quarantine_counts_are_exact(etl, spark):
+    s, key, _ = etl
+    for t, folder in TOPIC_FOLDERS.items():
+        counts = key["counts"][t]
+        raw = s.output_base_path / folder
+        assert _count(spark, raw) == counts["valid"], t
+        assert ds.dataset(raw, format="parquet", partitioning="hive").count_rows() == counts["valid"], t
+        assert _count(spark, s.quarantine_path / folder) == counts["quarantined"], t
+
+
+def test_raw_is_partitioned_by_event_time(etl, spark):
+    s, _, _ = etl
+    hours = sorted((s.output_base_path / "bike_trips").glob("year=2018/month=4/date=2018-04-0*/hour=*"))
+    assert len(hours) > 24
+    df = spark.read.parquet(str(s.output_base_path / "bike_trips"))
+    bad = df.where("hour(start_time) != hour or date_format(start_time, 'yyyy-MM-dd') != date").count()
+    assert bad == 0
+
+
+def test_quarantine_keeps_raw_value_reason_and_coordinates(etl, spark):
+    s, key, _ = etl
+    rows = spark.read.parquet(str(s.quarantine_path / "taxi_trips")).collect()
+    assert len(rows) == key["counts"]["taxi"]["quarantined"] > 0
+    for r in rows:
+        assert r.kafka_topic == s.kafka_topic_taxi and r.kafka_offset >= 0 and r.reason
+        assert r.reason == validate_record("taxi", r.raw_value.encode()).reason
+    reasons = {r.reason.split(":")[0] for r in rows}
+    assert {"not valid JSON", "missing required field", "wrong type", "impossible value", "bad timestamp"} <= reasons
+
+
+def _pandas(df) -> pd.DataFrame:
+    return df.toPandas()
+
+
+def test_each_analytic_equals_its_batch_version(etl, spark):
+    s, _, _ = etl
+    batch = build_streams(spark, s, read=read_kafka_batch)
+    for a in ANALYTICS:
+        streamed = pd.read_parquet(s.analytics_output_path / a.name)
+        expected = _pandas(a.build(batch, s))
+        keys = KEYS[a.name]
+        merged = streamed.merge(expected, on=keys, how="left", suffixes=("", "_batch"), indicator=True)
+        assert (merged["_merge"] == "both").all(), f"{a.name}: streamed rows missing from batch"
+        for col in streamed.columns:
+            if col in keys:
+                continue
+            left, right = merged[col], merged[f"{col}_batch"]
+            if pd.api.types.is_float_dtype(left):
+                # Sums of doubles may differ in the last bits (another summation order); nulls must match.
+                close = (left - right).abs() <= 1e-6 * right.abs().clip(lower=1)
+                assert (close | (left.isna() & right.isna())).all(), (a.name, col)
+            else:
+                assert (left == right).all(), (a.name, col)
+        # Streaming leaves only the last windows open (the watermark has not passed them).
+        time_key = keys[0]
+        missing = expected.merge(streamed[keys], on=keys, how="left", indicator=True)
+        missing = missing[missing["_merge"] == "left_only"]
+        assert len(streamed) > 0.9 * len(expected), a.name
+        if len(missing):
+            assert missing[time_key].min() >= streamed[time_key].max() - pd.Timedelta(hours=2), a.name
+
+
+def test_answer_key_recovered(etl):
+    s, key, _ = etl
+    sums = summaries(s)
+    check = check_answer_key(sums, key)
+    assert len(check) >= 10
+    assert check["within_tolerance"].all(), check[~check["within_tolerance"]].to_string()
+    binned = sums["weather_binned_metrics"].set_index(["temp_bin", "precip_category"])
+    for cell in key["binned"]:
+        got = binned.loc[(cell["temp_bin"], cell["precip_category"])]
+        assert abs(got["mean_bike_count"] / cell["mean_bike_count"] - 1) <= cell["relative_tolerance"], cell
+    multi = sums["multi_variable_summary"]
+    assert abs(multi["mean_bike_count_per_window"] / key["multi_variable"]["mean_bike_count_per_window"] - 1) < 0.05
+    usage = sums["transport_usage_summary"]
+    weekday = usage[usage["day_type"] == "weekday"]
+    assert int(weekday.loc[weekday["bikes_per_day"].idxmax(), "hour_of_day"]) in key["usage"][
+        "weekday_bike_peak_expected_in"]
+
+
+def test_rerun_adds_nothing_then_exactly_the_new_rows(etl, spark):
+    s, key, _ = etl
+    raw_only = s.replace(**{flag.lower(): False for flag in ANALYTICS_FLAGS})
+    run = run_etl(spark, raw_only, available_now=True, echo=QUIET)
+    assert set(run.queries) == {f"{kind}_{f}" for f in TOPIC_FOLDERS.values() for kind in ("raw", "quarantine")}
+    bike_raw, bike_q = s.output_base_path / "bike_trips", s.quarantine_path / "bike_trips"
+    assert _count(spark, bike_raw) == key["counts"]["bike"]["valid"]
+    assert _count(spark, bike_q) == key["counts"]["bike"]["quarantined"]
+
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap_servers, acks="all")
+    for i in range(40):
+        rec = {"trip_id": f"new-{i}", "trip_duration": 600, "start_time": "2018-04-09 12:00:00",
+               "stop_time": "2018-04-09 12:10:00", "start_station_id": 3, "end_station_id": 4}
+        producer.send(s.kafka_topic_bike, key=b"3", value=json.dumps(rec).encode())
+    for bad in (b"{oops", b'{"trip_id": "x"}', b"not json"):
+        producer.send(s.kafka_topic_bike, value=bad)
+    producer.flush()
+    producer.close()
+    run_etl(spark, raw_only, available_now=True, echo=QUIET)
+    assert _count(spark, bike_raw) == key["counts"]["bike"]["valid"] + 40
+    assert _count(spark, bike_q) == key["counts"]["bike"]["quarantined"] + 3
+
+
+def test_flag_off_stream_not_started_and_folder_not_written(spark, settings, tmp_path):
+    only = {flag.lower(): flag == "ENABLE_WEATHER_TRANSPORT_CORRELATION" for flag in ANALYTICS_FLAGS}
+    s = _own_topics(settings, tmp_path, **only)
+    generate(GenParams(days=1, scale=0.05, seed=1), KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics))
+    run = run_etl(spark, s, available_now=True, echo=QUIET)
+    analytics_started = set(run.queries) & {a.name for a in ANALYTICS}
+    assert analytics_started == {"weather_transport_correlation"}
+    written = {p.name for p in s.analytics_output_path.iterdir()}
+    assert written == {"weather_transport_correlation"}
+    assert not (s.analytics_checkpoint_path / "pearson_correlations").exists()
+
+
+def _send(s, topic, records):
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap_servers, acks="all")
+    for rec in records:
+        producer.send(topic, value=json.dumps(rec).encode())
+    producer.flush()
+    producer.close()
+
+
+def _weather(ts):
+    return {"timestamp": ts, "temperature": 10.0, "precip_intensity": 0.0}
+
+
+def _bike(n, ts):
+    return {"trip_id": f"b{n}", "trip_duration": 300, "start_time": ts, "stop_time": ts, "start_station_id": 3,
+            "end_station_id": 4}
+
+
+def test_events_later_than_the_watermark_are_left_out(spark, settings, tmp_path):
+    """Watermark = latest event time seen minus WATERMARK_DELAY (10 minutes), updated between micro-batches."""
+    s = _own_topics(settings, tmp_path)
+
+    def run_once():
+        streams = build_streams(spark, s)
+        q = write_analytics_stream(calculate_weather_transport_correlation(streams["combined"]), "wtc", "append", s,
+                                   available_now=True)
+        q.awaitTermination()
+        assert q.exception() is None
+
+    # Batch 1: 08:00-09:00 weather every 5 minutes, one bike per window. Watermark after it: 08:50.
+    _send(s, s.kafka_topic_weather, [_weather(f"2018-04-02 08:{m:02d}:00") for m in range(0, 60, 5)])
+    _send(s, s.kafka_topic_bike, [_bike(i, f"2018-04-02 08:{m:02d}:30") for i, m in enumerate((1, 16, 31, 46))])
+    run_once()
+    first = pd.read_parquet(s.analytics_output_path / "wtc").set_index("window_start")["bike_count"].sort_index()
+    assert list(first.index.strftime("%H:%M")) == ["08:00", "08:15", "08:30"], "08:45 stays open (watermark 08:50)"
+    # Batch 2: a bike at 08:20 (its window was emitted; older than the watermark: left out),
+    # a bike at 08:55 (newer than the watermark: counted), and weather up to 09:30 to move the watermark on.
+    _send(s, s.kafka_topic_bike, [_bike(10, "2018-04-02 08:20:00"), _bike(11, "2018-04-02 08:55:00")])
+    _send(s, s.kafka_topic_weather, [_weather(f"2018-04-02 09:{m:02d}:00") for m in range(0, 35, 5)])
+    run_once()
+    rows = pd.read_parquet(s.analytics_output_path / "wtc").set_index("window_start")["bike_count"]
+    assert rows.index.is_unique, "a window is written once, never again"
+    at = lambda hm: int(rows[pd.Timestamp(f"2018-04-02 {hm}:00")])  # noqa: E731
+    assert at("08:15") == 1, "the late 08:20 bike is left out"
+    assert at("08:45") == 2, "the 08:55 bike arrived before the watermark passed its window"
+    # The same data in batch counts the late bike: this is what the watermark trades away.
+    batch = calculate_weather_transport_correlation(build_streams(spark, s, read=read_kafka_batch)["combined"])
+    assert batch.where("window_start = timestamp'2018-04-02 08:15:00'").first()["bike_count"] == 2
