@@ -10,8 +10,8 @@ BROKER_STAMP    := jvm/broker/lib/.resolved
 CONNECTOR_STAMP := jvm/connector/lib/.resolved
 INSTALL_STAMP   := $(VENV)/.installed
 
-.PHONY: help install jars demo test test-unit test-integration test-notebooks notebooks bench \
-        broker-start broker-stop broker-status config clean
+.PHONY: help install jars demo test test-unit test-integration test-nbval notebooks notebooks-refresh \
+        notebooks-build bench broker-start broker-stop broker-status config doctor clean
 
 help:
 	@echo "make demo    run the main job end to end on a local Kafka broker"
@@ -19,6 +19,9 @@ help:
 	@echo "make install create .venv and install the kit with its dev tools"
 	@echo "make jars    resolve the Kafka broker and Spark-Kafka connector jars with Maven"
 	@echo "make broker-start | broker-stop | broker-status   the local broker, by hand"
+	@echo "make notebooks          run every notebook with papermill into build/notebooks and export HTML"
+	@echo "make notebooks-refresh  re-execute the notebooks in place (stored outputs, for committing)"
+	@echo "make doctor  check Java, jars, broker and Spark; print the fix for what is missing"
 	@echo "make config  print the effective settings"
 
 install: $(INSTALL_STAMP)
@@ -46,8 +49,13 @@ $(CONNECTOR_STAMP): jvm/connector/pom.xml jvm/settings.xml
 demo: install jars
 	$(PY) -m etl_lib.demo
 
+# Unit, integration and papermill tests, then the notebooks held to their stored outputs (strict nbval).
 test: install jars
 	$(PY) -m pytest
+	$(MAKE) test-nbval
+
+test-nbval: install jars
+	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider notebooks
 
 test-unit: install
 	$(PY) -m pytest tests/unit
@@ -64,6 +72,26 @@ broker-status: install
 
 config: install
 	$(PY) -m etl_lib.config
+
+doctor: install jars
+	$(PY) -m etl_lib.doctor
+
+notebooks: install jars
+	$(PY) tools/run_notebooks.py --out build/notebooks
+
+notebooks-refresh: install jars
+	$(PY) tools/run_notebooks.py --in-place
+
+# Only after editing tools/build_notebooks.py: rewrites changed notebooks without outputs.
+notebooks-build: install
+	$(PY) tools/build_notebooks.py
+
+bench: install jars
+	$(PY) bench/foundation.py
+	$(PY) bench/bfd.py --skip-binpacking
+	$(PY) bench/streaming_throughput.py
+	$(PY) bench/data_gen_kafka.py
+	$(PY) bench/etl_throughput.py --full
 
 clean:
 	rm -rf data build .pytest_cache .hypothesis

@@ -17,11 +17,11 @@ from .config import Settings, get_settings
 from .parsing import PARTITION_COLUMNS
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming import StreamingQuery
 
 __all__ = ["write_parquet_stream", "write_quarantine_stream", "write_analytics_stream", "TOPIC_FOLDERS",
-           "one_file_per_partition"]
+           "one_file_per_partition", "count_rows"]
 
 # The seed's folder names under OUTPUT_BASE_PATH.
 TOPIC_FOLDERS = {"bike": "bike_trips", "taxi": "taxi_trips", "weather": "weather_data", "accidents": "accidents"}
@@ -90,3 +90,15 @@ def write_analytics_stream(df: "DataFrame", subfolder: str, output_mode: str = "
         raise ValueError(f"the Parquet sink supports only output_mode='append', not {output_mode!r}")
     return _start(df, s.analytics_output_path / subfolder, s.analytics_checkpoint_path / subfolder, subfolder, s,
                   available_now, output_mode=output_mode)
+
+
+def count_rows(spark: "SparkSession", path: Path | str) -> int:
+    """Rows a Parquet sink holds: 0 when it has written nothing yet (Spark cannot read an empty folder).
+
+    Reading through Spark honours the sink's ``_spark_metadata`` log, so files of
+    a failed, uncommitted batch are not counted.
+    """
+    path = Path(path)
+    if not path.exists() or not any(path.rglob("*.parquet")):
+        return 0
+    return spark.read.parquet(str(path)).count()

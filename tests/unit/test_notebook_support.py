@@ -1,0 +1,84 @@
+"""Library support for the notebooks: lesson settings, display helper, doctor output, navigation script."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+
+from etl_lib.config import load_settings
+from etl_lib.doctor import Check, format_checks, run_checks
+from etl_lib.notebook import lesson_settings, setup, show
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+import nbnav  # noqa: E402
+
+
+def test_lesson_settings_isolate_data_and_topics(tmp_path):
+    base = load_settings({"DATA_DIR": str(tmp_path)})
+    s = lesson_settings("05", base)
+    assert s.data_dir == tmp_path / "notebooks" / "05"
+    assert s.analytics_output_path == tmp_path / "notebooks" / "05" / "analytics"
+    assert s.kafka_topic_bike == "05.bike-trips" and not s.spark_ui_enabled
+    assert lesson_settings("01", base, topics=False).kafka_topic_bike == "bike-trips"
+
+
+def test_setup_without_kafka_is_deterministic(tmp_path, monkeypatch, capsys):
+    import random
+
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    from etl_lib import config
+
+    config.get_settings.cache_clear()
+    try:
+        lesson = setup("01", seed=3, kafka=False)
+        first = random.random()
+        setup("01", seed=3, kafka=False)
+        assert random.random() == first
+        assert lesson.settings.data_dir.exists() and not lesson.kafka
+        assert capsys.readouterr().out.strip().splitlines()[-1] == "Lesson 01 ready: seed 3"
+    finally:
+        config.get_settings.cache_clear()
+
+
+def test_show_rounds_and_limits():
+    df = pd.DataFrame({"x": [1.23456, 2.0, 3.0], "y": ["a", "b", "c"]})
+    out = show(df, n=2, decimals=2)
+    assert list(out["x"]) == [1.23, 2.0] and len(out) == 2
+
+
+def test_doctor_formats_fixes():
+    text = format_checks([Check("Java 17 or newer", True, "found"), Check("Kafka broker answering", False, "start it")])
+    assert text.splitlines() == ["OK   Java 17 or newer        found", "FIX  Kafka broker answering  start it"]
+
+
+def test_doctor_finds_missing_broker(monkeypatch):
+    from etl_lib.kafka_local import free_port
+
+    checks = run_checks(load_settings({"KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}"}), spark=False)
+    broker = next(c for c in checks if c.name == "Kafka broker answering")
+    assert not broker.ok and "make broker-start" in broker.detail
+    assert next(c for c in checks if c.name == "pyspark and Scala").detail.endswith("Scala 2.13")
+
+
+def test_nbnav_is_rerunnable(tmp_path):
+    for name in ("00_a.ipynb", "01_b.ipynb"):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# {name[:2]} · Title {name}")])
+        nbformat.write(nb, tmp_path / name)
+    nbnav.update(tmp_path)
+    nbnav.update(tmp_path)
+    nb = nbformat.read(tmp_path / "00_a.ipynb", as_version=4)
+    navs = [c for c in nb.cells if nbnav.MARKER in c.source]
+    assert len(navs) == 1 and "[01_b →](01_b.ipynb)" in navs[0].source and "[contents](README.md)" in navs[0].source
+    assert "[Title 01_b.ipynb](01_b.ipynb)" in (tmp_path / "README.md").read_text()
+
+
+def test_committed_contents_page_is_current(tmp_path):
+    copy = tmp_path / "nb"
+    shutil.copytree(ROOT / "notebooks", copy, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    nbnav.update(copy)
+    assert (copy / "README.md").read_text() == (ROOT / "notebooks" / "README.md").read_text()
