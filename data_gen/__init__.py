@@ -11,10 +11,8 @@ Command line: ``python -m data_gen --days 7 --seed 42 --to kafka`` (``--help`` f
 from __future__ import annotations
 
 import json
-import sys
-import time
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from .answer_key import build_answer_key, window_table
 from .records import MALFORMED_KINDS, TOLERATED_KINDS, TOPICS, Delivery, GenParams, Simulation

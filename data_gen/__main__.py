@@ -8,32 +8,10 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from etl_lib.config import ConfigError, get_settings
+from etl_lib._cli import fraction as _fraction, positive as _positive, settings_or_exit
 
 from . import FilesSink, GenParams, KafkaSink, SinkError, generate, read_bluebikes_csv, write_answer_key
 from .records import TOPICS
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not a fraction from 0 to 1")
-    return value
-
-
-def _positive(kind: type):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
-        return value
-    return parse
 
 
 def _date(text: str) -> datetime:
@@ -105,11 +83,7 @@ class ProgressBar:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        settings = get_settings()
-    except ConfigError as err:
-        print(f"Configuration error:\n{err}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit()
     parser = build_parser(settings)
     args = parser.parse_args(argv)
     topics = settings.kafka_topics

@@ -11,10 +11,10 @@ import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from . import _jvm
-from .config import ConfigError, Settings, get_settings
+from ._cli import settings_or_exit
+from .config import Settings, get_settings
 
 __all__ = ["Check", "run_checks", "main"]
 
@@ -119,11 +119,7 @@ def format_checks(checks: list[Check]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        settings = get_settings()
-    except ConfigError as err:
-        print(f"Configuration error:\n{err}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit()
     checks = run_checks(settings)
     print(format_checks(checks))
     return 0 if all(c.ok for c in checks) else 1

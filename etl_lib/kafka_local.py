@@ -39,7 +39,8 @@ from pathlib import Path
 from typing import Iterable
 
 from . import _jvm
-from .config import ConfigError, Settings, get_settings
+from ._cli import settings_or_exit
+from .config import Settings, get_settings
 
 __all__ = [
     "BrokerError",
@@ -453,11 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, help="broker storage and log folder (default: DATA_DIR/kafka)")
     parser.add_argument("--heap", default="512m", help="broker JVM maximum heap (default: 512m)")
     args = parser.parse_args(argv)
-    try:
-        settings = get_settings()
-    except ConfigError as err:
-        print(f"Configuration error:\n{err}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit()
     data_dir = args.data_dir or default_data_dir(settings)
     bootstrap = settings.kafka_bootstrap_servers
     pid_file = data_dir / "broker.pid"

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from . import _jvm
-from .config import ConfigError, Settings, get_settings
+from ._cli import settings_or_exit
+from .config import Settings
 from .kafka_local import BrokerError
 
 if TYPE_CHECKING:
@@ -175,11 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="stop all streams after this many seconds")
     parser.add_argument("--report", action="store_true", help="write the plots and HTML report at the end")
     args = parser.parse_args(argv)
-    try:
-        settings = get_settings()
-    except ConfigError as err:
-        print(f"Configuration error:\n{err}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit()
 
     stop = threading.Event()
 

@@ -14,7 +14,6 @@ import random
 import shutil
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Settings, get_settings

@@ -7,7 +7,6 @@ also when tests fail.  Tests never touch the developer's ``data/`` folder.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,7 @@ def _base_env(tmp: Path, bootstrap: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory):
     """A real Kafka broker on a free port, started once for the test session."""
-    from etl_lib.kafka_local import LocalKafka, create_topics, free_port
+    from etl_lib.kafka_local import LocalKafka, free_port
 
     tmp = tmp_path_factory.mktemp("kafka")
     broker = LocalKafka(f"127.0.0.1:{free_port()}", tmp / "broker")

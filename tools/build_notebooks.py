@@ -279,7 +279,8 @@ for b in batches.values():
     ax.bar(b.window_start - 1_700_000_000.0, len(b.messages), width=4.5, align="edge", color=colour)
 ax.set_xlabel("simulated seconds")
 ax.set_ylabel("messages in batch")
-ax.set_title("Minibatches: green processed, red dead-lettered");"""),
+ax.set_title("Minibatches: green processed, red dead-lettered")
+plt.show()"""),
         md("""**Backpressure.** The queue is bounded (`PIPELINE_QUEUE_SIZE`, 50). When workers fall behind, `put()`
 blocks the collector instead of letting the queue, and memory, grow without limit. The high-water mark can never
 exceed the queue size.
@@ -371,7 +372,8 @@ ax.plot(range(len(fills)), fills)
 ax.axhline(1.0, color="black", linewidth=0.8)
 ax.set_xlabel("bucket (sorted by fill)")
 ax.set_ylabel("fill of 10 MiB")
-ax.set_title("BFD fills almost every bucket; only the last few are partly empty");"""),
+ax.set_title("BFD fills almost every bucket; only the last few are partly empty")
+plt.show()"""),
         md("""**The pipeline**: generate real files, bucket them, and let worker threads archive each bucket into a
 `.tar.gz` with a `MANIFEST.json` of names, sizes and SHA-256 checksums, then read the archive back and verify
 every member. A failed bucket is retried, then recorded with its files; none disappears."""),
@@ -659,7 +661,8 @@ ax.set_yticks([])
 ax.set_xlim(0, 90)
 ax.set_ylim(0.5, 1.6)
 ax.set_xlabel("minutes after 08:00 (shaded: 15-minute windows)")
-ax.legend(loc="lower right", fontsize=8);"""),
+ax.legend(loc="lower right", fontsize=8)
+plt.show()"""),
     ],
     [("An event at 08:20 arrives when the watermark is 08:45. Is it counted in the 08:15–08:30 window? Why?",
       "No. That window was emitted when the watermark passed 08:30; in append mode a row is written once and "
@@ -808,19 +811,24 @@ from etl_lib.report import summaries
 sums = summaries(s)
 pearson = sums["pearson_correlations"]
 pearson.pivot(index="x_name", columns="y_name", values="r").round(3)"""),
-        code("""from etl_lib.plots import plot_correlation_heatmap
+        code("""import matplotlib.pyplot as plt
+from etl_lib.plots import plot_correlation_heatmap
 
-plot_correlation_heatmap(pearson);"""),
+plot_correlation_heatmap(pearson)
+plt.show()"""),
         md("""**Graph-ready binned metrics**: mean bike trips per 15-minute window, by temperature bin and precipitation
 category. Warmer means more bikes; rain means fewer at every temperature."""),
         code("""from etl_lib.plots import plot_binned_metrics
 
 show(sums["weather_binned_metrics"], n=12)"""),
-        code("""plot_binned_metrics(sums["weather_binned_metrics"]);"""),
+        code("""plot_binned_metrics(sums["weather_binned_metrics"])
+plt.show()"""),
         code("""from etl_lib.plots import plot_precipitation_impact, plot_rush_hour_vs_leisure
 
-plot_precipitation_impact(sums["precipitation_impact"]);"""),
-        code("""plot_rush_hour_vs_leisure(sums["temporal_correlations"]);"""),
+plot_precipitation_impact(sums["precipitation_impact"])
+plt.show()"""),
+        code("""plot_rush_hour_vs_leisure(sums["temporal_correlations"])
+plt.show()"""),
         md("""Finally, the answer key: every relationship data_gen planted, what this run's events show, and what the
 analytics measured."""),
         code("""from etl_lib.report import check_answer_key

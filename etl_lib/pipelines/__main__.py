@@ -9,11 +9,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..config import ConfigError, _parse_size, get_settings
+from .._cli import fraction as _fraction, positive as _positive, settings_or_exit
+from ..config import _parse_size
 from ._common import Metrics
 from .files import init_file_metrics, run_file_pipeline
 from .streaming import (
-    BatchProcessor,
     Shutdown,
     init_stream_metrics,
     inject_faults,
@@ -28,29 +28,6 @@ def _size(text: str) -> int:
         return _parse_size(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not a fraction between 0 and 1")
-    return value
-
-
-def _positive(kind: type) -> Any:
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
-        return value
-
-    return parse
 
 
 def build_parser(settings: Any) -> argparse.ArgumentParser:
@@ -151,11 +128,7 @@ def _table(results: dict[str, dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        settings = get_settings()
-    except ConfigError as err:
-        print(f"Configuration error:\n{err}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit()
     args = build_parser(settings).parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)

@@ -21,11 +21,10 @@ import tarfile
 import threading
 import time
 from dataclasses import dataclass, field
-from itertools import combinations
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from ._common import JsonLinesSink, Metrics, RealClock, drain_queue
+from ._common import JsonLinesSink, Metrics, drain_queue
 from .retry import failure_reason, retry_with_backoff
 
 __all__ = [

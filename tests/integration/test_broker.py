@@ -8,8 +8,6 @@ import subprocess
 import sys
 import uuid
 
-import pytest
-
 from etl_lib.kafka_local import LocalKafka, broker_answers, create_topics, ensure_broker, free_port
 
 

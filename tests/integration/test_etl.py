@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
 
 import pandas as pd
 import pyarrow.dataset as ds

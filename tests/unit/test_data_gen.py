@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ from data_gen.records import MALFORMED_KINDS, TOPICS
 from data_gen.sinks import BLUEBIKES_HEADER
 from data_gen.world import SURGE_LEVELS, STATIONS, TAXI_PLACES
 from etl_lib.config import load_settings
-from etl_lib.schemas import EVENT_TIME, TIME_FORMAT, validate_record
+from etl_lib.schemas import EVENT_TIME, validate_record
 
 TOPIC_NAMES = load_settings({}).kafka_topics
 PARAMS = GenParams(days=7, seed=11, scale=0.6, late_fraction=0.03, duplicate_fraction=0.02, malformed_fraction=0.02)

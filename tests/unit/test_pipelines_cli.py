@@ -48,7 +48,7 @@ def test_all_mode_runs_both(tmp_path):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--failure-rate", "1.5"], "between 0 and 1"),
+    (["--failure-rate", "1.5"], "fraction from 0 to 1"),
     (["--workers", "0"], "greater than 0"),
     (["--bucket-size", "ten"], "size in bytes"),
     (["--pipeline", "nightly"], "invalid choice"),

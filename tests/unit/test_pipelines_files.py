@@ -11,12 +11,10 @@ from hypothesis import given, settings as hsettings, strategies as st
 
 from etl_lib.pipelines import (
     Bucket,
-    FileInfo,
     JsonLinesSink,
     TransientError,
     bfd_buckets,
     create_fake_files,
-    init_file_metrics,
     l2_lower_bound,
     lognormal_sizes,
     optimal_bucket_count,
