@@ -83,3 +83,15 @@ def test_no_jar_is_tracked():
 
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
     assert not [f for f in tracked if f.endswith(".jar")]
+
+
+def test_public_names_of_the_seeds_resolve():
+    import etl_lib
+    import etl_lib.pipelines as pipelines
+
+    for name in etl_lib.__all__:
+        assert callable(getattr(etl_lib, name)) or isinstance(getattr(etl_lib, name), type), name
+    for name in ("message_source", "minibatch_collector", "retry_with_backoff", "worker", "process_batch",
+                 "create_fake_files", "bfd_buckets", "process_one_bucket", "bucket_worker", "init_file_metrics"):
+        assert name in pipelines.__all__ and callable(getattr(pipelines, name)), name
+    assert "calculate_pearson_correlations" in etl_lib.__all__ and "parse_bike_stream" in etl_lib.__all__
