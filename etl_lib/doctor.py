@@ -119,9 +119,22 @@ def format_checks(checks: list[Check]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m etl_lib.doctor", description=__doc__.splitlines()[0])
+    parser.add_argument("--no-spark", action="store_true", help="skip the check that starts Spark and reads Kafka")
+    args = parser.parse_args(argv)
     settings = settings_or_exit()
-    checks = run_checks(settings)
+    checks = run_checks(settings, spark=not args.no_spark)
     print(format_checks(checks))
+    from pyspark import SparkContext
+
+    if SparkContext._active_spark_context is not None:
+        from pyspark.sql import SparkSession
+
+        from .spark import stop_spark
+
+        stop_spark(SparkSession.builder.getOrCreate())
     return 0 if all(c.ok for c in checks) else 1
 
 
