@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.report:
             from .report import write_report
 
-            print(f"Report: {write_report(settings, spark)}")
+            print(f"Report: {write_report(settings)}")
         print("ETL finished")
         return 0
     except (BrokerError, _jvm.JavaError, _jvm.JarsMissingError) as err:

@@ -97,7 +97,7 @@ def _figure(draw, *args: Any, size: tuple[float, float] = (7, 4)):
     return fig
 
 
-def write_report(settings: Settings | None = None, spark: Any = None, answer_key: Path | None = None) -> Path:
+def write_report(settings: Settings | None = None, answer_key: Path | None = None) -> Path:
     """Write PNG plots and ``index.html`` to ``DATA_DIR/report``; returns the HTML file's path."""
     from . import plots
 

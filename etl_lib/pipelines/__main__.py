@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import threading
@@ -78,8 +79,8 @@ def build_parser(settings: Any) -> argparse.ArgumentParser:
 class _Progress:
     """A live status line on stderr (rewritten in place on a terminal), from its own joined thread."""
 
-    def __init__(self, stream_metrics: Metrics | None, file_metrics: Metrics | None, queue_size: int) -> None:
-        self.stream, self.files, self.queue_size = stream_metrics, file_metrics, queue_size
+    def __init__(self, stream_metrics: Metrics | None, file_metrics: Metrics | None) -> None:
+        self.stream, self.files = stream_metrics, file_metrics
         self.done = threading.Event()
         self.tty = sys.stderr.isatty()
         self.thread = threading.Thread(target=self._run, name="progress")
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             except BaseException as err:  # reported by the main thread
                 errors.append(err)
 
-        with _Progress(stream_metrics, file_metrics, args.queue_size) if not args.no_progress else _nullcontext():
+        with _Progress(stream_metrics, file_metrics) if not args.no_progress else contextlib.nullcontext():
             thread = None
             if run_streaming:
                 thread = threading.Thread(target=streaming, name="streaming-pipeline")
@@ -190,14 +191,6 @@ def main(argv: list[str] | None = None) -> int:
         metrics_path.write_text(json.dumps(results, indent=2, sort_keys=True, default=str))
         print(f"metrics written to {metrics_path}")
     return 1 if errors else 0
-
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 if __name__ == "__main__":
