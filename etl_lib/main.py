@@ -26,7 +26,42 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming import StreamingQuery
 
-__all__ = ["ANALYTICS", "EtlRun", "start_etl", "run_etl", "main"]
+__all__ = ["ANALYTICS", "EtlRun", "QueryFailedError", "start_etl", "run_etl", "main"]
+
+
+class QueryFailedError(RuntimeError):
+    """One or more streaming queries ended with an error; the message names each and its JVM cause."""
+
+    def __init__(self, failures: list[tuple[str, str]], log_file: str | None = None) -> None:
+        self.failures = failures
+        lines = [f"query '{name}' failed: {cause}" for name, cause in failures]
+        lines.append("The other queries were stopped; their checkpoints are intact, so a restart resumes them.")
+        if log_file:
+            lines.append(f"The Spark driver log has the full stack trace: {log_file}")
+        super().__init__("\n".join(lines))
+
+
+def describe_query_error(query: "StreamingQuery") -> str | None:
+    """``Class: message`` of the JVM exception that ended ``query`` (its root cause), or None if it did not fail.
+
+    pyspark's own ``str()`` of a StreamingQueryException needs the JVM and often
+    shows only the outer wrapper; the root cause is what a person can act on.
+    """
+    try:
+        jexc = query._jsq.exception()
+        if not jexc.isDefined():
+            return None
+        throwable = jexc.get()
+        seen = 0
+        while throwable.getCause() is not None and seen < 20:
+            throwable = throwable.getCause()
+            seen += 1
+        message = throwable.getMessage()
+        return _first_line(f"{throwable.getClass().getName()}: {message}" if message
+                           else throwable.getClass().getName())
+    except Exception:  # noqa: BLE001 - fall back to what pyspark offers
+        err = query.exception()
+        return None if err is None else _first_line(repr(err))
 
 
 @dataclass(frozen=True)
@@ -71,6 +106,7 @@ class EtlRun:
     """The started queries, by name, in start order."""
 
     queries: dict[str, "StreamingQuery"] = field(default_factory=dict)
+    active_at_end: int | None = None
 
     def stop(self) -> None:
         for q in self.queries.values():
@@ -80,13 +116,26 @@ class EtlRun:
                 pass
 
     def failed(self) -> list[tuple[str, str]]:
-        """(query name, error) of every query that ended with an error."""
+        """(query name, JVM cause) of every query that ended with an error."""
         out = []
         for name, q in self.queries.items():
-            err = q.exception()
-            if err is not None:
-                out.append((name, _first_line(str(err))))
+            cause = describe_query_error(q)
+            if cause is not None:
+                out.append((name, cause))
         return out
+
+    def active(self) -> int:
+        """How many of the queries are still running."""
+        return sum(1 for q in self.queries.values() if q.isActive)
+
+    def progress_totals(self) -> tuple[int, int]:
+        """(micro-batches reported, input rows) over every query's recent progress records."""
+        batches = rows = 0
+        for q in self.queries.values():
+            for p in q.recentProgress:
+                batches += 1
+                rows += int(p["numInputRows"])
+        return batches, rows
 
 
 def _first_line(text: str) -> str:
@@ -145,7 +194,13 @@ def run_etl(spark: "SparkSession", settings: Settings, *, available_now: bool = 
             run_for: float | None = None, echo: Callable[[str], None] = print,
             stop_event: threading.Event | None = None) -> EtlRun:
     """Start everything and wait: until each query finishes (available-now), ``run_for`` seconds pass,
-    ``stop_event`` is set, or a query fails (raised as RuntimeError naming it).  All queries are stopped at the end."""
+    ``stop_event`` is set, or a query fails (raised as :class:`QueryFailedError` naming it and its cause).
+
+    All queries are stopped at the end; ``run.active_at_end`` holds how many
+    were still running when the wait ended (before they were stopped).
+    """
+    from pyspark.errors import PySparkException
+
     run = start_etl(spark, settings, available_now, echo)
     stop_event = stop_event or threading.Event()
     deadline = time.monotonic() + run_for if run_for else None
@@ -153,17 +208,23 @@ def run_etl(spark: "SparkSession", settings: Settings, *, available_now: bool = 
         while not stop_event.is_set():
             if run.failed():
                 break
-            if all(not q.isActive for q in run.queries.values()):
+            if run.active() == 0:
                 break
             if deadline is not None and time.monotonic() >= deadline:
                 break
-            spark.streams.awaitAnyTermination(0.5)
+            try:
+                spark.streams.awaitAnyTermination(0.5)
+            except PySparkException:
+                pass  # a failed query: named with its cause by run.failed() below
             spark.streams.resetTerminated()
+        run.active_at_end = run.active()
     finally:
+        failed = run.failed()  # read before stop(): the causes are in the JVM
         run.stop()
-    failed = run.failed()
     if failed:
-        raise RuntimeError("; ".join(f"query '{name}' failed: {err}" for name, err in failed))
+        from .spark import spark_log_file
+
+        raise QueryFailedError(failed, str(spark_log_file(settings)))
     return run
 
 
@@ -195,7 +256,10 @@ def main(argv: list[str] | None = None) -> int:
         spark = create_spark_session(settings)
         print(f"Spark {spark.version} ({settings.spark_master}); Kafka {settings.kafka_bootstrap_servers}")
         print(f"Raw data -> {settings.output_base_path}\nAnalytics -> {settings.analytics_output_path}")
-        run_etl(spark, settings, available_now=args.available_now, run_for=args.run_for, stop_event=stop)
+        run = run_etl(spark, settings, available_now=args.available_now, run_for=args.run_for, stop_event=stop)
+        batches, rows = run.progress_totals()
+        print(f"Stopped: {run.active_at_end} of {len(run.queries)} queries active at the end "
+              f"({batches} micro-batches reported, {rows:,} input rows)")
         if args.report:
             from .report import write_report
 
@@ -205,8 +269,18 @@ def main(argv: list[str] | None = None) -> int:
     except (BrokerError, _jvm.JavaError, _jvm.JarsMissingError) as err:
         print(f"Error: {err}", file=sys.stderr)
         return 1
-    except RuntimeError as err:
+    except QueryFailedError as err:
         print(f"Error: {err}", file=sys.stderr)
+        return 1
+    except Exception as err:  # noqa: BLE001 - a Spark error while starting a query: no traceback for the user
+        from pyspark.errors import PySparkException
+
+        if not isinstance(err, PySparkException):
+            raise
+        from .spark import spark_log_file
+
+        print(f"Error: Spark refused to start the ETL: {type(err).__name__}: {_first_line(str(err))}\n"
+              f"The Spark driver log has the details: {spark_log_file(settings)}", file=sys.stderr)
         return 1
     finally:
         if spark is not None:

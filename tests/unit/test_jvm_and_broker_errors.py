@@ -63,8 +63,8 @@ def test_jars_missing(monkeypatch, tmp_path):
 def test_connector_jar_picked_by_artifact(monkeypatch, tmp_path):
     lib = tmp_path / "jvm" / "connector" / "lib"
     lib.mkdir(parents=True)
-    for name in ("spark-sql-kafka-0-10_2.13-4.1.1.jar", "spark-token-provider-kafka-0-10_2.13-4.1.1.jar",
-                 "kafka-clients-3.9.1.jar", "commons-pool2-2.12.1.jar"):
+    for name in ("spark-sql-kafka-0-10_2.13-4.2.0.jar", "spark-token-provider-kafka-0-10_2.13-4.2.0.jar",
+                 "kafka-clients-3.9.2.jar", "commons-pool2-2.12.1.jar"):
         (lib / name).write_bytes(b"")
     monkeypatch.setattr(_jvm, "project_root", lambda: tmp_path)
     names = [Path(p).name for p in _jvm.connector_jars()]

@@ -40,6 +40,33 @@ def test_connector_matches_pyspark():
     assert installed.__version__ == pyspark, "the installed pyspark must be the pinned one"
 
 
+def _spark_version_mentions(text: str) -> set[str]:
+    """Spark versions a text names: "pyspark 4.2.0", "Spark 4.2", "spark-sql-kafka-0-10_2.13:4.2.0" / "-4.2.0"."""
+    found = set(re.findall(r"(?i)\b(?:py)?spark\*{0,2} (\d+\.\d+(?:\.\d+)?)\b", text))
+    found |= set(re.findall(r"spark-(?:sql|token-provider)-kafka-0-10_2\.13[:-](\d+\.\d+\.\d+)", text))
+    return found
+
+
+def test_every_document_names_the_pinned_spark_version():
+    """README, docs, the lesson sources and the stored notebooks name the Spark that is installed, no other."""
+    pyspark = next(r for r in _pyproject_requirements() if r.startswith("pyspark==")).split("==")[1]
+    minor = pyspark.rsplit(".", 1)[0]
+    files = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "notebooks").glob("*")),
+             *sorted((ROOT / "tools").glob("*.py"))]
+    wrong = {}
+    for f in files:
+        if f.is_file():
+            bad = {v for v in _spark_version_mentions(f.read_text()) if v not in (pyspark, minor)}
+            # The README's version section names the releases it could not use, with the reason.
+            if f.name == "README.md":
+                bad -= {"4.1.0", "4.1.1", "4.1", "4.0", "4.3"}
+            if bad:
+                wrong[f.relative_to(ROOT).as_posix()] = sorted(bad)
+    assert not wrong, f"pinned pyspark is {pyspark}; these name another Spark: {wrong}"
+    compose = (ROOT / "docker" / "jupyter.Dockerfile").read_text() + (ROOT / "docker-compose.yml").read_text()
+    assert not {v for v in re.findall(r"apache/spark:(\d+\.\d+\.\d+)", compose) if v != pyspark}
+
+
 def test_broker_is_kafka_4_with_a_logging_binding():
     pom = (ROOT / "jvm" / "broker" / "pom.xml").read_text()
     assert re.search(r"<kafka.version>4\.\d+\.\d+</kafka.version>", pom)
