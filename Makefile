@@ -11,7 +11,7 @@ CONNECTOR_STAMP := jvm/connector/lib/.resolved
 INSTALL_STAMP   := $(VENV)/.installed
 
 .PHONY: help install jars demo test test-unit test-integration test-nbval notebooks notebooks-refresh \
-        notebooks-build bench broker-start broker-stop broker-status config doctor clean
+        notebooks-build notebooks-check bench broker-start broker-stop broker-status config doctor clean
 
 help:
 	@echo "make demo    run the main job end to end on a local Kafka broker"
@@ -20,7 +20,8 @@ help:
 	@echo "make jars    resolve the Kafka broker and Spark-Kafka connector jars with Maven"
 	@echo "make broker-start | broker-stop | broker-status   the local broker, by hand"
 	@echo "make notebooks          run every notebook with papermill into build/notebooks and export HTML"
-	@echo "make notebooks-refresh  re-execute the notebooks in place (stored outputs, for committing)"
+	@echo "make notebooks-refresh  re-execute the notebooks in place (stored outputs, for committing); LESSON=06 for one"
+	@echo "make notebooks-build    carry edits of notebooks/lessons/*.py into the notebooks"
 	@echo "make doctor  check Java, jars, broker and Spark; print the fix for what is missing"
 	@echo "make config  print the effective settings"
 
@@ -79,12 +80,18 @@ doctor: install jars
 notebooks: install jars
 	$(PY) tools/run_notebooks.py --out build/notebooks
 
+# LESSON="06" (or "06 07") re-executes only those lessons; without it, all of them.
 notebooks-refresh: install jars
-	$(PY) tools/run_notebooks.py --in-place
+	$(PY) tools/lessons.py build
+	$(PY) tools/run_notebooks.py --in-place $(LESSON)
 
-# Only after editing tools/build_notebooks.py: rewrites changed notebooks without outputs.
+# After editing a lesson's source in notebooks/lessons/: carry it into its notebook (outputs of unchanged cells kept).
 notebooks-build: install
-	$(PY) tools/build_notebooks.py
+	$(PY) tools/lessons.py build
+
+# Fails when a notebook and its source in notebooks/lessons/ differ.
+notebooks-check: install
+	$(PY) tools/lessons.py check
 
 bench: install jars
 	$(PY) bench/foundation.py

@@ -127,7 +127,7 @@ def test_all_bad_values_reported_together():
         load_settings({"PIPELINE_WORKERS": "0", "ENABLE_PEARSON_CORRELATIONS": "maybe"})
     lines = str(err.value).splitlines()
     assert len(lines) == 2
-    assert any("PIPELINE_WORKERS" in l for l in lines) and any("ENABLE_PEARSON" in l for l in lines)
+    assert any("PIPELINE_WORKERS" in line for line in lines) and any("ENABLE_PEARSON" in line for line in lines)
 
 
 def test_settings_are_immutable():

@@ -1,0 +1,236 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,lessons//py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 · Producer–consumer streaming on threads
+#
+# **You will learn to**
+#
+# - group a stream into 5-second minibatches aligned to the clock
+# - explain backpressure with a bounded queue
+# - retry transient failures with exponential backoff and jitter, and dead-letter the rest
+# - shut a pipeline down without losing a message
+#
+# **Prerequisites:** notebook 01; Python threads and `queue.Queue`\
+# **Time:** about 25 minutes
+
+# %%
+from etl_lib.notebook import setup
+
+lesson = setup("02", kafka=False)
+
+# %% tags=["parameters"]
+rate: float = 40.0  # messages per simulated second
+duration: float = 120.0  # simulated seconds
+transient_rate: float = 0.3  # chance an attempt fails transiently
+permanent_rate: float = 0.1  # chance a batch always fails
+
+# %% [markdown]
+# Seed 000's streaming pipeline is the classic **producer–consumer** pattern:
+#
+# ```
+# message_source -> minibatch_collector -> Queue(maxsize=50) -> worker x 10 -> process_batch
+# ```
+#
+# A `FakeClock` stands in for the wall clock here: two simulated minutes run in a fraction of a second, and every
+# run gives the same numbers. The pipeline code is exactly the one that runs on the real clock.
+
+# %%
+from etl_lib.pipelines import FakeClock, message_source
+
+clock = FakeClock(start=1_700_000_000.0)
+first = [m for m in message_source(3, rate=4, seed=1, clock=clock) if m is not None]
+[(m.id, round(m.ts - 1_700_000_000.0, 2), m.event_type, m.value) for m in first[:6]]
+
+# %% [markdown]
+# **Minibatches** are windows of `MINIBATCH_WINDOW_SECONDS` aligned to the clock: `[0, 5)`, `[5, 10)`, ...
+# A window closes when a message of a later window arrives, or, for an idle source, when the clock passes its end
+# (the source yields `None` ticks while idle so the collector can notice). The open window is flushed when the
+# source ends.
+
+# %%
+import queue
+from etl_lib.pipelines import minibatch_collector
+
+clock = FakeClock(start=1_700_000_000.0)
+q = queue.Queue()
+minibatch_collector(message_source(22, rate=3, seed=2, clock=clock), 5.0, q, clock=clock)
+batches = [q.get() for _ in range(q.qsize())]
+[(b.batch_id, int(b.window_start - 1_700_000_000.0), len(b.messages)) for b in batches]
+
+# %% [markdown]
+# Now the whole pipeline with failures injected: each processing attempt fails *transiently* with
+# probability `transient_rate` (retried with backoff), and some batches fail *permanently* (dead-lettered at once).
+# Messages that fail validation are dead-lettered one by one with their reason. The accounting must be exact:
+# **messages in = processed + dead-lettered**.
+
+# %%
+from etl_lib.pipelines import inject_faults, run_message_pipeline
+
+recorded = []
+
+def wrap(process):
+    faulty = inject_faults(process, transient_rate, permanent_rate, seed=3, clock=clock)
+    def recording(batch):
+        recorded.append(batch)
+        return faulty(batch)
+    return recording
+
+clock = FakeClock(start=1_700_000_000.0)
+source = message_source(duration, rate, seed=4, clock=clock, invalid_fraction=0.02)
+metrics = run_message_pipeline(source, lesson.settings.data_dir / "stream", window_sec=5, workers=4,
+                               wrap_process=wrap, clock=clock)
+keys = ["messages_in", "messages_processed", "messages_dead_lettered", "batches_ok", "batches_failed", "retries"]
+{k: int(metrics[k]) for k in keys}
+
+# %%
+import pandas as pd
+from etl_lib.pipelines import JsonLinesSink
+
+dead = JsonLinesSink(lesson.settings.data_dir / "stream" / "dead_letters.jsonl").read()
+pd.Series([d["reason"] for d in dead]).value_counts().sort_index().rename("messages").to_frame()
+
+# %% [markdown]
+# **Retry with backoff.** Attempt *k* that fails transiently waits a random time in
+# `[0, min(cap, base · 2^k)]` ("full jitter"): exponential so a struggling downstream gets air, random so ten
+# workers that failed together do not retry in lock-step. Only errors marked transient are retried; a permanent
+# error is raised at once, and after the last attempt the batch goes to the dead letters.
+
+# %%
+import random
+from etl_lib.pipelines import TransientError, retry_with_backoff
+
+waits, attempts = [], []
+
+def flaky():
+    attempts.append(1)
+    if len(attempts) < 4:
+        raise TransientError("downstream busy")
+    return "done"
+
+result = retry_with_backoff(flaky, max_attempts=5, base_delay=1.0, max_delay=8.0, sleep=waits.append,
+                            rng=random.Random(0))
+print(result, "after", len(attempts), "attempts; waits:", [round(w, 2) for w in waits])
+
+# %% [markdown]
+# A **timeline** of the batches: each bar is one window, its height the messages in it, coloured by what
+# happened to the batch.
+
+# %%
+import matplotlib.pyplot as plt
+
+failed_ids = {d["batch_id"] for d in dead if d["reason"].startswith("batch failed")}
+batches = {b.batch_id: b for b in recorded}  # a retried batch was recorded once per attempt
+fig, ax = plt.subplots()
+for b in batches.values():
+    colour = "tab:red" if b.batch_id in failed_ids else "tab:green"
+    ax.bar(b.window_start - 1_700_000_000.0, len(b.messages), width=4.5, align="edge", color=colour)
+ax.set_xlabel("simulated seconds")
+ax.set_ylabel("messages in batch")
+ax.set_title("Minibatches: green processed, red dead-lettered")
+plt.show()
+
+# %% [markdown]
+# **Backpressure.** The queue is bounded (`PIPELINE_QUEUE_SIZE`, 50). When workers fall behind, `put()`
+# blocks the collector instead of letting the queue, and memory, grow without limit. The high-water mark can never
+# exceed the queue size.
+#
+# **Graceful shutdown.** Stop the source, flush the open window, drain the queue (`queue.join()`), then tell the
+# workers to exit and join them. The seed used `daemon=True` threads and `time.sleep(1)`: a daemon thread is killed
+# mid-batch when the program exits, and a sleep is a guess. Here a stop is requested part-way through the stream:
+
+# %%
+import threading
+
+clock = FakeClock(start=1_700_000_000.0)
+stop = threading.Event()
+counted = []
+
+def stopping_source():
+    for m in message_source(duration, rate, seed=5, clock=clock, stop_event=stop):
+        if m is not None:
+            counted.append(m)
+            if len(counted) == 1000:
+                stop.set()  # what the first Ctrl+C does
+        yield m
+
+m2 = run_message_pipeline(stopping_source(), lesson.settings.data_dir / "stop", window_sec=5, workers=4,
+                          queue_size=3, clock=clock)
+print("emitted:", len(counted), "| in:", int(m2["messages_in"]), "| processed:", int(m2["messages_processed"]),
+      "| queue high-water <= 3:", m2["queue_high_water"] <= 3, "| threads left:",
+      [t.name for t in threading.enumerate() if t.name.startswith("worker")])
+
+# %% [markdown] tags=["questions"]
+# ## Check yourself
+#
+# **1. Why does a bounded queue give backpressure, and what would an unbounded queue do when workers fall behind?**
+#
+# <details><summary>Answer</summary>
+#
+# `put()` on a full bounded queue blocks the producer until a worker takes an item, so the producer slows to the workers' pace. An unbounded queue keeps accepting: memory grows until the process dies, and latency grows with it.
+#
+# </details>
+#
+# **2. Why add random jitter to exponential backoff?**
+#
+# <details><summary>Answer</summary>
+#
+# Workers that failed at the same moment would otherwise retry at the same moments too, hitting the recovering service in synchronised waves (the thundering herd). Jitter spreads the retries out.
+#
+# </details>
+#
+# **3. Which errors should be retried, and which should go straight to the dead-letter file?**
+#
+# <details><summary>Answer</summary>
+#
+# Transient ones (timeouts, a busy or briefly unreachable service) may succeed later. Permanent ones (bad data, a bug, a rejected record) fail the same way every time: retrying only wastes time.
+#
+# </details>
+#
+# **4. What is wrong with `daemon=True` worker threads plus `time.sleep(1)` as a shutdown?**
+#
+# <details><summary>Answer</summary>
+#
+# Daemon threads are killed when the main thread exits, even in the middle of a batch, so work is lost without a trace; the sleep guesses how long draining takes. Drain with `queue.join()`, signal the workers, and `join()` them.
+#
+# </details>
+#
+# **5. The seed's workers share a plain dict of metrics. What can go wrong?**
+#
+# <details><summary>Answer</summary>
+#
+# `metrics['x'] += 1` is read, add, write: two threads can interleave and lose an update. Counters shared between threads need a lock.
+#
+# </details>
+#
+
+# %%
+assert metrics["messages_in"] == metrics["messages_processed"] + metrics["messages_dead_lettered"]
+assert m2["messages_in"] == len(counted) == m2["messages_processed"]
+print("Exact accounting holds, with failures and with a stop part-way: True")
+
+# %% [markdown]
+# ## Summary
+#
+# Minibatches aligned to the clock, a bounded queue for backpressure, retries with exponential backoff and jitter for transient errors only, dead letters with reasons for everything else, metrics behind a lock, and a shutdown that drains instead of sleeping. Messages in always equal processed plus dead-lettered.
+#
+# **Further reading**
+#
+# - docs/thread_pipelines.md
+# - `python -m etl_lib.pipelines --pipeline streaming --help`
+
+# %% [markdown]
+# <!-- nav: generated by tools/nbnav.py -->
+# [← 01_configuration](01_configuration.ipynb) | [contents](README.md) | [03_nightly_file_pipeline →](03_nightly_file_pipeline.ipynb)

@@ -1,0 +1,419 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,lessons//py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 10 · Exam review
+#
+# **You will learn to**
+#
+# - answer every self-check question of the kit in one place
+# - find the notebook to reread for each topic
+#
+# **Prerequisites:** notebooks 00 to 09\
+# **Time:** about 40 minutes
+
+# %%
+from etl_lib.notebook import setup
+
+lesson = setup("10", kafka=False)
+
+# %% tags=["parameters"]
+show_counts: bool = True
+
+# %% [markdown]
+# Try each question before opening the answer. The heading under each notebook links back to it.
+
+# %% [markdown]
+# ## 00 · Environment check
+#
+# [open the notebook](00_environment_check.ipynb)
+#
+# **1. Why does the kit hand Spark the connector as local jars (`spark.jars`) instead of `spark.jars.packages`?**
+#
+# <details><summary>Answer</summary>
+#
+# `spark.jars.packages` makes Spark download the connector through Ivy at start-up: slow, and impossible offline or behind a registry mirror. Maven resolves the jars once (`make jars`), and Spark ships the local files to every executor, also on a cluster.
+#
+# </details>
+#
+# **2. What does the `_2.13` in `spark-sql-kafka-0-10_2.13` mean, and what happens if it is wrong?**
+#
+# <details><summary>Answer</summary>
+#
+# It is the Scala binary version the jar was compiled for. Scala 2.12 and 2.13 are not binary compatible: a 2.12 connector on a 2.13 Spark fails at run time with missing classes or methods.
+#
+# </details>
+#
+# **3. Why must Java be 17 or newer here?**
+#
+# <details><summary>Answer</summary>
+#
+# Both Apache Kafka 4 (the broker) and Spark 4 require Java 17 at least.
+#
+# </details>
+#
+
+# %% [markdown]
+# ## 01 · Configuration and feature flags
+#
+# [open the notebook](01_configuration.ipynb)
+#
+# **1. Why validate settings when they are loaded rather than when they are used?**
+#
+# <details><summary>Answer</summary>
+#
+# A bad value then fails at once with a message naming the variable, instead of minutes later deep inside Spark or the JVM, possibly after part of the output has been written.
+#
+# </details>
+#
+# **2. What is a feature flag, and give two reasons to use one in a streaming job.**
+#
+# <details><summary>Answer</summary>
+#
+# A setting that turns a piece of the job on or off without changing code. Reasons: test or debug one stream at a time; switch off an expensive or broken stream; roll a new analytic out gradually.
+#
+# </details>
+#
+# **3. Which two settings change when the job moves from a laptop to a cluster?**
+#
+# <details><summary>Answer</summary>
+#
+# `SPARK_MASTER` (e.g. `spark://host:7077` or `k8s://...`) and `KAFKA_BOOTSTRAP_SERVERS`; paths (`DATA_DIR`) must also point at storage every executor can reach.
+#
+# </details>
+#
+
+# %% [markdown]
+# ## 02 · Producer–consumer streaming on threads
+#
+# [open the notebook](02_streaming_on_threads.ipynb)
+#
+# **1. Why does a bounded queue give backpressure, and what would an unbounded queue do when workers fall behind?**
+#
+# <details><summary>Answer</summary>
+#
+# `put()` on a full bounded queue blocks the producer until a worker takes an item, so the producer slows to the workers' pace. An unbounded queue keeps accepting: memory grows until the process dies, and latency grows with it.
+#
+# </details>
+#
+# **2. Why add random jitter to exponential backoff?**
+#
+# <details><summary>Answer</summary>
+#
+# Workers that failed at the same moment would otherwise retry at the same moments too, hitting the recovering service in synchronised waves (the thundering herd). Jitter spreads the retries out.
+#
+# </details>
+#
+# **3. Which errors should be retried, and which should go straight to the dead-letter file?**
+#
+# <details><summary>Answer</summary>
+#
+# Transient ones (timeouts, a busy or briefly unreachable service) may succeed later. Permanent ones (bad data, a bug, a rejected record) fail the same way every time: retrying only wastes time.
+#
+# </details>
+#
+# **4. What is wrong with `daemon=True` worker threads plus `time.sleep(1)` as a shutdown?**
+#
+# <details><summary>Answer</summary>
+#
+# Daemon threads are killed when the main thread exits, even in the middle of a batch, so work is lost without a trace; the sleep guesses how long draining takes. Drain with `queue.join()`, signal the workers, and `join()` them.
+#
+# </details>
+#
+# **5. The seed's workers share a plain dict of metrics. What can go wrong?**
+#
+# <details><summary>Answer</summary>
+#
+# `metrics['x'] += 1` is read, add, write: two threads can interleave and lose an update. Counters shared between threads need a lock.
+#
+# </details>
+#
+
+# %% [markdown]
+# ## 03 · Nightly file pipeline: best-fit decreasing
+#
+# [open the notebook](03_nightly_file_pipeline.ipynb)
+#
+# **1. Why sort the files largest first before packing?**
+#
+# <details><summary>Answer</summary>
+#
+# Big items are the hard ones to place; putting them first leaves the small ones to fill the gaps. Without sorting, early small files spread over buckets leave no room for a big one later, which then opens a new bucket.
+#
+# </details>
+#
+# **2. What is the difference between first fit and best fit?**
+#
+# <details><summary>Answer</summary>
+#
+# First fit puts the item into the first bucket (in order of opening) where it fits; best fit into the bucket where it leaves the least space free.
+#
+# </details>
+#
+# **3. Why is a lower bound useful when judging a heuristic?**
+#
+# <details><summary>Answer</summary>
+#
+# The true optimum is too expensive to compute for large inputs; if the heuristic's count equals (or is close to) a lower bound, it is provably optimal (or close).
+#
+# </details>
+#
+# **4. Why write each archive under a temporary name and rename it at the end?**
+#
+# <details><summary>Answer</summary>
+#
+# A rename is atomic: readers never see a half-written archive, and a retried attempt does not leave a broken file behind.
+#
+# </details>
+#
+
+# %% [markdown]
+# ## 04 · Kafka with kafka-python, and the simulated world
+#
+# [open the notebook](04_kafka_and_data_gen.ipynb)
+#
+# **1. What decides which partition a keyed record goes to, and what does that guarantee?**
+#
+# <details><summary>Answer</summary>
+#
+# A hash of the key modulo the number of partitions. Records with the same key are in the same partition, so they are read in the order they were written. There is no order across partitions.
+#
+# </details>
+#
+# **2. What is a committed offset, and what happens when a consumer of the same group restarts?**
+#
+# <details><summary>Answer</summary>
+#
+# The position up to which the group has processed a partition. A restarted member continues from it, so it neither re-reads what was committed nor skips what was not.
+#
+# </details>
+#
+# **3. Why does `data_gen` not call `.get()` on every send?**
+#
+# <details><summary>Answer</summary>
+#
+# Each `.get()` waits for the broker's acknowledgement: one network round trip per record. Sending asynchronously lets the producer batch many records per request; failures are caught in a callback.
+#
+# </details>
+#
+# **4. What does `acks=all` buy, and what does it cost?**
+#
+# <details><summary>Answer</summary>
+#
+# The broker acknowledges only when all in-sync replicas have the record, so an acknowledged record survives a broker failure; it costs some latency per request.
+#
+# </details>
+#
+
+# %% [markdown]
+# ## 05 · Parsing with explicit schemas, and the quarantine
+#
+# [open the notebook](05_parsing_and_quarantine.ipynb)
+#
+# **1. Why use an explicit schema instead of schema inference on a stream?**
+#
+# <details><summary>Answer</summary>
+#
+# Inference looks at some of the data once: types can come out wrong, a typo becomes a new column, and the schema can change between runs. An explicit schema is a contract: records that break it are caught.
+#
+# </details>
+#
+# **2. Why keep malformed records instead of filtering them out?**
+#
+# <details><summary>Answer</summary>
+#
+# A silent drop hides bugs upstream and makes counts impossible to reconcile. Quarantine keeps the raw value, the reason and the Kafka coordinates, so someone can look, fix and replay.
+#
+# </details>
+#
+# **3. A producer adds a new field `promo_code`. What happens in this pipeline, and why is that desirable?**
+#
+# <details><summary>Answer</summary>
+#
+# Nothing breaks: the explicit schema ignores fields it does not know, and the record is valid. Producers can add fields without coordinating with every consumer (schema evolution).
+#
+# </details>
+#
+# **4. Which Kafka columns make a quarantined record traceable to its source?**
+#
+# <details><summary>Answer</summary>
+#
+# `topic`, `partition` and `offset` identify it exactly; the key and timestamp help too.
+#
+# </details>
+#
+
+# %% [markdown]
+# ## 06 · Windows, watermarks and late data
+#
+# [open the notebook](06_windows_and_watermarks.ipynb)
+#
+# **1. An event at 08:20 arrives when the watermark is 08:45. Is it counted in the 08:15–08:30 window? Why?**
+#
+# <details><summary>Answer</summary>
+#
+# No. That window was emitted when the watermark passed 08:30; in append mode a row is written once and never changed, so the late event is left out.
+#
+# </details>
+#
+# **2. What does a larger watermark delay buy, and what does it cost?**
+#
+# <details><summary>Answer</summary>
+#
+# More late events are still counted, but every window is emitted later and Spark keeps more windows in its state store.
+#
+# </details>
+#
+# **3. How many sliding windows of 15 minutes, sliding every 5 minutes, contain a given event?**
+#
+# <details><summary>Answer</summary>
+#
+# Three (15 / 5).
+#
+# </details>
+#
+# **4. Why do the last windows of a finished run stay unwritten?**
+#
+# <details><summary>Answer</summary>
+#
+# Nothing newer has arrived to push the watermark past their end. The state store keeps them, and a later run with newer data emits them.
+#
+# </details>
+#
+
+# %% [markdown]
+# ## 07 · Parquet, partitions, checkpoints and exactly-once
+#
+# [open the notebook](07_parquet_and_checkpoints.ipynb)
+#
+# **1. What is in a streaming checkpoint, and why does it give exactly-once output with a file sink?**
+#
+# <details><summary>Answer</summary>
+#
+# The offset log (which Kafka offsets each batch reads, written before it runs), the commit log (which batches finished), the state of stateful operators, and the sink's log of committed files. A failed batch is redone with the same offsets, and files not in the sink log are ignored by readers.
+#
+# </details>
+#
+# **2. Why partition by year/month/date/hour, and what is the cost of going too fine?**
+#
+# <details><summary>Answer</summary>
+#
+# Queries filtering on time read only matching folders. Too fine a partitioning (or many writers per folder) makes many tiny files: slow to write, slow to list and read (the small files problem).
+#
+# </details>
+#
+# **3. You changed a window length and restarted: the query fails. What are the options?**
+#
+# <details><summary>Answer</summary>
+#
+# Start with a new checkpoint folder (and reprocess from the earliest offsets, or accept the gap), or undo the change. Stateful state cannot be reused by a different query.
+#
+# </details>
+#
+# **4. Does `startingOffsets=earliest` matter when a query restarts on its checkpoint?**
+#
+# <details><summary>Answer</summary>
+#
+# No: it applies only to a new checkpoint. A restarted query continues from the offsets in its checkpoint.
+#
+# </details>
+#
+
+# %% [markdown]
+# ## 08 · The nine analytics, correlations and graph-ready plots
+#
+# [open the notebook](08_analytics_and_plots.ipynb)
+#
+# **1. Why can Pearson's r be computed in a stream from n, Σx, Σy, Σxy, Σx², Σy²?**
+#
+# <details><summary>Answer</summary>
+#
+# r is a function of those six sums, and sums over disjoint groups add up: each hour emits its sums once, and any set of hours can be combined later, without keeping the raw pairs.
+#
+# </details>
+#
+# **2. Why union the bike, taxi and weather streams instead of joining them?**
+#
+# <details><summary>Answer</summary>
+#
+# A union followed by one window aggregation gives counts and mean weather per window in a single stateful step, in append mode. Joining aggregated streams is restricted in Structured Streaming and needs more state.
+#
+# </details>
+#
+# **3. Light rain shows fewer taxis than dry weather in some weeks, though the model says rain raises taxi demand. How can that be?**
+#
+# <details><summary>Answer</summary>
+#
+# Confounding: if the week's few rain episodes fell at night, light-rain windows are mostly night windows, when taxis are few anyway. Comparing means across categories mixes the rain effect with the time of day.
+#
+# </details>
+#
+# **4. Why is the safety analysis windowed per hour rather than per 15 minutes?**
+#
+# <details><summary>Answer</summary>
+#
+# Accidents are rare (about one an hour): 15-minute windows would be mostly zeros, and the rates too noisy.
+#
+# </details>
+#
+
+# %% [markdown]
+# ## 09 · The orchestrator: all streams, flags and a graceful stop
+#
+# [open the notebook](09_orchestrator.ipynb)
+#
+# **1. What does the orchestrator do when one query fails?**
+#
+# <details><summary>Answer</summary>
+#
+# It notices the failed query, stops all the others, then Spark, prints the failing query's name and the first line of its error, and exits with a non-zero code.
+#
+# </details>
+#
+# **2. Why stop the queries before `spark.stop()`?**
+#
+# <details><summary>Answer</summary>
+#
+# Stopping a query lets its current micro-batch finish or abort cleanly and its checkpoint stay consistent; stopping Spark under running queries kills them mid-batch.
+#
+# </details>
+#
+# **3. What is the difference between the available-now trigger and a processing-time trigger?**
+#
+# <details><summary>Answer</summary>
+#
+# Available-now processes everything the source holds at start (possibly in several batches) and stops; a processing-time trigger runs a micro-batch every interval until stopped.
+#
+# </details>
+#
+
+# %%
+counts = {"00": 3, "01": 3, "02": 5, "03": 4, "04": 4, "05": 4, "06": 4, "07": 4, "08": 4, "09": 3}
+if show_counts:
+    print(sum(counts.values()), "questions in", len(counts), "notebooks")
+
+# %% [markdown]
+# ## Summary
+#
+# Every question of the kit with its answer. For the concepts behind them, see docs/ and the glossary.
+#
+# **Further reading**
+#
+# - docs/glossary.md
+# - docs/README.md
+
+# %% [markdown]
+# <!-- nav: generated by tools/nbnav.py -->
+# [← 09_orchestrator](09_orchestrator.ipynb) | [contents](README.md) | (end) →

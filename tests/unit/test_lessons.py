@@ -1,0 +1,87 @@
+"""Each lesson's source (notebooks/lessons/NN_slug.py) and its notebook hold the same cells, and both are linted."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+import lessons  # noqa: E402
+
+
+@pytest.fixture
+def copy(tmp_path, monkeypatch):
+    """A copy of notebooks/ that the lessons tool works on, so the tests never touch the real one."""
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    monkeypatch.setattr(lessons, "NOTEBOOKS", tmp_path / "notebooks")
+    monkeypatch.setattr(lessons, "SOURCES", tmp_path / "notebooks" / "lessons")
+    monkeypatch.setattr(lessons, "ROOT", tmp_path)
+    return tmp_path / "notebooks"
+
+
+def test_every_notebook_matches_its_source():
+    assert lessons.check() == []
+    names = {p.stem for p in lessons.sources()}
+    assert names == {p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+
+
+def test_an_edit_on_the_source_side_only_is_caught(copy):
+    src = copy / "lessons" / "06_windows_and_watermarks.py"
+    src.write_text(src.read_text().replace('watermark_delay: str = "10 minutes"', 'watermark_delay: str = "5 minutes"'))
+    problems = lessons.check()
+    assert len(problems) == 1 and "06_windows_and_watermarks" in problems[0] and "cell 2" in problems[0]
+
+
+def test_an_edit_on_the_notebook_side_only_is_caught(copy):
+    path = copy / "03_nightly_file_pipeline.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[3].source += "\nAn instructor's note typed in JupyterLab."
+    nbformat.write(nb, path)
+    assert any("03_nightly_file_pipeline" in p for p in lessons.check())
+
+
+def test_build_carries_a_source_edit_over_and_keeps_the_other_outputs(copy):
+    src = copy / "lessons" / "06_windows_and_watermarks.py"
+    src.write_text(src.read_text().replace("A **tumbling window** cuts time", "A **tumbling window** slices time"))
+    before = nbformat.read(copy / "06_windows_and_watermarks.ipynb", as_version=4)
+    assert lessons.build(["06"]) == ["06_windows_and_watermarks.ipynb"]
+    assert lessons.check() == []
+    after = nbformat.read(copy / "06_windows_and_watermarks.ipynb", as_version=4)
+    assert [c.get("outputs") for c in after.cells] == [c.get("outputs") for c in before.cells]
+    assert "slices time" in after.cells[3].source
+
+
+def test_pull_writes_a_notebook_edit_back_to_its_source(copy):
+    path = copy / "03_nightly_file_pipeline.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[3].source += "\n\nA note typed in JupyterLab: $\\sum_i s_i \\le C$."
+    nbformat.write(nb, path)
+    assert lessons.main(["pull", "03"]) == 0
+    assert lessons.check() == []
+    text = (copy / "lessons" / "03_nightly_file_pipeline.py").read_text()
+    assert "\\sum_i s_i \\le C" in text, "LaTeX backslashes survive as written"
+
+
+def test_exam_review_is_assembled_from_the_tagged_question_cells():
+    review = jupytext.read(ROOT / "notebooks" / "lessons" / "10_exam_review.py")
+    text = "\n".join(c.source for c in review.cells)
+    for src in lessons.sources():
+        if src.stem == lessons.REVIEW:
+            continue
+        questions = lessons.questions_cell(jupytext.read(src))
+        assert questions, f"{src.name} has no cell tagged 'questions'"
+        first = questions.split("**1. ", 1)[1].split("**", 1)[0]
+        assert first in text, src.name
+
+
+def test_library_tools_tests_and_lesson_sources_pass_the_linter():
+    out = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr

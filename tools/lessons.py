@@ -1,0 +1,205 @@
+"""Keep each lesson's reviewable source and its notebook in step.
+
+Every lesson has two files: ``notebooks/lessons/NN_slug.py`` (jupytext percent
+format: the source an instructor edits, diffs and lints) and
+``notebooks/NN_slug.ipynb`` (the same cells with their stored outputs, which
+students open and nbval checks).  The two are *paired*: JupyterLab with
+jupytext (installed by ``make install``) saves both whenever either is edited.
+
+    python tools/lessons.py build [NN ...]   # sources -> notebooks (keeps outputs of unchanged cells)
+    python tools/lessons.py pull NN [NN ...] # notebook -> source, after editing an .ipynb without jupytext
+    python tools/lessons.py check            # exit 1 when a notebook and its source differ
+
+``build`` also regenerates the exam review (10) from every lesson's cell tagged
+``questions`` and rewrites the navigation cells and ``notebooks/README.md``.
+After ``build``, re-execute the changed lessons to store their outputs:
+``make notebooks-refresh LESSON=06``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+from jupytext.combine import combine_inputs_with_outputs
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+SOURCES = NOTEBOOKS / "lessons"
+sys.path.insert(0, str(ROOT / "tools"))
+import nbnav  # noqa: E402
+
+FORMAT = "py:percent"
+PAIRING = "ipynb,lessons//py:percent"
+REVIEW = "10_exam_review"
+KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+
+def sources(selected: list[str] | None = None) -> list[Path]:
+    """The lesson sources, in teaching order (``selected``: lesson numbers such as "06")."""
+    paths = sorted(SOURCES.glob("[0-9][0-9]_*.py"))
+    return [p for p in paths if not selected or p.name[:2] in selected]
+
+
+def notebook_of(source: Path) -> Path:
+    return NOTEBOOKS / f"{source.stem}.ipynb"
+
+
+def _cells(nb: nbformat.NotebookNode) -> list[tuple[str, str, tuple[str, ...]]]:
+    """What pairing must keep equal: each cell's type, source and tags (outputs and ids aside)."""
+    return [(c.cell_type, c.source.strip(), tuple(c.metadata.get("tags", ()))) for c in nb.cells]
+
+
+def drift(source: Path) -> str | None:
+    """None when the notebook has exactly the source's cells, else where they first differ."""
+    target = notebook_of(source)
+    if not target.exists():
+        return f"{target.relative_to(ROOT)} is missing (run `python tools/lessons.py build`)"
+    a, b = _cells(jupytext.read(source)), _cells(nbformat.read(target, as_version=4))
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            first = (x[1] or y[1]).splitlines()[:1]
+            return (f"cell {i} differs between {source.relative_to(ROOT)} and {target.relative_to(ROOT)} "
+                    f"({first[0][:60] if first else 'empty cell'!r})")
+    if len(a) != len(b):
+        return f"{source.name} has {len(a)} cells, {target.name} has {len(b)}"
+    return None
+
+
+def _write_notebook(source: Path) -> bool:
+    """Write the notebook of ``source``, keeping the outputs of the cells whose source did not change."""
+    target = notebook_of(source)
+    new = jupytext.read(source)
+    if target.exists():
+        old = nbformat.read(target, as_version=4)
+        if _cells(old) == _cells(new):
+            return False
+        new = combine_inputs_with_outputs(new, old, fmt=FORMAT)
+    new.metadata["kernelspec"] = KERNEL
+    new.metadata.setdefault("language_info", {"name": "python"})
+    new.metadata.setdefault("jupytext", {})["formats"] = PAIRING
+    nbformat.write(new, target)
+    return True
+
+
+def _write_source(notebook: Path) -> None:
+    nb = nbformat.read(notebook, as_version=4)
+    nb.metadata.setdefault("jupytext", {})["formats"] = PAIRING
+    jupytext.write(nb, SOURCES / f"{notebook.stem}.py", fmt=FORMAT)
+
+
+def questions_cell(nb: nbformat.NotebookNode) -> str | None:
+    """The source of the lesson's cell tagged ``questions`` ("## Check yourself" and the questions)."""
+    return next((c.source for c in nb.cells if "questions" in c.metadata.get("tags", ())), None)
+
+
+def review_source(lessons: list[Path]) -> str:
+    """The exam review (notebook 10) as a percent-format source, assembled from the lessons' question cells."""
+    books = [(p, jupytext.read(p)) for p in lessons if p.stem != REVIEW]
+    counts: dict[str, int] = {}
+    sections = []
+    for path, nb in books:
+        text = questions_cell(nb)
+        if text is None:
+            continue
+        title = re.sub(r"^#\s*", "", nb.cells[0].source.splitlines()[0])
+        counts[path.name[:2]] = len(re.findall(r"^\*\*\d+\. ", text, flags=re.M))
+        body = text.split("\n", 1)[1].lstrip("\n") if text.startswith("## ") else text
+        sections.append(f"## {title}\n\n[open the notebook]({path.stem}.ipynb)\n\n{body}")
+    cells = [
+        nbformat.v4.new_markdown_cell(
+            f"# 10 · Exam review\n\n**You will learn to**\n\n"
+            "- answer every self-check question of the kit in one place\n"
+            "- find the notebook to reread for each topic\n\n"
+            f"**Prerequisites:** notebooks 00 to {max(counts)}\\\n**Time:** about 40 minutes"),
+        nbformat.v4.new_code_cell('from etl_lib.notebook import setup\n\nlesson = setup("10", kafka=False)'),
+        nbformat.v4.new_code_cell("show_counts: bool = True", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_markdown_cell(
+            "Try each question before opening the answer. The heading under each notebook links back to it."),
+        *[nbformat.v4.new_markdown_cell(s) for s in sections],
+        nbformat.v4.new_code_cell(
+            "counts = {" + ", ".join(f'"{k}": {v}' for k, v in counts.items()) + "}\n"
+            "if show_counts:\n    print(sum(counts.values()), \"questions in\", len(counts), \"notebooks\")"),
+        nbformat.v4.new_markdown_cell(
+            "## Summary\n\nEvery question of the kit with its answer. For the concepts behind them, see docs/ "
+            "and the glossary.\n\n**Further reading**\n\n- docs/glossary.md\n- docs/README.md"),
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = KERNEL
+    nb.metadata["jupytext"] = {"formats": PAIRING}
+    old = SOURCES / f"{REVIEW}.py"
+    if old.exists():  # keep the navigation cell nbnav wrote
+        nav = [c for c in jupytext.read(old).cells if nbnav.MARKER in c.source]
+        nb.cells += nav
+    return jupytext.writes(nb, fmt=FORMAT)
+
+
+def build(selected: list[str] | None = None) -> list[str]:
+    """Sources -> notebooks, then the exam review and the navigation.  Returns the notebooks rewritten."""
+    review = SOURCES / f"{REVIEW}.py"
+    text = review_source(sources())
+    if not review.exists() or review.read_text() != text:
+        review.write_text(text)
+    changed = [notebook_of(p).name for p in sources(selected) if _write_notebook(p)]
+    if _write_notebook(review) and notebook_of(review).name not in changed:
+        changed.append(notebook_of(review).name)
+    nbnav.update(NOTEBOOKS)
+    # nbnav edits the notebooks; carry its navigation cells back to the sources.
+    for p in sources():
+        if drift(p):
+            _write_source(notebook_of(p))
+    return changed
+
+
+def check() -> list[str]:
+    """Every difference between a lesson source and its notebook, and a stale exam review."""
+    problems = [d for p in sources() if (d := drift(p))]
+    review = SOURCES / f"{REVIEW}.py"
+    if review.exists() and _cells(jupytext.reads(review_source(sources()), fmt=FORMAT)) != _cells(
+            jupytext.read(review)):
+        problems.append(f"{review.relative_to(ROOT)} is not what the lessons' question cells give")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="write notebooks from their sources (outputs of unchanged cells kept)")
+    b.add_argument("lessons", nargs="*", help="lesson numbers (default: all)")
+    p = sub.add_parser("pull", help="write sources from their notebooks (after editing an .ipynb)")
+    p.add_argument("lessons", nargs="+", help="lesson numbers")
+    sub.add_parser("check", help="report notebooks that differ from their sources")
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        changed = build(args.lessons)
+        print("rewritten: " + (", ".join(changed) if changed else "none (every notebook matches its source)"))
+        if changed:
+            numbers = " ".join(sorted({c[:2] for c in changed}))
+            print(f"store their outputs with: make notebooks-refresh LESSON=\"{numbers}\"")
+        return 0
+    if args.command == "pull":
+        for n in args.lessons:
+            matches = sorted(NOTEBOOKS.glob(f"{n}_*.ipynb"))
+            if not matches:
+                print(f"no notebook numbered {n}", file=sys.stderr)
+                return 2
+            _write_source(matches[0])
+            print(f"{matches[0].name} -> lessons/{matches[0].stem}.py")
+        return 0
+    problems = check()
+    for line in problems:
+        print(line, file=sys.stderr)
+    if problems:
+        print("Fix: edit the .py under notebooks/lessons/ and run `python tools/lessons.py build`, or, after "
+              "editing a notebook, `python tools/lessons.py pull NN`.", file=sys.stderr)
+        return 1
+    print(f"{len(sources())} lesson sources match their notebooks")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
