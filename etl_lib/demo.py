@@ -15,16 +15,39 @@ import json
 import shutil
 import sys
 import time
+from pathlib import Path
 
 from . import _jvm
 from .config import ConfigError, Settings, get_settings
 from .kafka_local import BrokerError, ensure_broker, reset_topics
 
 
+class UnsafeDeleteError(ConfigError):
+    """A folder the demo would empty lies outside DATA_DIR; the message names it and the fix."""
+
+
+def _outputs_to_clean(settings: Settings) -> tuple[Path, ...]:
+    """The demo's output and checkpoint folders, refusing (before anything is touched) any outside ``DATA_DIR``.
+
+    The ``*_PATH`` settings can point anywhere; a typo such as ``OUTPUT_BASE_PATH=/``
+    must never make the demo delete a folder it does not own.
+    """
+    root = settings.data_dir.resolve()
+    paths = (settings.output_base_path, settings.checkpoint_base_path, settings.quarantine_path,
+             settings.analytics_output_path, settings.analytics_checkpoint_path, settings.data_dir / "report")
+    outside = [p for p in paths if not Path(p).resolve().is_relative_to(root) or Path(p).resolve() == root]
+    if outside:
+        raise UnsafeDeleteError(
+            f"The demo empties its output and checkpoint folders before it runs, and refuses to delete "
+            f"{', '.join(map(str, outside))}: not inside DATA_DIR={settings.data_dir}. Point the *_PATH settings "
+            "at folders under DATA_DIR (or unset them), or delete those folders yourself and run the ETL with "
+            "`python -m etl_lib.main --available-now`.")
+    return tuple(Path(p) for p in paths)
+
+
 def _clean_outputs(settings: Settings) -> None:
     # Checkpoints hold Kafka offsets of the topics just emptied: they must go with them.
-    for path in (settings.output_base_path, settings.checkpoint_base_path, settings.quarantine_path,
-                 settings.analytics_output_path, settings.analytics_checkpoint_path, settings.data_dir / "report"):
+    for path in _outputs_to_clean(settings):
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -32,6 +55,7 @@ def run_demo(days: int = 7, scale: float = 0.5, seed: int = 42) -> int:
     from data_gen import GenParams, KafkaSink, generate, write_answer_key
 
     settings = get_settings()
+    _outputs_to_clean(settings)
     t_start = time.monotonic()
     with ensure_broker(settings) as broker:
         origin = "started for this run" if broker.owned else "already running, reused"

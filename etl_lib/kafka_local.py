@@ -192,6 +192,21 @@ logger.request.level = WARN
 """
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes in URL-safe base64 (22 characters; about 1 in 64 starts with '-')."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+
+
+def storage_format_command(java: str, classpath: str, cluster_id: str, props: Path) -> list[str]:
+    """The ``kafka-storage format`` command line for a single-node KRaft broker.
+
+    The id is passed as ``--cluster-id=<id>``, one argument: given as ``-t <id>``,
+    an id that begins with ``-`` is read as another option and formatting fails.
+    """
+    return [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone",
+            f"--cluster-id={cluster_id}", f"--config={props}"]
+
+
 @dataclass
 class LocalKafka:
     """One local broker process (or a handle on one that was already running).
@@ -205,6 +220,7 @@ class LocalKafka:
     owned: bool = False
     pid: int | None = None
     startup_seconds: float | None = None
+    cluster_id: str | None = None  # None: a new random id when storage is formatted
     _proc: subprocess.Popen | None = None
 
     # ------------------------------------------------------------------ paths
@@ -318,10 +334,8 @@ class LocalKafka:
             )
         )
         (self.data_dir / "log4j2.properties").write_text(_LOG4J2.format(log=self.log_file))
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         fmt = subprocess.run(
-            [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone",
-             "-t", cluster_id, "-c", str(self._props)],
+            storage_format_command(java, classpath, self.cluster_id or new_cluster_id(), self._props),
             capture_output=True, text=True, timeout=120,
         )
         if fmt.returncode != 0:

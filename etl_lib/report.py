@@ -1,8 +1,9 @@
 """Read the analytics outputs, merge them into tables, check them against the answer key, write PNGs and HTML.
 
 The analytics outputs are small, so they are read with pandas (pyarrow); Spark
-is not needed here.  Files whose names start with ``_`` (Spark's
-``_spark_metadata``) are skipped by pyarrow.
+is not needed here.  They are read through the sinks' commit logs
+(:func:`etl_lib.commit_log.read_sink`), so a file left by a micro-batch that was
+killed before it committed is never counted.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from . import analytics as A
+from .commit_log import committed_batches, read_sink
 from .config import Settings, get_settings
 
 __all__ = ["read_analytics", "summaries", "check_answer_key", "write_report"]
@@ -35,9 +37,9 @@ def read_analytics(name: str, settings: Settings | None = None) -> pd.DataFrame 
     """One analytics output as a pandas DataFrame, or None when it was not written (flag off, no run yet)."""
     s = settings or get_settings()
     path = s.analytics_output_path / name
-    if not path.exists() or not any(path.glob("*.parquet")):
+    if not committed_batches(path):
         return None
-    return pd.read_parquet(path)
+    return read_sink(path)
 
 
 def summaries(settings: Settings | None = None) -> dict[str, Any]:

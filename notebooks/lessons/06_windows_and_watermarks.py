@@ -66,6 +66,7 @@ show(sliding.select(F.date_format("window.start", "HH:mm").alias("start"), "coun
 import json
 from kafka import KafkaProducer
 from etl_lib.analytics import calculate_weather_transport_correlation
+from etl_lib.commit_log import read_sink
 from etl_lib.main import build_streams
 from etl_lib.writers import write_analytics_stream
 
@@ -89,7 +90,7 @@ def micro_batch():
     df = calculate_weather_transport_correlation(build_streams(spark, s)["combined"])
     q = write_analytics_stream(df, "windows", "append", s, available_now=True)
     q.awaitTermination()
-    return pd.read_parquet(s.analytics_output_path / "windows").sort_values("window_start").reset_index(drop=True)
+    return read_sink(s.analytics_output_path / "windows").sort_values("window_start").reset_index(drop=True)
 
 send(s.kafka_topic_weather, [weather(f"2018-04-02 08:{m:02d}:00") for m in range(0, 60, 5)])
 send(s.kafka_topic_bike, [bike(i, f"2018-04-02 08:{m:02d}:30") for i, m in enumerate((1, 16, 31, 46))])

@@ -39,9 +39,10 @@ second_half: int = 400  # trips sent after it
 # %% [markdown]
 # A streaming query's **checkpoint** folder records, for every micro-batch, the Kafka offsets it will read
 # (the *offset log*, written before the batch) and that the batch's output was committed (the *commit log*, written
-# after). The Parquet sink also keeps a log of the files each batch wrote. On restart, Spark redoes an
-# uncommitted batch with exactly the same offsets and ignores files not in its log: **exactly-once** output, from
-# an at-least-once source.
+# after). The Parquet sink also keeps a log of the files each batch wrote (`_spark_metadata`). On restart, Spark
+# redoes an uncommitted batch with exactly the same offsets, and Spark's readers list files from the sink's log:
+# **exactly-once** output. What makes it possible on the source side is that Kafka is a **replayable** source:
+# the same offsets can be read again and give the same records.
 
 # %%
 import json
@@ -76,6 +77,31 @@ send_trips(first_half, second_half)
 df = run_query()
 print("rows:", df.count(), "| distinct trip ids:", df.select("trip_id").distinct().count(),
       "| sent in all:", first_half + second_half)
+
+# %% [markdown]
+# **What a crash leaves in the folder.** A micro-batch writes its data files first and names them in
+# `_spark_metadata/<batch>` only when it commits. Killed in between, it leaves *orphan* files that no log entry
+# names; after the restart the batch is written again under new file names. Below, an orphan is made the way a
+# killed batch makes one (a data file that the log does not list), then the folder is read three ways.
+
+# %%
+import shutil
+import pandas as pd
+from etl_lib.commit_log import orphan_files, read_sink
+
+sink = s.output_base_path / "bike_trips"
+victim = sorted(sink.rglob("*.parquet"))[0]
+shutil.copy(victim, victim.with_name("part-99999-killed-batch.c000.snappy.parquet"))
+print("orphan files (in the folder, not in the sink's log):", len(orphan_files(sink)))
+print("pandas.read_parquet(folder) rows:", len(pd.read_parquet(sink, columns=["trip_id"])), "<- counts the orphan")
+print("Spark spark.read.parquet rows:   ", spark.read.parquet(str(sink)).count())
+print("etl_lib.commit_log.read_sink rows:", len(read_sink(sink, columns=["trip_id"])))
+
+# %% [markdown]
+# Only readers that honour the sink's log get exactly-once: Spark does, and so does the kit's
+# `read_sink`, which every part of the kit uses to read a sink outside Spark (the report, the notebooks, the
+# tests). pandas or pyarrow over the folder do not. The orphan stays until someone deletes it; it is harmless to
+# every reader that honours the log.
 
 # %%
 import os
@@ -127,7 +153,7 @@ print("restart refused:", refused is not None, "| error class:", refused)
 #
 # <details><summary>Answer</summary>
 #
-# The offset log (which Kafka offsets each batch reads, written before it runs), the commit log (which batches finished), the state of stateful operators, and the sink's log of committed files. A failed batch is redone with the same offsets, and files not in the sink log are ignored by readers.
+# The offset log (which Kafka offsets each batch reads, written before it runs), the commit log (which batches finished) and the state of stateful operators; the file sink keeps its own log of committed files in `_spark_metadata`. A failed batch is redone with the same offsets (Kafka can replay them), and files not in the sink's log are ignored by readers that honour it: Spark's readers and the kit's `read_sink`, but not `pandas.read_parquet` over the folder, which counts a killed batch's orphan files.
 #
 # </details>
 #
@@ -159,6 +185,7 @@ print("restart refused:", refused is not None, "| error class:", refused)
 # %%
 assert df.count() == df.select("trip_id").distinct().count() == first_half + second_half
 assert refused is not None
+assert len(read_sink(sink)) == first_half + second_half
 print("After the restart: nothing lost, nothing twice; the changed stateful query was refused: True")
 
 # %% [markdown]

@@ -302,7 +302,7 @@ show_counts: bool = True
 #
 # <details><summary>Answer</summary>
 #
-# The offset log (which Kafka offsets each batch reads, written before it runs), the commit log (which batches finished), the state of stateful operators, and the sink's log of committed files. A failed batch is redone with the same offsets, and files not in the sink log are ignored by readers.
+# The offset log (which Kafka offsets each batch reads, written before it runs), the commit log (which batches finished) and the state of stateful operators; the file sink keeps its own log of committed files in `_spark_metadata`. A failed batch is redone with the same offsets (Kafka can replay them), and files not in the sink's log are ignored by readers that honour it: Spark's readers and the kit's `read_sink`, but not `pandas.read_parquet` over the folder, which counts a killed batch's orphan files.
 #
 # </details>
 #
@@ -378,7 +378,7 @@ show_counts: bool = True
 #
 # <details><summary>Answer</summary>
 #
-# It notices the failed query, stops all the others, then Spark, prints the failing query's name and the first line of its error, and exits with a non-zero code.
+# It notices the failed query, stops all the others, then Spark, prints the failing query's name with the class and message of the JVM exception that ended it and where the driver log is, and exits with code 1 (no Python traceback).
 #
 # </details>
 #
@@ -386,15 +386,15 @@ show_counts: bool = True
 #
 # <details><summary>Answer</summary>
 #
-# Stopping a query lets its current micro-batch finish or abort cleanly and its checkpoint stay consistent; stopping Spark under running queries kills them mid-batch.
+# So that each query's thread ends and its resources are released before the session that runs them goes away, and the program exits with no JVM left. Stopping does not wait for the running micro-batch: it is abandoned. The checkpoint stays recoverable anyway, because a batch's offsets are logged before it runs and its commit after it finished: a restart runs an uncommitted batch again, and the file sink skips what it already committed. That is why even `kill -9` loses and duplicates nothing.
 #
 # </details>
 #
-# **3. What is the difference between the available-now trigger and a processing-time trigger?**
+# **3. What is the difference between the available-now trigger and a processing-time trigger? And which is "continuous mode"?**
 #
 # <details><summary>Answer</summary>
 #
-# Available-now processes everything the source holds at start (possibly in several batches) and stops; a processing-time trigger runs a micro-batch every interval until stopped.
+# Available-now processes everything the source holds at start (possibly in several batches) and stops; a processing-time trigger runs a micro-batch every interval until stopped. Neither is continuous mode: that is `trigger(continuous=...)`, a separate engine with long-running tasks, for map-like queries without aggregations.
 #
 # </details>
 #

@@ -8,7 +8,8 @@ import subprocess
 import sys
 import uuid
 
-from etl_lib.kafka_local import LocalKafka, broker_answers, create_topics, ensure_broker, free_port
+from etl_lib.kafka_local import (LocalKafka, broker_answers, create_topics, ensure_broker, free_port,
+                                 new_cluster_id)
 
 
 def _alive(pid: int) -> bool:
@@ -51,11 +52,14 @@ def _consume_all(bootstrap, topic, expected, timeout_ms=20000):
 
 
 def test_start_produce_consume_stop(tmp_path):
-    broker = LocalKafka(f"127.0.0.1:{free_port()}", tmp_path / "b")
+    # A cluster id that begins with '-' (1 random id in 64 does): formatting must still take it as the id.
+    cid = "-" + new_cluster_id()[1:]
+    broker = LocalKafka(f"127.0.0.1:{free_port()}", tmp_path / "b", cluster_id=cid)
     broker.start()
     pid = broker.pid
     try:
         assert broker.owned and _alive(pid)
+        assert f"cluster.id={cid}" in (tmp_path / "b" / "kraft" / "meta.properties").read_text()
         assert broker.log_file.exists() and broker.log_file.stat().st_size > 0, "log4j binding must log"
         create_topics(broker.bootstrap_servers, ["roundtrip"], partitions=3)
         sent = _produce(broker.bootstrap_servers, "roundtrip", 300)

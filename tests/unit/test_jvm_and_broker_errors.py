@@ -91,3 +91,17 @@ def test_remote_bootstrap_is_not_started(tmp_path):
 
 def test_nothing_answers_on_a_free_port():
     assert not broker_answers(f"127.0.0.1:{free_port()}", timeout=0.5)
+
+
+def test_storage_format_never_lets_a_cluster_id_be_read_as_an_option():
+    """About 1 in 64 random ids begins with '-': each must reach StorageTool as the value of --cluster-id."""
+    from etl_lib.kafka_local import new_cluster_id, storage_format_command
+
+    ids = [new_cluster_id() for _ in range(1000)] + ["-" + new_cluster_id()[1:], "--" + new_cluster_id()[2:]]
+    for cid in ids:
+        assert len(cid) == 22
+        cmd = storage_format_command("java", "cp", cid, Path("/x/server.properties"))
+        args = cmd[cmd.index("format") + 1:]
+        # Every argument is a flag or --name=value: no value stands alone where a parser could take it for a flag.
+        assert all(a.startswith("--") for a in args), args
+        assert f"--cluster-id={cid}" in args and args.count(f"--cluster-id={cid}") == 1

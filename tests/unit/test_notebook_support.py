@@ -82,3 +82,29 @@ def test_committed_contents_page_is_current(tmp_path):
     shutil.copytree(ROOT / "notebooks", copy, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     nbnav.update(copy)
     assert (copy / "README.md").read_text() == (ROOT / "notebooks" / "README.md").read_text()
+
+
+
+def test_demo_refuses_to_delete_outside_data_dir(tmp_path, monkeypatch, capsys):
+    import pytest
+
+    from etl_lib.config import get_settings, load_settings
+    from etl_lib.demo import UnsafeDeleteError, _outputs_to_clean, main
+
+    inside = load_settings({"DATA_DIR": str(tmp_path / "data")})
+    assert all(p.is_relative_to(tmp_path / "data") for p in _outputs_to_clean(inside))
+    for bad in (str(tmp_path), "/", str(tmp_path / "data")):
+        s = load_settings({"DATA_DIR": str(tmp_path / "data"), "OUTPUT_BASE_PATH": bad})
+        with pytest.raises(UnsafeDeleteError, match="not inside DATA_DIR"):
+            _outputs_to_clean(s)
+    # Through the command: refused before the broker, topics or any folder is touched.
+    (tmp_path / "keep.txt").write_text("mine")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CHECKPOINT_BASE_PATH", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        assert main([]) == 1
+    finally:
+        get_settings.cache_clear()
+    assert "refuses to delete" in capsys.readouterr().err
+    assert (tmp_path / "keep.txt").read_text() == "mine"

@@ -74,6 +74,20 @@ def test_broker_is_kafka_4_with_a_logging_binding():
     assert "log4j-slf4j2-impl" in pom and "log4j-core" in pom
 
 
+def test_compose_jupyter_is_not_open_to_anyone():
+    """No empty token, not root, published on loopback only; JAVA_HOME not tied to one CPU architecture."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    jupyter = compose["services"]["jupyter"]
+    command = jupyter["command"]
+    assert "token=''" not in command and 'token=""' not in command and "--allow-root" not in command
+    assert "JUPYTER_TOKEN" in jupyter["environment"] and not jupyter["environment"]["JUPYTER_TOKEN"]
+    assert jupyter["user"].startswith("${HOST_UID")
+    for service in compose["services"].values():
+        assert all(str(p).startswith("127.0.0.1:") for p in service.get("ports", [])), service.get("ports")
+    dockerfile = (ROOT / "docker" / "jupyter.Dockerfile").read_text()
+    assert "amd64" not in dockerfile and "arm64" not in dockerfile
+
+
 def test_compose_parses_and_names_the_readme_services_and_ports():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
