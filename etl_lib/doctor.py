@@ -50,7 +50,12 @@ def _connector() -> Check:
         jars = [Path(j).name for j in _jvm.connector_jars()]
     except _jvm.JarsMissingError as err:
         return Check("Spark-Kafka connector jars", False, str(err))
-    import pyspark
+    try:
+        import pyspark
+    except ImportError:
+        return Check("Spark-Kafka connector jars", False,
+                     f"{', '.join(jars)} resolved, but cannot be matched to pyspark: pyspark is not installed "
+                     "(run `make install`)")
 
     main_jar = jars[0]
     if f"_2.13-{pyspark.__version__}.jar" not in main_jar:
@@ -127,8 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_or_exit()
     checks = run_checks(settings, spark=not args.no_spark)
     print(format_checks(checks))
-    from pyspark import SparkContext
-
+    try:
+        from pyspark import SparkContext
+    except ImportError:
+        return 1
     if SparkContext._active_spark_context is not None:
         from pyspark.sql import SparkSession
 

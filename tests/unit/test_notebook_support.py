@@ -108,3 +108,13 @@ def test_demo_refuses_to_delete_outside_data_dir(tmp_path, monkeypatch, capsys):
         get_settings.cache_clear()
     assert "refuses to delete" in capsys.readouterr().err
     assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_doctor_says_what_to_do_when_pyspark_is_missing(monkeypatch, capsys):
+    """With pyspark absent (an import of it fails), doctor still prints every check and the fix, no traceback."""
+    from etl_lib import doctor
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # `import pyspark` now raises ImportError
+    assert doctor.main(["--no-spark"]) == 1
+    out = capsys.readouterr().out
+    assert "FIX  pyspark" in out and "make install" in out
