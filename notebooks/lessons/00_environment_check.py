@@ -49,8 +49,8 @@ checks = run_checks(lesson.settings, spark=run_spark_check)
 print(format_checks(checks))
 
 # %% [markdown]
-# The connector's artifact name carries two versions: `spark-sql-kafka-0-10_2.13-4.1.1` is built for
-# **Scala 2.13** and **Spark 4.1.1**. Both must match the installed pyspark, or Spark fails at the first Kafka
+# The connector's artifact name carries two versions: `spark-sql-kafka-0-10_2.13-4.2.0` is built for
+# **Scala 2.13** and **Spark 4.2.0**. Both must match the installed pyspark, or Spark fails at the first Kafka
 # read with a `NoSuchMethodError` or `ClassNotFoundException` deep in the JVM. That is why `jvm/connector/pom.xml`
 # pins `spark.version` to pyspark's version and the doctor compares them.
 
@@ -90,7 +90,7 @@ print("All required pieces are in place:", all(ok.values()))
 # %% [markdown]
 # ## Summary
 #
-# The kit needs Java 17+, pyspark 4.1 (Scala 2.13), the matching connector jars and a broker. `python -m etl_lib.doctor` checks all of them and names the fix for whatever is missing.
+# The kit needs Java 17+, pyspark 4.2 (Scala 2.13), the matching connector jars and a broker. `python -m etl_lib.doctor` checks all of them and names the fix for whatever is missing.
 #
 # **Further reading**
 #

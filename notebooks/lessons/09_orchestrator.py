@@ -68,7 +68,7 @@ print("analytics folders written:", sorted(p.name for p in s.analytics_output_pa
 # clock), **available-now** (everything the source holds at start, in as many micro-batches as needed, then
 # stop), **once** (the deprecated one-batch form of available-now) and **continuous**
 # (`trigger(continuous="1 second")`: a different engine with long-running tasks and per-record latency, for
-# map-like queries only, no aggregations). Spark 4.1 added a *real-time mode* for low-latency stateless
+# map-like queries only, no aggregations). Since release 4.1, Spark also has a *real-time mode* for low-latency stateless
 # pipelines. "Continuous" is therefore *not* the right word for a processing-time query.
 #
 # Below, a second simulated day is played into Kafka from a background thread while the ETL runs on a
@@ -90,6 +90,8 @@ try:
     run2 = run_etl(spark, live, run_for=run_seconds, echo=lambda line: None)
 finally:
     producer.join()
+print(f"ran {len(run2.queries)} queries for {run_seconds} s on a 2-second trigger; day 2 fully sent:",
+      not producer.is_alive())
 
 # %% [markdown]
 # What each query did while it ran (this table changes from run to run: how many micro-batches fit into

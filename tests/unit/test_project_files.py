@@ -42,7 +42,7 @@ def test_connector_matches_pyspark():
 
 def _spark_version_mentions(text: str) -> set[str]:
     """Spark versions a text names: "pyspark 4.2.0", "Spark 4.2", "spark-sql-kafka-0-10_2.13:4.2.0" / "-4.2.0"."""
-    found = set(re.findall(r"(?i)\b(?:py)?spark\*{0,2} (\d+\.\d+(?:\.\d+)?)\b", text))
+    found = set(re.findall(r"(?i)\b(?:py)?spark\*{0,2} (\d+\.\d+(?:\.\d+)?)\b(?!\+)", text))
     found |= set(re.findall(r"spark-(?:sql|token-provider)-kafka-0-10_2\.13[:-](\d+\.\d+\.\d+)", text))
     return found
 
