@@ -63,7 +63,8 @@ class Metrics:
     """
 
     def __init__(self, **counters: float) -> None:
-        self._lock = threading.Lock()
+        # Reentrant: a signal handler (a forced stop) may count while the main thread is inside inc().
+        self._lock = threading.RLock()
         self._values: dict[str, float] = dict(counters)
         self._samples: dict[str, list[float]] = {}
 
@@ -129,12 +130,15 @@ class JsonLinesSink:
             return [json.loads(line) for line in f if line.strip()]
 
 
-def drain_queue(work_queue: "queue.Queue[Any]", stop_event: threading.Event, handle: Any) -> None:
+def drain_queue(work_queue: "queue.Queue[Any]", stop_event: threading.Event, handle: Any,
+                on_error: Any = None) -> None:
     """The loop every worker thread runs: take an item, ``handle`` it, mark it done.
 
     Returns once ``stop_event`` is set and the queue is empty.  ``task_done`` is
     called whatever ``handle`` does, so ``work_queue.join()`` cannot hang on a
-    failed item.  ``handle`` must record its own failures; nothing is raised here.
+    failed item.  ``handle`` records its own failures; should it still raise
+    (a full disk while writing a dead letter), ``on_error(item, exc)`` records
+    that and the worker goes on with the next item instead of dying.
     """
     while True:
         try:
@@ -145,5 +149,9 @@ def drain_queue(work_queue: "queue.Queue[Any]", stop_event: threading.Event, han
             continue
         try:
             handle(item)
+        except Exception as exc:  # noqa: BLE001 - a worker thread must outlive any one item
+            if on_error is None:
+                raise
+            on_error(item, exc)
         finally:
             work_queue.task_done()

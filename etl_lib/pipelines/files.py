@@ -322,15 +322,19 @@ def process_one_bucket(bucket: Bucket, out_dir: Path | str) -> dict[str, Any]:
         for f in bucket.files
     ]
     data = json.dumps({"bucket": bucket.index, "oversize": bucket.oversize, "files": manifest}, indent=1).encode()
-    with tarfile.open(partial, "w:gz", compresslevel=1) as tar:
-        info = tarfile.TarInfo("MANIFEST.json")
-        info.size = len(data)
-        info.mtime = 0
-        tar.addfile(info, io.BytesIO(data))
-        for f in bucket.files:
-            tar.add(str(f.path), arcname=Path(f.path).name)
-    _verify_archive(partial, manifest)
-    os.replace(partial, final)
+    try:
+        with tarfile.open(partial, "w:gz", compresslevel=1) as tar:
+            info = tarfile.TarInfo("MANIFEST.json")
+            info.size = len(data)
+            info.mtime = 0
+            tar.addfile(info, io.BytesIO(data))
+            for f in bucket.files:
+                tar.add(str(f.path), arcname=Path(f.path).name)
+        _verify_archive(partial, manifest)
+        os.replace(partial, final)
+    except BaseException:
+        partial.unlink(missing_ok=True)  # a failed attempt leaves nothing half-written behind
+        raise
     return {"archive": str(final), "files": len(manifest), "bytes_in": sum(m["size"] for m in manifest),
             "bytes_out": final.stat().st_size}
 

@@ -41,6 +41,7 @@ __all__ = [
     "inject_faults",
     "init_stream_metrics",
     "run_message_pipeline",
+    "PipelineAborted",
     "Shutdown",
     "EVENT_TYPES",
 ]
@@ -90,6 +91,8 @@ def init_stream_metrics() -> Metrics:
         queue_high_water=0,
         queue_blocked_seconds=0.0,
         batches_enqueued=0,
+        sink_errors=0,
+        messages_unrecorded=0,
     )
 
 
@@ -207,6 +210,18 @@ def _kafka_message(topic: str, record: Any, now: float, value_field: str | None)
     return Message(id=mid, ts=now, event_type=topic, value=value, payload=payload)
 
 
+class PipelineAborted(RuntimeError):
+    """The pipeline stopped before its source ended (forced shutdown, no worker left); the message says which.
+
+    ``unsent`` holds the messages the collector had gathered but not handed on,
+    so the caller can record them instead of losing them.
+    """
+
+    def __init__(self, message: str, unsent: tuple["Message", ...] = ()) -> None:
+        super().__init__(message)
+        self.unsent = unsent
+
+
 # ---------------------------------------------------------------------- collector
 def minibatch_collector(
     source: Iterable[Message | None],
@@ -217,6 +232,7 @@ def minibatch_collector(
     clock: Clock | None = None,
     metrics: Metrics | None = None,
     abort: threading.Event | None = None,
+    consumers_alive: Callable[[], bool] | None = None,
 ) -> int:
     """Group messages into windows of ``window_sec`` aligned to the clock and put each batch on the queue.
 
@@ -226,6 +242,10 @@ def minibatch_collector(
     is flushed when the source ends.  ``out_queue.put`` blocks while the queue
     is full (backpressure); the time blocked is added to
     ``metrics['queue_blocked_seconds']``.  Returns the number of batches sent.
+
+    While blocked it gives up with :class:`PipelineAborted` when ``abort`` is set
+    (a forced shutdown) or ``consumers_alive()`` turns False (no worker is left
+    to take batches), instead of waiting for ever.
     """
     clock = clock or RealClock()
     metrics = metrics if metrics is not None else init_stream_metrics()
@@ -234,13 +254,15 @@ def minibatch_collector(
     part = 0
     sent = 0
 
+    def give_up(reason: str) -> None:
+        metrics.inc("messages_in", len(current))
+        raise PipelineAborted(reason, tuple(current))
+
     def emit() -> None:
         nonlocal current, part, sent
         if not current or window_start is None:
             return
         batch = Batch(sent, window_start, window_start + window_sec, tuple(current), part, clock.now())
-        # Counted per batch, not per message: a lock per message would cost more than the work.
-        metrics.inc("messages_in", len(current))
         t0 = time.perf_counter()
         while True:
             try:
@@ -248,7 +270,11 @@ def minibatch_collector(
                 break
             except queue.Full:
                 if abort is not None and abort.is_set():
-                    raise
+                    give_up("forced shutdown: stopped collecting")
+                if consumers_alive is not None and not consumers_alive():
+                    give_up("no worker thread is left to take batches from the queue")
+        # Counted per batch, not per message: a lock per message would cost more than the work.
+        metrics.inc("messages_in", len(current))
         metrics.inc("queue_blocked_seconds", time.perf_counter() - t0)
         metrics.inc("batches_enqueued")
         metrics.high_water("queue_high_water", out_queue.qsize())
@@ -257,6 +283,8 @@ def minibatch_collector(
         current = []
 
     for item in source:
+        if abort is not None and abort.is_set():
+            give_up("forced shutdown: stopped collecting")
         now = clock.now()
         if window_start is not None and now >= window_start + window_sec:
             emit()
@@ -427,16 +455,29 @@ def worker(
         finally:
             metrics.observe("batch_latency_seconds", max(0.0, clock.now() - batch.enqueued_at))
 
-    drain_queue(work_queue, stop_event, handle)
+    def sink_failed(batch: Batch, exc: Exception) -> None:
+        # Even the dead-letter file could not take the batch (disk full, permissions): count it, say which
+        # batch it was, and keep this worker alive for the next one.
+        import sys
+
+        metrics.inc("sink_errors")
+        metrics.inc("messages_unrecorded", len(batch.messages))
+        print(f"worker-{worker_id}: batch {batch.batch_id} ({len(batch.messages)} messages, window "
+              f"{batch.window_start:.0f}) could not be recorded anywhere: {failure_reason(exc)}",
+              file=sys.stderr, flush=True)
+
+    drain_queue(work_queue, stop_event, handle, on_error=sink_failed)
 
 
 # ---------------------------------------------------------------------- shutdown
 class Shutdown:
-    """Ctrl+C / SIGTERM handling: the first asks for a graceful stop, the second forces exit.
+    """Ctrl+C / SIGTERM handling: the first asks for a graceful stop, the second forces one, the third exits.
 
-    ``requested`` is set on the first signal; pipelines watch it.  The second
-    signal sets ``forced`` and calls ``on_force`` (which should record what is
-    still queued) and then exits the process with status 130.
+    ``requested`` is set on the first signal; sources watch it and end, the open
+    window is flushed and the queue drained.  The second sets ``forced`` and
+    calls ``on_force`` (which records what is still queued as dead letters); the
+    collector stops at once and the workers finish only the batch in hand.  A
+    third signal exits the process immediately with status 130.
     """
 
     def __init__(self) -> None:
@@ -454,13 +495,17 @@ class Shutdown:
             print("\nStopping gracefully: flushing the open window and draining the queue "
                   "(press Ctrl+C again to force exit)", file=sys.stderr, flush=True)
             return
-        self.forced.set()
-        for callback in self.on_force:
-            try:
-                callback()
-            except Exception as exc:  # noqa: BLE001
-                print(f"while forcing exit: {exc}", file=sys.stderr)
-        print("Forced exit.", file=sys.stderr, flush=True)
+        if not self.forced.is_set():
+            self.forced.set()
+            for callback in self.on_force:
+                try:
+                    callback()
+                except Exception as exc:  # noqa: BLE001
+                    print(f"while forcing the stop: {exc}", file=sys.stderr)
+            print("Forced stop: queued batches written to the dead letters; finishing the batches in hand "
+                  "(press Ctrl+C again to exit at once)", file=sys.stderr, flush=True)
+            return
+        print("Exit.", file=sys.stderr, flush=True)
         os._exit(130)
 
     def __enter__(self) -> "Shutdown":
@@ -473,6 +518,13 @@ class Shutdown:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         self._previous.clear()
+
+
+def _join_queue(work_queue: "queue.Queue[Any]", threads: list[threading.Thread]) -> None:
+    """``work_queue.join()`` that also returns when no thread is left to empty the queue."""
+    with work_queue.all_tasks_done:
+        while work_queue.unfinished_tasks and any(t.is_alive() for t in threads):
+            work_queue.all_tasks_done.wait(timeout=0.2)
 
 
 # ---------------------------------------------------------------------- the pipeline
@@ -518,8 +570,10 @@ def run_message_pipeline(
                 batch = work_queue.get_nowait()
             except queue.Empty:
                 return
-            dead.write([{"batch_id": batch.batch_id, "reason": "forced shutdown before processing",
+            dead.write([{"batch_id": batch.batch_id, "reason": "not processed: the pipeline stopped first",
                          "message": _message_record(m)} for m in batch.messages])
+            metrics.inc("batches_failed")
+            metrics.inc("messages_dead_lettered", len(batch.messages))
 
     shutdown.on_force.append(record_unprocessed)
     threads = [
@@ -536,9 +590,17 @@ def run_message_pipeline(
         t.start()
     try:
         minibatch_collector(source, window_sec, work_queue, max_batch_size=max_batch_size, clock=clock,
-                            metrics=metrics, abort=shutdown.forced)
+                            metrics=metrics, abort=shutdown.forced,
+                            consumers_alive=lambda: any(t.is_alive() for t in threads))
+    except PipelineAborted as err:
+        # The window the collector was filling never reached the queue: record it with the reason.
+        dead.write([{"batch_id": None, "reason": f"not processed: {err}", "message": _message_record(m)}
+                    for m in err.unsent])
+        metrics.inc("messages_dead_lettered", len(err.unsent))
+        raise
     finally:
-        work_queue.join()  # every batch processed or dead-lettered
+        _join_queue(work_queue, threads)  # every batch processed or dead-lettered
+        record_unprocessed()  # only non-empty if every worker died: recorded, not lost
         stop_event.set()
         for t in threads:
             t.join()

@@ -239,3 +239,90 @@ def test_process_batch_writes_aggregates_per_window_and_type(tmp_path):
     assert rows["bike_trip"]["count"] == 2 and rows["bike_trip"]["mean"] == 3.0
     assert rows["taxi_trip"]["sum"] == 10.0
     assert {d["message"]["id"] for d in dead.read()} == {"4", "5"}
+
+
+# ---------------------------------------------------------------------- faults in the pipeline itself
+class FailingSink(JsonLinesSink):
+    """A dead-letter file on a full disk: every write raises OSError."""
+
+    def write(self, records):
+        if records:
+            raise OSError(28, "No space left on device")
+
+
+def test_workers_survive_a_failing_dead_letter_sink(tmp_path, capsys):
+    """Every batch fails permanently and the dead-letter file cannot be written either: no worker dies, every
+    message is counted as unrecorded and reported by batch, and the pipeline ends instead of hanging."""
+    clock = FakeClock()
+    source = message_source(30, 40, seed=3, clock=clock)
+    threads_before = set(threading.enumerate())
+    from etl_lib.pipelines.streaming import worker as real_worker
+
+    failing = FailingSink(tmp_path / "dead.jsonl")
+    import etl_lib.pipelines.streaming as streaming
+
+    original = streaming.worker
+
+    def worker_with_failing_sink(*args, **kwargs):
+        args = list(args)
+        args[5] = failing  # the dead_letters argument
+        return real_worker(*args, **kwargs)
+
+    streaming.worker = worker_with_failing_sink
+    try:
+        result = run_message_pipeline(source, tmp_path, window_sec=5, workers=3, queue_size=2, clock=clock,
+                                      wrap_process=lambda p: inject_faults(p, 0.0, 1.0, seed=1, clock=clock))
+    finally:
+        streaming.worker = original
+    assert result["batches_enqueued"] > 3
+    assert result["sink_errors"] == result["batches_enqueued"]
+    assert result["messages_unrecorded"] == result["messages_in"] > 0
+    assert result["messages_processed"] == result["messages_dead_lettered"] == 0
+    err = capsys.readouterr().err
+    assert err.count("could not be recorded anywhere") == result["batches_enqueued"]
+    assert "No space left on device" in err
+    assert not [t for t in threading.enumerate() if t not in threads_before]
+
+
+def test_collector_stops_when_no_worker_is_left(tmp_path):
+    """If every worker thread is gone, the collector gives up with a clear error and queued batches become
+    dead letters (with the reason), instead of a hang until a second Ctrl+C."""
+    import etl_lib.pipelines.streaming as streaming
+
+    original = streaming.worker
+    streaming.worker = lambda *a, **k: None  # workers that exit at once
+    try:
+        with pytest.raises(streaming.PipelineAborted, match="no worker thread is left"):
+            run_message_pipeline(message_source(60, 50, seed=2, clock=FakeClock()), tmp_path, window_sec=1,
+                                 workers=2, queue_size=2, clock=FakeClock())
+    finally:
+        streaming.worker = original
+    dead = JsonLinesSink(tmp_path / "dead_letters.jsonl").read()
+    assert dead and all(d["reason"].startswith("not processed: ") for d in dead)
+
+
+def test_second_signal_forces_a_stop_and_queued_batches_become_dead_letters(tmp_path):
+    """First Ctrl+C: graceful. Second: the forced path runs (it used to be unreachable behind os._exit):
+    queued batches go to the dead letters, the collector stops, and nothing is unaccounted for."""
+    shutdown = Shutdown()
+    source = message_source(120, 400, seed=5, stop_event=None)  # a source that ignores the graceful request
+    timer1 = threading.Timer(0.3, lambda: shutdown._handle(2, None))
+    timer2 = threading.Timer(0.6, lambda: shutdown._handle(2, None))
+    timer1.start()
+    timer2.start()
+    import etl_lib.pipelines.streaming as streaming
+
+    t0 = time.monotonic()
+    metrics = init_stream_metrics()
+    with pytest.raises(streaming.PipelineAborted, match="forced shutdown"):
+        run_message_pipeline(source, tmp_path, window_sec=0.1, workers=2, queue_size=3, metrics=metrics,
+                             wrap_process=lambda p: inject_faults(p, work_seconds=0.2), shutdown=shutdown)
+    assert time.monotonic() - t0 < 5
+    assert shutdown.forced.is_set()
+    dead = JsonLinesSink(tmp_path / "dead_letters.jsonl").read()
+    assert any(d["reason"].startswith("not processed:") for d in dead)
+    out = JsonLinesSink(tmp_path / "aggregates.jsonl").read()
+    assert len({d["message"]["id"] for d in dead}) == len(dead), "no message dead-lettered twice"
+    m = metrics.snapshot()
+    assert m["messages_in"] == m["messages_processed"] + m["messages_dead_lettered"] == sum(
+        r["count"] for r in out) + len(dead), "every message collected is either in the output or a dead letter"
