@@ -140,3 +140,18 @@ def test_file_pipeline_metrics_retries_and_failures(tmp_path):
 def test_more_buckets_than_queue_slots_does_not_deadlock(tmp_path):
     result = run_file_pipeline(30, tmp_path, capacity=30_000, workers=2, queue_size=1, median_bytes=20_000)
     assert result["buckets"] > 5 and result["buckets_ok"] == result["buckets"]
+
+
+def test_a_failed_archive_leaves_no_partial_file(tmp_path, monkeypatch):
+    import etl_lib.pipelines.files as files
+
+    made = create_fake_files(3, seed=1, directory=tmp_path / "in", median_bytes=5000)
+    bucket = Bucket(0, made, sum(f.size for f in made))
+
+    def corrupt(path, manifest):
+        raise ValueError(f"{path.name}: a member does not match its manifest entry")
+
+    monkeypatch.setattr(files, "_verify_archive", corrupt)
+    with pytest.raises(ValueError, match="does not match"):
+        process_one_bucket(bucket, tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
