@@ -187,6 +187,15 @@ def _parse_port(text: str) -> int:
     return value
 
 
+def _parse_port_or_auto(text: str) -> int:
+    if text.strip().lower() in ("0", "auto"):
+        return 0
+    try:
+        return _parse_port(text)
+    except ValueError:
+        raise ValueError("expected a TCP port from 1 to 65535, or 0/auto for any free port") from None
+
+
 def _parse_memory(text: str) -> str:
     if not re.match(r"^\d+[kmgt]?$", text.strip().lower()):
         raise ValueError("expected a JVM memory size such as 512m or 2g")
@@ -236,6 +245,8 @@ _FIELDS: tuple[_Field, ...] = (
            "where a new streaming query starts reading"),
     _Field("KAFKA_FAIL_ON_DATA_LOSS", "true", _parse_bool,
            "stop a query when Kafka data it expected is gone (deleted topic, expired offsets)"),
+    _Field("KAFKA_CONTROLLER_PORT", "auto", _parse_port_or_auto,
+           "KRaft controller port of the local broker the kit starts (auto: any free port)"),
     # Spark
     _Field("SPARK_APP_NAME", "ETL Data Analysis", _parse_text, "name shown in the Spark UI"),
     _Field("SPARK_MASTER", "local[*]", _parse_master, "where Spark runs: local[*] or a cluster URL"),
@@ -289,6 +300,7 @@ class Settings:
     kafka_topic_partitions: int
     kafka_starting_offsets: str
     kafka_fail_on_data_loss: bool
+    kafka_controller_port: int
     spark_app_name: str
     spark_master: str
     spark_driver_memory: str

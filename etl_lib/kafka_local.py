@@ -86,15 +86,26 @@ def _tcp_open(host: str, port: int, timeout: float) -> bool:
         return False
 
 
-def _split(bootstrap: str) -> tuple[str, int]:
-    host, _, port = bootstrap.split(",")[0].rpartition(":")
-    return host.strip("[]"), int(port)
+def bootstrap_hosts(bootstrap: str) -> list[tuple[str, int]]:
+    """Every (host, port) of a bootstrap list such as ``b1:9092,b2:9092`` (IPv6 in brackets allowed)."""
+    out = []
+    for item in bootstrap.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        host, _, port = item.rpartition(":")
+        out.append((host.strip("[]"), int(port)))
+    return out
 
 
 def broker_answers(bootstrap: str, timeout: float = 3.0) -> bool:
-    """True when a Kafka broker at ``bootstrap`` answers a metadata request."""
-    host, port = _split(bootstrap)
-    if not _tcp_open(host, port, min(timeout, 1.0)):
+    """True when a Kafka broker of ``bootstrap`` answers a metadata request.
+
+    With a list, any one answering broker is enough: that is what a client
+    needs to find the rest of the cluster, and a cluster with one broker down
+    is still a working cluster.
+    """
+    if not any(_tcp_open(h, p, min(timeout, 1.0)) for h, p in bootstrap_hosts(bootstrap)):
         return False
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
@@ -221,6 +232,7 @@ class LocalKafka:
     pid: int | None = None
     startup_seconds: float | None = None
     cluster_id: str | None = None  # None: a new random id when storage is formatted
+    controller_port: int = 0  # 0: any free port (KAFKA_CONTROLLER_PORT)
     _proc: subprocess.Popen | None = None
 
     # ------------------------------------------------------------------ paths
@@ -243,7 +255,15 @@ class LocalKafka:
         ``detach`` starts the broker in its own session so it outlives this
         process (the CLI's ``start``); otherwise it is stopped at interpreter exit.
         """
-        host, port = _split(self.bootstrap_servers)
+        hosts = bootstrap_hosts(self.bootstrap_servers)
+        if len(hosts) > 1:
+            raise BrokerError(
+                f"No broker of KAFKA_BOOTSTRAP_SERVERS={self.bootstrap_servers!r} answers. That is a list of "
+                f"{len(hosts)} brokers, a cluster the kit did not start, so it will not start a single-node broker "
+                "on one of their ports. Start that cluster (or `python -m etl_lib.kafka_local start` with one "
+                "address such as 127.0.0.1:9092)."
+            )
+        host, port = hosts[0]
         if host not in _LOCAL_HOSTS:
             raise BrokerError(
                 f"No Kafka broker answers at KAFKA_BOOTSTRAP_SERVERS={self.bootstrap_servers!r}, and the kit only "
@@ -300,13 +320,16 @@ class LocalKafka:
                 line.split("=", 1) for line in self._props.read_text().splitlines() if "=" in line
             )
             cport = int(props.get("controller.quorum.bootstrap.servers", ":0").rpartition(":")[2] or 0)
-            if props.get("advertised.listeners") == f"PLAINTEXT://{host}:{port}" and cport and not _port_in_use(
-                host, cport
-            ):
+            fits = props.get("advertised.listeners") == f"PLAINTEXT://{host}:{port}" and cport
+            if fits and self.controller_port in (0, cport) and not _port_in_use(host, cport):
                 return
             log.warning("Broker storage in %s does not fit the requested ports; formatting it afresh.", log_dirs)
         shutil.rmtree(log_dirs, ignore_errors=True)
-        cport = free_port()
+        cport = self.controller_port or free_port()
+        if self.controller_port and _port_in_use(host, cport):
+            raise BrokerError(
+                f"KAFKA_CONTROLLER_PORT={cport} is in use on {host}. Choose another port, or set "
+                "KAFKA_CONTROLLER_PORT=auto to let the kit pick a free one.")
         self._props.write_text(
             "\n".join(
                 [
@@ -446,7 +469,8 @@ def ensure_broker(
     """
     settings = settings or get_settings()
     bootstrap = settings.kafka_bootstrap_servers
-    broker = LocalKafka(bootstrap, Path(data_dir or default_data_dir(settings)), heap=heap)
+    broker = LocalKafka(bootstrap, Path(data_dir or default_data_dir(settings)), heap=heap,
+                        controller_port=settings.kafka_controller_port)
     if not broker_answers(bootstrap):
         broker.start(timeout=timeout)
     if create_kit_topics:
@@ -494,7 +518,8 @@ def main(argv: list[str] | None = None) -> int:
         if broker_answers(bootstrap):
             print(f"A Kafka broker already answers at {bootstrap}; using it.")
         else:
-            broker = LocalKafka(bootstrap, data_dir, heap=args.heap).start(detach=True)
+            broker = LocalKafka(bootstrap, data_dir, heap=args.heap,
+                                controller_port=settings.kafka_controller_port).start(detach=True)
             print(
                 f"Kafka broker ready at {bootstrap} in {broker.startup_seconds:.1f} s "
                 f"(pid {broker.pid}, log {broker.log_file}). Stop it with: python -m etl_lib.kafka_local stop"

@@ -53,13 +53,16 @@ def _consume_all(bootstrap, topic, expected, timeout_ms=20000):
 
 def test_start_produce_consume_stop(tmp_path):
     # A cluster id that begins with '-' (1 random id in 64 does): formatting must still take it as the id.
-    cid = "-" + new_cluster_id()[1:]
-    broker = LocalKafka(f"127.0.0.1:{free_port()}", tmp_path / "b", cluster_id=cid)
+    # And the controller port from KAFKA_CONTROLLER_PORT instead of a random one.
+    cid, cport = "-" + new_cluster_id()[1:], free_port()
+    broker = LocalKafka(f"127.0.0.1:{free_port()}", tmp_path / "b", cluster_id=cid, controller_port=cport)
     broker.start()
     pid = broker.pid
     try:
         assert broker.owned and _alive(pid)
         assert f"cluster.id={cid}" in (tmp_path / "b" / "kraft" / "meta.properties").read_text()
+        assert f"controller.quorum.bootstrap.servers=127.0.0.1:{cport}" in (tmp_path / "b" / "server.properties"
+                                                                             ).read_text()
         assert broker.log_file.exists() and broker.log_file.stat().st_size > 0, "log4j binding must log"
         create_topics(broker.bootstrap_servers, ["roundtrip"], partitions=3)
         sent = _produce(broker.bootstrap_servers, "roundtrip", 300)
@@ -107,3 +110,12 @@ def test_cli_start_status_stop(tmp_path):
     assert stopped.returncode == 0 and "Stopped" in stopped.stdout
     assert not _alive(pid)
     assert run("status").returncode == 1
+
+
+def test_any_answering_broker_of_a_list_is_enough(kafka_broker):
+    """With the first listed broker down, the list still answers (that is what clients need), and the kit
+    works through it."""
+    bootstrap = f"127.0.0.1:{free_port()},{kafka_broker.bootstrap_servers}"
+    assert broker_answers(bootstrap)
+    topic = f"list-{uuid.uuid4().hex[:6]}"
+    assert create_topics(bootstrap, [topic], partitions=1) == [topic]

@@ -20,6 +20,7 @@ DEFAULTS = {
     "KAFKA_TOPIC_PARTITIONS": 3,
     "KAFKA_STARTING_OFFSETS": "earliest",
     "KAFKA_FAIL_ON_DATA_LOSS": True,
+    "KAFKA_CONTROLLER_PORT": 0,
     "SPARK_APP_NAME": "ETL Data Analysis",
     "SPARK_MASTER": "local[*]",
     "SPARK_DRIVER_MEMORY": "2g",
@@ -206,3 +207,11 @@ def test_cli_bad_value_exits_nonzero_without_traceback(name, raw):
     assert out.returncode == 2
     assert name in out.stderr and raw in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_controller_port_is_a_setting():
+    assert load_settings({}).kafka_controller_port == 0
+    assert load_settings({"KAFKA_CONTROLLER_PORT": "auto"}).kafka_controller_port == 0
+    assert load_settings({"KAFKA_CONTROLLER_PORT": "19093"}).kafka_controller_port == 19093
+    with pytest.raises(ConfigError, match="KAFKA_CONTROLLER_PORT.*0/auto"):
+        load_settings({"KAFKA_CONTROLLER_PORT": "70000"})

@@ -105,3 +105,15 @@ def test_storage_format_never_lets_a_cluster_id_be_read_as_an_option():
         # Every argument is a flag or --name=value: no value stands alone where a parser could take it for a flag.
         assert all(a.startswith("--") for a in args), args
         assert f"--cluster-id={cid}" in args and args.count(f"--cluster-id={cid}") == 1
+
+
+def test_a_list_of_dead_brokers_is_never_replaced_by_a_new_local_one(tmp_path):
+    """A cluster the kit did not start is down: refuse to start a single-node broker on one of its ports."""
+    from etl_lib.kafka_local import BrokerError, LocalKafka, bootstrap_hosts, broker_answers, free_port
+
+    bootstrap = f"127.0.0.1:{free_port()}, 127.0.0.1:{free_port()},[::1]:{free_port()}"
+    assert [h for h, _ in bootstrap_hosts(bootstrap)] == ["127.0.0.1", "127.0.0.1", "::1"]
+    assert not broker_answers(bootstrap, timeout=0.5)
+    with pytest.raises(BrokerError, match="list of 3 brokers"):
+        LocalKafka(bootstrap, tmp_path / "b").start()
+    assert not (tmp_path / "b").exists(), "nothing formatted, nothing started"
