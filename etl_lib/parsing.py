@@ -62,7 +62,11 @@ def _field_problem(fields: Column, typed: Column, name: str, kind: str, required
     problems = []
     if required:
         problems.append((~raw_present, f"missing required field: {name}"))
-    problems.append((raw_present & value.isNull(), f"wrong type: {name} is not {kind}"))
+    unusable = value.isNull()
+    if kind == "double":
+        # Spark reads NaN/Infinity (literals, or the strings "NaN"/"Infinity") as doubles; no measurement is that.
+        unusable = unusable | F.isnan(value) | (F.abs(value) == F.lit(float("inf")))
+    problems.append((raw_present & unusable, f"wrong type: {name} is not {kind}"))
     if kind == "timestamp":
         problems.append((value.isNotNull() & F.try_to_timestamp(value, F.lit(SPARK_TIME_FORMAT)).isNull(),
                          f"bad timestamp: {name} is not in the form {SPARK_TIME_FORMAT}"))
@@ -86,10 +90,20 @@ def with_reasons(raw: "DataFrame", topic: str) -> "DataFrame":
     json = F.col("raw_value")
     # Two parses of each record: typed by the schema, and as a map of raw texts.
     # (One get_json_object per field would parse every record a dozen times.)
-    df = df.withColumn("_typed", F.from_json(json, schema, {"mode": "PERMISSIVE"})).withColumn(
-        "_fields", F.from_json(json, T.MapType(T.StringType(), T.StringType()), {"mode": "PERMISSIVE"}))
-    is_object = F.col("_fields").isNotNull() & F.ltrim(json).startswith("{")
-    reasons = [F.when(~is_object | json.isNull(), F.lit("not valid JSON"))]
+    # Strict JSON: single-quoted strings are not JSON (Spark would accept them by default).
+    options = {"mode": "PERMISSIVE", "allowSingleQuotes": "false"}
+    df = df.withColumn("_typed", F.from_json(json, schema, options)).withColumn(
+        "_fields", F.from_json(json, T.MapType(T.StringType(), T.StringType()), options))
+    is_object = F.col("_fields").isNotNull() & json.rlike(r"^[ \t\r\n]*\{")
+    keys = F.map_keys(F.col("_fields"))
+    reasons = [
+        F.when(json.isNull(), F.lit("not valid JSON"))
+        .when(~is_object & F.try_parse_json(json).isNull(), F.lit("not valid JSON"))
+        .when(~is_object, F.lit("not a JSON object"))
+        # A repeated key makes a record ambiguous (Spark's two parses would even disagree on its value).
+        .when(F.size(keys) != F.size(F.array_distinct(keys)), F.concat(F.lit("duplicated key: "), F.element_at(
+            F.filter(keys, lambda k: F.size(F.filter(keys, lambda j: j == k)) > 1), 1)))
+    ]
     reasons += [_field_problem(F.col("_fields"), F.col("_typed"), name, kind, req) for name, kind, req in FIELDS[topic]]
     for name, low, high in RULES[topic]:
         value = F.col("_typed")[name]
@@ -98,8 +112,11 @@ def with_reasons(raw: "DataFrame", topic: str) -> "DataFrame":
             bad = bad | (value < F.lit(low))
         if high is not None:
             bad = bad | (value > F.lit(high))
+        kind = next(k for n, k, _ in FIELDS[topic] if n == name)
+        # Doubles are shown with 6 significant digits ("%.6g"): a format Python reproduces exactly.
+        shown = F.format_string("%.6g", value) if kind == "double" else value.cast("string")
         reasons.append(F.when(value.isNotNull() & bad, F.concat(
-            F.lit(f"impossible value: {name}="), value.cast("string"),
+            F.lit(f"impossible value: {name}="), shown,
             F.lit(f" (expected {describe_rule(name, low, high)})"))))
     columns = []
     for name, kind, _ in FIELDS[topic]:

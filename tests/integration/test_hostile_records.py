@@ -1,0 +1,169 @@
+"""Hostile records: every one ends in raw or in quarantine with a reason, and the Spark parser and the Python
+reference validator (etl_lib.schemas.validate_record) give every record the same verdict and reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from data_gen.records import TOPICS
+from etl_lib.config import ANALYTICS_FLAGS
+from etl_lib.kafka_local import create_topics
+from etl_lib.main import run_etl
+from etl_lib.parsing import with_reasons
+from etl_lib.schemas import EVENT_TIME, FIELDS, validate_record
+from etl_lib.writers import TOPIC_FOLDERS, count_rows
+
+VALID = {
+    "bike": {"trip_id": "b1", "trip_duration": 600, "start_time": "2018-04-02 08:00:00",
+             "stop_time": "2018-04-02 08:10:00", "start_station_id": 3, "end_station_id": 4,
+             "start_station_latitude": 42.35},
+    "taxi": {"id": "t1", "timestamp": "2018-04-02 08:00:00", "price": 9.5, "surge_multiplier": 1.0,
+             "latitude": 42.35},
+    "weather": {"timestamp": "2018-04-02 08:00:00", "temperature": 10.0, "precip_intensity": 0.0},
+    "accidents": {"id": "a1", "dispatch_ts": "2018-04-02 08:00:00", "latitude": 42.35, "longitude": -71.06},
+}
+
+
+def _field(topic, *kinds):
+    return next(name for name, kind, _ in FIELDS[topic] if kind in kinds)
+
+
+def _with(topic, **changes) -> bytes:
+    return json.dumps({**VALID[topic], **changes}).encode()
+
+
+def hostile(topic: str) -> dict[str, bytes | None]:
+    """The issue's list of hostile records, built for ``topic`` from a valid record of it."""
+    text = _field(topic, "string")
+    number = next(name for name, kind, _ in FIELDS[topic] if kind in ("int", "double") and name in VALID[topic])
+    when = EVENT_TIME[topic]
+    valid = _with(topic)
+    return {
+        "valid": valid,
+        "binary garbage": b"\x00\xff\xfe\x80\x81 garbage \xc3\x28",
+        "empty value": b"",
+        "null value": None,
+        "JSON array": b'[{"a": 1}, 2]',
+        "JSON scalar": b'"just a string"',
+        "nested object for a number": _with(topic, **{number: {"value": 1}}),
+        "NaN literal": valid.replace(f'"{number}": '.encode(), f'"{number}": NaN, "x": '.encode(), 1),
+        "Infinity literal": valid.replace(f'"{number}": '.encode(), f'"{number}": -Infinity, "x": '.encode(), 1),
+        "string NaN": _with(topic, **{number: "NaN"}),
+        "900 KB record": _with(topic, comment="x" * 900_000),
+        "unicode names": _with(topic, **{text: "Čačak ☃ 😀 ünïcödé"}),
+        "epoch millis": _with(topic, **{when: 1522656000000}),
+        "ISO with Z": _with(topic, **{when: "2018-04-02T08:00:00Z"}),
+        "ISO with +02:00": _with(topic, **{when: "2018-04-02T08:00:00+02:00"}),
+        "date only": _with(topic, **{when: "2018-04-02"}),
+        "negative number": _with(topic, **{number: -5}),
+        "1e308": _with(topic, **{number: 1e308}),
+        "number for a string": _with(topic, **{text: 123}),
+        "object for a string": _with(topic, **{text: {"nested": [1, 2.5, True, None]}}),
+        "duplicated key, last invalid": valid.replace(b"{", f'{{"{number}": 1, '.encode(), 1)[:-1]
+        + f', "{number}": "oops"}}'.encode(),
+        "duplicated key, last valid": valid[:-1] + f', "{when}": "2018-04-03 09:00:00"}}'.encode(),
+        "leading newline": b"\n" + valid,
+        "trailing text": valid + b" and more",
+        "single quotes": valid.replace(b'"', b"'"),
+        "byte order mark": b"\xef\xbb\xbf" + valid,
+        "whole number too big for int": _with(topic, **{number: 10**20}),
+        "boolean for a number": _with(topic, **{number: True}),
+    }
+
+
+@pytest.mark.timeout(600)
+def test_hostile_records_end_in_raw_or_quarantine_with_the_reference_reason(spark, settings, tmp_path):
+    suffix = uuid.uuid4().hex[:8]
+    s = settings.replace(data_dir=tmp_path, **{f"kafka_topic_{t}": f"{t}-hostile-{suffix}" for t in TOPICS},
+                         **{flag.lower(): False for flag in ANALYTICS_FLAGS})
+    create_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), 1)
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap_servers, acks="all", max_request_size=2_000_000)
+    sent = {t: hostile(t) for t in TOPICS}
+    for t, records in sent.items():
+        for value in records.values():
+            # A record with a null value needs a key (kafka-python sends nothing without either).
+            producer.send(s.kafka_topics[t], key=b"k" if value is None else None, value=value)
+    producer.flush()
+    producer.close()
+    run = run_etl(spark, s, available_now=True, echo=lambda *_: None)
+    assert not run.failed()
+    for t, records in sent.items():
+        expected = {name: validate_record(t, v).reason for name, v in records.items()}
+        valid = sum(r is None for r in expected.values())
+        folder = TOPIC_FOLDERS[t]
+        raw = count_rows(spark, s.output_base_path / folder)
+        quarantine = spark.read.parquet(str(s.quarantine_path / folder)).select("kafka_offset", "reason").collect()
+        got = {r.kafka_offset: r.reason for r in quarantine}
+        names = list(records)
+        mismatches = {name: (got.get(o), expected[name]) for o, name in enumerate(names) if got.get(o) != expected[name]}
+        assert not mismatches, (t, "name: (spark, python)", mismatches)
+        assert raw + len(quarantine) == len(records), t
+        assert raw == valid, t
+        assert all(got.values()), "every quarantined record says why"
+
+
+# ---------------------------------------------------------------------- parity, property-based
+_numbers = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
+                     st.floats(allow_nan=True, allow_infinity=True, width=64))
+_scalars = st.one_of(
+    _numbers,
+    st.text(max_size=12),
+    st.sampled_from(["2018-04-02 08:00:00", "2018-4-2 8:0:0", "2018-04-02T08:00:00Z", "2018-02-30 10:00:00",
+                     "2018-04-02 24:00:00", " 2018-04-02 08:00:00", "NaN", "Infinity", "600", "1.5"]),
+)
+_nested = st.recursive(_numbers | st.text(alphabet="abcxyz 019", max_size=5),
+                       lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(st.text(alphabet="abk", min_size=1, max_size=2), inner, max_size=3),
+                       max_leaves=6)
+
+
+@st.composite
+def _record(draw, topic: str) -> bytes:
+    obj = dict(VALID[topic])
+    for name, kind, _ in FIELDS[topic]:
+        choice = draw(st.integers(0, 9))
+        if choice == 0:
+            obj.pop(name, None)
+        elif choice <= 3:
+            obj[name] = draw(_scalars)
+        elif choice == 4:
+            obj[name] = draw(_nested)
+    text = json.dumps(obj, allow_nan=True)
+    mutation = draw(st.integers(0, 12))
+    if mutation == 0:
+        text = text[: draw(st.integers(0, max(0, len(text) - 1)))]
+    elif mutation == 1:
+        text = draw(st.sampled_from([" ", "\n", "\t", "\r\n"])) + text
+    elif mutation == 2:
+        text += draw(st.sampled_from([" ", "\n", " x", "}", "]", " {}"]))
+    elif mutation == 3:
+        return b"\xef\xbb\xbf" + text.encode()
+    elif mutation == 4:
+        return text.encode()[:-3] + b"\xff" + text.encode()[-3:]
+    return text.encode()
+
+
+@pytest.mark.timeout(600)
+@hsettings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                   HealthCheck.too_slow])
+@given(data=st.data())
+def test_spark_parser_and_python_validator_agree_on_random_records(spark, data):
+    from pyspark.sql import types as T
+
+    schema = T.StructType([T.StructField("key", T.BinaryType()), T.StructField("value", T.BinaryType()),
+                           T.StructField("topic", T.StringType()), T.StructField("partition", T.IntegerType()),
+                           T.StructField("offset", T.LongType()), T.StructField("timestamp", T.TimestampType())])
+    now = dt.datetime(2018, 4, 2)
+    for topic in TOPICS:
+        records = data.draw(st.lists(_record(topic), min_size=1, max_size=40), label=topic)
+        df = spark.createDataFrame([(None, r, topic, 0, i, now) for i, r in enumerate(records)], schema)
+        got = {r.kafka_offset: r.reason for r in with_reasons(df, topic).select("kafka_offset", "reason").collect()}
+        for i, raw in enumerate(records):
+            assert got[i] == validate_record(topic, raw).reason, (topic, raw[:300])
