@@ -16,7 +16,8 @@ analytics use (docs/analytics.md):
 
 Tolerances allow for what a correct streaming job legitimately does
 differently from this batch truth: late records past the watermark are left
-out of windows and exact duplicates counted twice unless removed.
+out of windows.  Exact duplicates are not a reason: the analytics drop them,
+so the key counts each event once.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from pyspark.sql import functions as F
 
 from .config import Settings, get_settings
 from .parsing import precip_category
+from .schemas import RECORD_ID
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,13 +77,34 @@ def _period(start: Column) -> Column:
             .otherwise("leisure"))
 
 
+_ID = {"bike": RECORD_ID["bike"], "taxi": RECORD_ID["taxi"], "weather": RECORD_ID["weather"],
+       "accident": RECORD_ID["accidents"]}
+
+
 def _events(df: "DataFrame", kind: str, **values: Column) -> "DataFrame":
-    """One source's rows in the common event schema of the union."""
-    cols = {"is_bike": F.lit(int(kind == "bike")), "is_taxi": F.lit(int(kind == "taxi")),
+    """One source's rows in the common event schema of the union, with the source and the event's id."""
+    cols = {"source": F.lit(kind), "event_id": F.col(_ID[kind]).cast("string"),
+            "is_bike": F.lit(int(kind == "bike")), "is_taxi": F.lit(int(kind == "taxi")),
             "is_weather": F.lit(int(kind == "weather")), "is_accident": F.lit(int(kind == "accident")),
             "trip_duration": _null(), "surge": _null(), **{v: _null() for v in WEATHER_VARS}}
     cols.update(values)
     return df.select(F.col("event_time"), *[c.alias(name) for name, c in cols.items()])
+
+
+def _once_each(union: "DataFrame", s: Settings) -> "DataFrame":
+    """The union with its event-time watermark, each event once: a record sent twice is dropped.
+
+    ``dropDuplicatesWithinWatermark`` remembers each (source, id) until the
+    watermark passes the event time of its first copy, so its state stays
+    bounded; a copy arriving later than that would count again.  A batch
+    DataFrame sees every record at once and uses a plain ``dropDuplicates``.
+    (The raw Parquet keeps every record that arrived: it is the record of what
+    was sent.)
+    """
+    watermarked = union.withWatermark("event_time", s.watermark_delay)
+    if union.isStreaming:
+        return watermarked.dropDuplicatesWithinWatermark(["source", "event_id"])
+    return watermarked.dropDuplicates(["source", "event_id"])
 
 
 def create_combined_transport_weather_window(
@@ -102,7 +124,7 @@ def create_combined_transport_weather_window(
         .unionByName(_events(weather_df, "weather", **{v: F.col(v) for v in WEATHER_VARS}))
     )
     windows = (
-        union.withWatermark("event_time", s.watermark_delay)
+        _once_each(union, s)
         .groupBy(F.window("event_time", s.window_duration_medium))
         .agg(
             F.sum("is_bike").alias("bike_count"),
@@ -176,7 +198,7 @@ def calculate_weather_safety_risk(
     union = _events(accident_df, "accident").unionByName(
         _events(weather_df, "weather", **{v: F.col(v) for v in WEATHER_VARS}))
     hours = (
-        union.withWatermark("event_time", s.watermark_delay)
+        _once_each(union, s)
         .groupBy(F.window("event_time", s.window_duration_long))
         .agg(F.sum("is_accident").alias("accident_count"), F.sum("is_weather").alias("weather_obs"),
              F.avg("precip_intensity").alias("precip_intensity"), F.avg("visibility").alias("visibility"))
@@ -205,7 +227,7 @@ def generate_transport_usage_summary(
     s = settings or get_settings()
     union = _events(bike_df, "bike").unionByName(_events(taxi_df, "taxi"))
     hours = (
-        union.withWatermark("event_time", s.watermark_delay)
+        _once_each(union, s)
         .groupBy(F.window("event_time", s.window_duration_long))
         .agg(F.sum("is_bike").alias("bike_count"), F.sum("is_taxi").alias("taxi_count"))
     )

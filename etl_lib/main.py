@@ -143,7 +143,12 @@ def _first_line(text: str) -> str:
 
 
 def build_streams(spark: "SparkSession", settings: Settings, read: Callable | None = None) -> dict[str, "DataFrame"]:
-    """Raw and parsed DataFrames of the four topics plus the combined windows (streaming by default)."""
+    """The ETL's DataFrames by name (streaming by default, batch with ``read=read_kafka_batch``).
+
+    ``raw:<topic>`` the Kafka records, ``<topic>`` the parsed valid records (what
+    the raw Parquet gets: every record that arrived, duplicates too), and
+    ``combined`` the 15-minute windows (where each event counts once).
+    """
     from . import parsing
     from .analytics import create_combined_transport_weather_window
     from .spark import read_kafka_stream

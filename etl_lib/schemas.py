@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["FIELDS", "RULES", "TIME_FORMAT", "EVENT_TIME", "Validation", "validate_record", "describe_rule",
+__all__ = ["FIELDS", "RULES", "TIME_FORMAT", "EVENT_TIME", "RECORD_ID", "Validation", "validate_record", "describe_rule",
            "java_double"]
 
 # Event times are Boston wall-clock times without a zone, as in the source datasets.
@@ -80,6 +80,10 @@ FIELDS: dict[str, tuple[tuple[str, str, bool], ...]] = {
 }
 
 EVENT_TIME = {"bike": "start_time", "taxi": "timestamp", "weather": "timestamp", "accidents": "dispatch_ts"}
+
+# What identifies one event of a topic: a record sent twice has the same value here.  (Weather has one
+# observation per timestamp.)
+RECORD_ID = {"bike": "trip_id", "taxi": "id", "weather": "timestamp", "accidents": "id"}
 
 # Greater Boston, generously: anything outside is not a Boston record.
 _LAT, _LON = (41.5, 43.0), (-72.0, -70.0)

@@ -230,3 +230,27 @@ def test_events_later_than_the_watermark_are_left_out(spark, settings, tmp_path)
     # The same data in batch counts the late bike: this is what the watermark trades away.
     batch = calculate_weather_transport_correlation(build_streams(spark, s, read=read_kafka_batch)["combined"])
     assert batch.where("window_start = timestamp'2018-04-02 08:15:00'").first()["bike_count"] == 2
+
+
+def test_duplicate_events_are_counted_once_by_the_analytics(spark, settings, tmp_path):
+    """5% of the records are sent twice: the raw Parquet keeps both copies (what arrived), and every emitted
+    window counts each event once, exactly the answer key's per-window counts."""
+    from data_gen import Simulation, window_table
+
+    only = {flag.lower(): flag == "ENABLE_WEATHER_TRANSPORT_CORRELATION" for flag in ANALYTICS_FLAGS}
+    s = _own_topics(settings, tmp_path, **only)
+    params = GenParams(days=2, scale=0.1, seed=21, late_fraction=0.0, duplicate_fraction=0.05,
+                       malformed_fraction=0.0)
+    key = generate(params, KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics))
+    assert key["counts"]["bike"]["duplicates"] > 10 and key["counts"]["taxi"]["duplicates"] > 10
+    run_etl(spark, s, available_now=True, echo=QUIET)
+    assert _count(spark, s.output_base_path / "bike_trips") == key["counts"]["bike"]["valid"]
+    sim = Simulation(params)
+    for _ in sim.deliveries():
+        pass
+    truth = window_table(sim)
+    rows = read_sink(s.analytics_output_path / "weather_transport_correlation")
+    assert len(rows) > 0.9 * len(truth)
+    for r in rows.itertuples():
+        want = truth[r.window_start.to_pydatetime()]
+        assert (r.bike_count, r.taxi_count) == (want["bike_count"], want["taxi_count"]), r.window_start
