@@ -71,7 +71,9 @@ class _CachedPartitioner:
 class KafkaSink:
     """Sends records with kafka-python, tuned for throughput and safety.
 
-    ``acks=all`` and retries so nothing is lost silently; ``linger_ms`` and a
+    ``acks=all`` and idempotence, so a broker that fails and comes back (or a
+    lost acknowledgement) makes the producer retry without writing a record
+    twice or out of order, and nothing is lost silently; ``linger_ms`` and a
     large ``batch_size`` so records travel in batches; no per-message flush or
     ``future.get()`` (each would wait a network round trip per record).  Send
     failures are counted by a callback and reported at :meth:`close`.
@@ -89,15 +91,20 @@ class KafkaSink:
             self.producer = KafkaProducer(
                 bootstrap_servers=bootstrap_servers,
                 acks="all",
-                retries=5,
+                enable_idempotence=True,
+                # Retry for up to two minutes (a broker restart takes seconds), then report the failure.
+                delivery_timeout_ms=120000,
                 linger_ms=linger_ms,
                 batch_size=batch_size,
-                max_in_flight_requests_per_connection=5,
+                # kafka-python's idempotent producer needs one request in flight per broker connection.
+                max_in_flight_requests_per_connection=1,
                 request_timeout_ms=30000,
                 client_id="data_gen",
                 partitioner=_CachedPartitioner(),
             )
         except (NoBrokersAvailable, KafkaError, OSError) as err:
+            if type(err).__name__ == "KafkaConfigurationError":
+                raise
             raise SinkError(
                 f"No Kafka broker answers at {bootstrap_servers} ({type(err).__name__}). Start one with "
                 "`python -m etl_lib.kafka_local start`, or pass --bootstrap-servers / set KAFKA_BOOTSTRAP_SERVERS."

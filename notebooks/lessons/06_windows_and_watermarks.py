@@ -68,6 +68,7 @@ from kafka import KafkaProducer
 from etl_lib.analytics import calculate_weather_transport_correlation
 from etl_lib.commit_log import read_sink
 from etl_lib.main import build_streams
+from etl_lib.spark import read_kafka_batch
 from etl_lib.writers import write_analytics_stream
 
 s = s.replace(watermark_delay=watermark_delay)
@@ -124,6 +125,28 @@ ax.set_xlabel("minutes after 08:00 (shaded: 15-minute windows)")
 ax.legend(loc="lower right", fontsize=8)
 plt.show()
 
+# %% [markdown]
+# **The same event twice.** A producer that retries after a lost acknowledgement sends a record again, byte for
+# byte. The raw Parquet keeps both copies (it is the record of what arrived), but a count must not. Every
+# analytic of the kit therefore drops repeated events by source and record id before it aggregates:
+#
+# ```python
+# union.withWatermark("event_time", "10 minutes").dropDuplicatesWithinWatermark(["source", "event_id"])
+# ```
+#
+# Spark remembers each id only until the watermark passes the event time of its first copy, so the state stays
+# bounded (plain `dropDuplicates` on a stream would remember every id for ever). Below, trip `b20` at 09:25 is
+# sent twice, and weather up to 10:00 moves the watermark past its window.
+
+# %%
+send(s.kafka_topic_bike, [bike(20, "2018-04-02 09:25:00")] * 2)
+send(s.kafka_topic_weather, [weather(f"2018-04-02 09:{m:02d}:00") for m in range(35, 60, 5)]
+     + [weather("2018-04-02 10:00:00")])
+after_3 = micro_batch()
+sent_twice = build_streams(spark, s, read=read_kafka_batch)["bike"].where("trip_id = 'b20'").count()
+window_0915 = int(after_3.set_index(after_3.window_start.dt.strftime("%H:%M")).loc["09:15", "bike_count"])
+print(f"records of trip b20 in Kafka: {sent_twice}; counted in the 09:15 window: {window_0915}")
+
 # %% [markdown] tags=["questions"]
 # ## Check yourself
 #
@@ -131,7 +154,7 @@ plt.show()
 #
 # <details><summary>Answer</summary>
 #
-# No. That window was emitted when the watermark passed 08:30; in append mode a row is written once and never changed, so the late event is left out.
+# No. The watermark is already past the end of that window (08:30): Spark has finalised it and dropped its state, so the event has no window to go into. That is the watermark's doing, not the output mode's: in update mode the event is dropped too. (Strictly, Spark only promises to keep data *newer* than the watermark; data older than it may or may not be dropped. Here it is.)
 #
 # </details>
 #
@@ -159,11 +182,20 @@ plt.show()
 #
 # </details>
 #
+# **5. A producer retry sends one bike trip twice, 30 seconds apart. What does the raw Parquet hold, what do the analytics count, and why does `dropDuplicatesWithinWatermark` need a watermark?**
+#
+# <details><summary>Answer</summary>
+#
+# The raw Parquet holds both copies (it records what arrived); the analytics count the trip once, because they drop repeated (source, record id) pairs. The watermark bounds the deduplication state: Spark forgets an id once the watermark passes the event time of its first copy. Without one, `dropDuplicates` on a stream keeps every id it has ever seen, and its state grows without end.
+#
+# </details>
+#
 
 # %%
 counts = dict(zip(after_2.window_start.dt.strftime("%H:%M"), after_2.bike_count))
 assert counts["08:15"] == 1 and counts["08:45"] == 2
-print("Late 08:20 bike left out, on-time 08:55 bike counted: True")
+assert sent_twice == 2 and window_0915 == 1
+print("Late 08:20 bike left out, on-time 08:55 bike counted, a trip sent twice counted once: True")
 
 # %% [markdown]
 # ## Summary

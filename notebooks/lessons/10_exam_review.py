@@ -264,7 +264,7 @@ show_counts: bool = True
 #
 # <details><summary>Answer</summary>
 #
-# No. That window was emitted when the watermark passed 08:30; in append mode a row is written once and never changed, so the late event is left out.
+# No. The watermark is already past the end of that window (08:30): Spark has finalised it and dropped its state, so the event has no window to go into. That is the watermark's doing, not the output mode's: in update mode the event is dropped too. (Strictly, Spark only promises to keep data *newer* than the watermark; data older than it may or may not be dropped. Here it is.)
 #
 # </details>
 #
@@ -289,6 +289,14 @@ show_counts: bool = True
 # <details><summary>Answer</summary>
 #
 # Nothing newer has arrived to push the watermark past their end. The state store keeps them, and a later run with newer data emits them.
+#
+# </details>
+#
+# **5. A producer retry sends one bike trip twice, 30 seconds apart. What does the raw Parquet hold, what do the analytics count, and why does `dropDuplicatesWithinWatermark` need a watermark?**
+#
+# <details><summary>Answer</summary>
+#
+# The raw Parquet holds both copies (it records what arrived); the analytics count the trip once, because they drop repeated (source, record id) pairs. The watermark bounds the deduplication state: Spark forgets an id once the watermark passes the event time of its first copy. Without one, `dropDuplicates` on a stream keeps every id it has ever seen, and its state grows without end.
 #
 # </details>
 #
@@ -400,7 +408,7 @@ show_counts: bool = True
 #
 
 # %%
-counts = {"00": 3, "01": 3, "02": 5, "03": 4, "04": 4, "05": 4, "06": 4, "07": 4, "08": 4, "09": 3}
+counts = {"00": 3, "01": 3, "02": 5, "03": 4, "04": 4, "05": 4, "06": 5, "07": 4, "08": 4, "09": 3}
 if show_counts:
     print(sum(counts.values()), "questions in", len(counts), "notebooks")
 
