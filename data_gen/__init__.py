@@ -11,6 +11,8 @@ Command line: ``python -m data_gen --days 7 --seed 42 --to kafka`` (``--help`` f
 from __future__ import annotations
 
 import json
+import math
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -32,10 +34,13 @@ def generate(
     *,
     speedup: float | None = None,
     progress: Callable[[float, int], None] | None = None,
+    windows: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """Simulate ``params``, send every record to ``sink`` (KafkaSink or FilesSink), return the answer key.
 
     ``progress(fraction_of_period, records_sent)`` is called every few thousand records.
+    ``windows``: the analytics' (``WINDOW_DURATION_MEDIUM``, ``WINDOW_DURATION_LONG``), for
+    example ``("15 minutes", "1 hour")``; by default those of the current settings.
     """
     sim = Simulation(params)
     total = sim.steps * 300.0
@@ -50,12 +55,31 @@ def generate(
         sink.close()
     if progress is not None:
         progress(1.0, n)
-    return build_answer_key(sim)
+    if windows is None:
+        from etl_lib.config import get_settings
+
+        s = get_settings()
+        windows = (s.window_duration_medium, s.window_duration_long)
+    from etl_lib.config import duration_seconds
+
+    return build_answer_key(sim, timedelta(seconds=duration_seconds(windows[0])),
+                            timedelta(seconds=duration_seconds(windows[1])))
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities (a mean over nothing) as null: the file stays valid JSON for every parser."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def write_answer_key(path: Path | str, key: dict[str, Any]) -> Path:
-    """Write the answer key as stable, readable JSON (sorted keys: same run, same bytes)."""
+    """Write the answer key as stable, readable JSON (sorted keys: same run, same bytes; strict JSON, no NaN)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(key, indent=2, sort_keys=True) + "\n")
+    path.write_text(json.dumps(_finite(key), indent=2, sort_keys=True, allow_nan=False) + "\n")
     return path

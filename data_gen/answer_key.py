@@ -104,15 +104,40 @@ def _rel(name: str, analytic: str, value: float, tolerance: float, planted: str,
     # A comparison over a few rain episodes can point against the planted effect:
     # rain that happened to fall at quiet hours confounds it.  Said, not hidden.
     direction = _direction(value)
-    return {"name": name, "analytic": analytic, "planted_direction": planted, "direction": direction,
+    return {"name": name, "analytic": analytic, "planted_direction": planted, "measurable": True, "direction": direction,
             "agrees_with_planted": direction == planted, "expected": round(value, 4), "tolerance": tolerance,
             **extra}
 
 
-def build_answer_key(sim: Simulation) -> dict[str, Any]:
-    """The full answer key of a finished simulation (its deliveries already iterated)."""
+def _not_measurable(name: str, analytic: str, planted: str, reason: str, **extra: Any) -> dict[str, Any]:
+    """A relationship this run cannot measure (no rain, no accidents...): said, with the reason, never a NaN."""
+    return {"name": name, "analytic": analytic, "planted_direction": planted, "measurable": False, "reason": reason,
+            "direction": None, "agrees_with_planted": None, "expected": None, "tolerance": None, **extra}
+
+
+def _why_no_r(x: list[float], y: list[float], xname: str, yname: str) -> str:
+    pairs = [(a, b) for a, b in zip(x, y) if not (math.isnan(a) or math.isnan(b))]
+    if len(pairs) < 3:
+        return f"fewer than 3 windows with both {xname} and {yname}"
+    constant = [n for n, vals in ((xname, [a for a, _ in pairs]), (yname, [b for _, b in pairs]))
+                if np.std(vals) == 0]
+    return f"{' and '.join(constant)} does not vary in this run (r is undefined)"
+
+
+def _ratio_tolerance(ratio: float, share: float, floor: float) -> float:
+    """A tolerance for a quantity that is a ratio: ``share`` of the ratio, never below ``floor``."""
+    return round(max(floor, share * abs(ratio)), 4)
+
+
+def build_answer_key(sim: Simulation, window: timedelta = WINDOW, long_window: timedelta = HOUR) -> dict[str, Any]:
+    """The full answer key of a finished simulation (its deliveries already iterated).
+
+    ``window`` and ``long_window`` must be the analytics' ``WINDOW_DURATION_MEDIUM``
+    and ``WINDOW_DURATION_LONG``: the key is computed with the same windows.
+    """
     p = sim.params
-    rows = window_table(sim)
+    label = f"{int(window.total_seconds() // 60)} minutes"
+    rows = window_table(sim, window)
     starts = list(rows)
     col = {k: [rows[s][k] for s in starts] for k in (*WEATHER_VARS, *TRANSPORT_VARS, "accident_count", "avg_duration")}
     relationships: list[dict[str, Any]] = []
@@ -129,8 +154,12 @@ def build_answer_key(sim: Simulation) -> dict[str, Any]:
                ("avg_surge", "precip_intensity", "surge_weather_correlation")]
     for y, x, analytic in planted:
         r, n = pearson(col[x], col[y])
-        relationships.append(_rel(f"pearson_{y}_vs_{x}", analytic, r, 0.05, PLANTED[(y, x)], x=x, y=y, n=n,
-                                  window="15 minutes"))
+        name = f"pearson_{y}_vs_{x}"
+        if math.isnan(r):
+            relationships.append(_not_measurable(name, analytic, PLANTED[(y, x)], _why_no_r(col[x], col[y], x, y),
+                                                 x=x, y=y, n=n, window=label))
+        else:
+            relationships.append(_rel(name, analytic, r, 0.05, PLANTED[(y, x)], x=x, y=y, n=n, window=label))
 
     # Analytics 7 (precipitation impact): mean per window by category, change relative to dry.
     by_cat: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -141,11 +170,19 @@ def build_answer_key(sim: Simulation) -> dict[str, Any]:
     impact = {cat: {y: {"windows": len(v), "mean": round(float(np.mean(v)), 4)} for y, v in ys.items()}
               for cat, ys in sorted(by_cat.items())}
     for cat in ("light", "heavy"):
-        if cat in by_cat and "dry" in by_cat and len(by_cat[cat]["bike_count"]) >= MIN_CELL_WINDOWS:
-            for y in ("bike_count", "taxi_count"):
-                change = np.mean(by_cat[cat][y]) / np.mean(by_cat["dry"][y]) - 1
-                relationships.append(_rel(f"precipitation_impact_{y}_{cat}_vs_dry", "precipitation_impact",
-                                          float(change), 0.1, PLANTED[(y, "precip_intensity")], category=cat, y=y))
+        for y in ("bike_count", "taxi_count"):
+            name, planted_dir = f"precipitation_impact_{y}_{cat}_vs_dry", PLANTED[(y, "precip_intensity")]
+            windows = len(by_cat[cat][y]) if cat in by_cat else 0
+            dry = float(np.mean(by_cat["dry"][y])) if "dry" in by_cat else 0.0
+            if windows < MIN_CELL_WINDOWS or dry == 0:
+                why = (f"only {windows} windows with {cat} rain (needs {MIN_CELL_WINDOWS})" if windows < MIN_CELL_WINDOWS
+                       else f"no {y.split('_')[0]} trips in dry windows")
+                relationships.append(_not_measurable(name, "precipitation_impact", planted_dir, why, category=cat, y=y))
+                continue
+            change = float(np.mean(by_cat[cat][y])) / dry - 1
+            # A relative change is a ratio minus one: its tolerance is a share of the ratio (+29 is a ratio of 30).
+            relationships.append(_rel(name, "precipitation_impact", change, _ratio_tolerance(1 + change, 0.1, 0.1),
+                                      planted_dir, category=cat, y=y))
 
     # Analytics 8 (temporal segments): r(bike_count, precip) per day type and period.
     segments: dict[tuple[str, str], list[datetime]] = defaultdict(list)
@@ -153,12 +190,19 @@ def build_answer_key(sim: Simulation) -> dict[str, Any]:
         segments[day_period(s)].append(s)
     temporal = []
     for (day_type, period), ss in sorted(segments.items()):
-        r, n = pearson([rows[s]["precip_intensity"] for s in ss], [rows[s]["bike_count"] for s in ss])
+        precip, bikes = [rows[s]["precip_intensity"] for s in ss], [rows[s]["bike_count"] for s in ss]
+        r, n = pearson(precip, bikes)
         entry = {"day_type": day_type, "period": period, "n": n, "r": None if math.isnan(r) else round(r, 4)}
         temporal.append(entry)
-        if not math.isnan(r) and n >= 40:
-            relationships.append(_rel(f"temporal_bike_count_vs_precip_{day_type}_{period}", "temporal_correlations",
-                                      r, 0.1, PLANTED[("bike_count", "precip_intensity")], day_type=day_type,
+        name, planted_dir = (f"temporal_bike_count_vs_precip_{day_type}_{period}",
+                             PLANTED[("bike_count", "precip_intensity")])
+        if math.isnan(r) or n < 40:
+            why = _why_no_r(precip, bikes, "precip_intensity", "bike_count") if math.isnan(r) else \
+                f"only {n} windows in this segment (needs 40)"
+            relationships.append(_not_measurable(name, "temporal_correlations", planted_dir, why, day_type=day_type,
+                                                 period=period, n=n))
+        else:
+            relationships.append(_rel(name, "temporal_correlations", r, 0.1, planted_dir, day_type=day_type,
                                       period=period, n=n))
 
     # Analytics 6 (binned): per temperature bin and precipitation category.
@@ -175,17 +219,24 @@ def build_answer_key(sim: Simulation) -> dict[str, Any]:
                        "relative_tolerance": 0.1})
 
     # Analytics 2 (weather-safety): accidents per hour by condition, risk relative to dry hours.
-    hours = window_table(sim, HOUR)
+    hours = window_table(sim, long_window)
     acc: dict[str, list[float]] = defaultdict(list)
     for row in hours.values():
         acc["rain" if row["precip_intensity"] > 0 else "dry"].append(row["accident_count"])
     safety = {cond: {"hours": len(v), "accidents_per_hour": round(float(np.mean(v)), 4)} for cond, v in acc.items()}
-    if acc.get("rain") and acc.get("dry"):
+    long_label = f"{int(long_window.total_seconds() // 60)} minutes"
+    safety_name = "weather_safety_relative_risk_rain_vs_dry"
+    if acc.get("rain") and acc.get("dry") and np.mean(acc["dry"]) > 0:
         rr = float(np.mean(acc["rain"]) / np.mean(acc["dry"]))
-        relationships.append({"name": "weather_safety_relative_risk_rain_vs_dry", "analytic": "weather_safety_analysis",
+        relationships.append({"name": safety_name, "analytic": "weather_safety_analysis", "measurable": True,
                               "planted_direction": "above 1", "direction": "above 1" if rr > 1 else "below 1",
-                              "agrees_with_planted": rr > 1, "expected": round(rr, 4), "tolerance": 0.25,
-                              "window": "1 hour"})
+                              "agrees_with_planted": rr > 1, "expected": round(rr, 4),
+                              "tolerance": _ratio_tolerance(rr, 0.25, 0.25), "window": long_label})
+    else:
+        why = ("no hour with rain" if not acc.get("rain") else "no dry hour" if not acc.get("dry")
+               else "no accident in dry hours")
+        relationships.append(_not_measurable(safety_name, "weather_safety_analysis", "above 1", why,
+                                             window=long_label))
 
     # Analytics 4 (usage summary): the busiest weekday hour for bikes is a rush hour.
     per_hour: dict[int, float] = defaultdict(float)
@@ -196,7 +247,7 @@ def build_answer_key(sim: Simulation) -> dict[str, Any]:
 
     totals = {"bike_trips": len(sim.truth.bike), "taxi_trips": len(sim.truth.taxi),
               "accidents": len(sim.truth.accidents), "weather_observations": len(sim.truth.weather),
-              "windows_15min": len(rows),
+              "windows": len(rows), "window": label,
               "mean_bike_count_per_window": round(float(np.mean(col["bike_count"])), 4),
               "mean_taxi_count_per_window": round(float(np.mean(col["taxi_count"])), 4)}
     return {

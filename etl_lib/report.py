@@ -20,7 +20,7 @@ from . import analytics as A
 from .commit_log import committed_batches, read_sink
 from .config import Settings, get_settings
 
-__all__ = ["read_analytics", "summaries", "check_answer_key", "write_report"]
+__all__ = ["read_analytics", "summaries", "check_answer_key", "answer_key_summary", "write_report"]
 
 _SUMMARIZE = {
     "pearson_correlations": A.summarize_pearson,
@@ -81,14 +81,38 @@ def _measured(rel: dict[str, Any], s: dict[str, Any]) -> float | None:
 
 
 def check_answer_key(s: dict[str, Any], key: dict[str, Any]) -> pd.DataFrame:
-    """One row per answer-key relationship: expected, tolerance, measured, and whether it is within tolerance."""
+    """One row per answer-key relationship: expected, tolerance, measured, and whether it is within tolerance.
+
+    A relationship the run cannot measure (no rain, no accidents) has
+    ``measurable`` False, its ``reason``, and ``within_tolerance`` None: it is
+    neither recovered nor missed.
+    """
     rows = []
     for rel in key["relationships"]:
+        if not rel.get("measurable", True):
+            rows.append({"relationship": rel["name"], "analytic": rel["analytic"], "expected": None,
+                         "tolerance": None, "measured": None, "within_tolerance": None, "measurable": False,
+                         "reason": rel["reason"]})
+            continue
         measured = _measured(rel, s)
         ok = measured is not None and not math.isnan(measured) and abs(measured - rel["expected"]) <= rel["tolerance"]
         rows.append({"relationship": rel["name"], "analytic": rel["analytic"], "expected": rel["expected"],
-                     "tolerance": rel["tolerance"], "measured": measured, "within_tolerance": ok})
-    return pd.DataFrame(rows)
+                     "tolerance": rel["tolerance"], "measured": measured, "within_tolerance": ok, "measurable": True,
+                     "reason": None})
+    return pd.DataFrame(rows, columns=["relationship", "analytic", "expected", "tolerance", "measured",
+                                       "within_tolerance", "measurable", "reason"])
+
+
+def answer_key_summary(check: pd.DataFrame) -> str:
+    """"n of m measurable relationships recovered, k not measurable because ..." for a check table."""
+    measurable = check[check["measurable"]]
+    recovered = int(measurable["within_tolerance"].astype(bool).sum())
+    text = f"{recovered} of {len(measurable)} measurable relationships recovered within tolerance"
+    skipped = check[~check["measurable"]]
+    if len(skipped):
+        reasons = "; ".join(f"{r.relationship}: {r.reason}" for r in skipped.itertuples())
+        text += f", {len(skipped)} not measurable in this run ({reasons})"
+    return text
 
 
 def _figure(draw, *args: Any, size: tuple[float, float] = (7, 4)):
@@ -134,8 +158,7 @@ def write_report(settings: Settings | None = None, answer_key: Path | None = Non
              f"<p>Analytics read from <code>{html.escape(str(s.analytics_output_path))}</code>.</p>"]
     if key_path.exists():
         check = check_answer_key(sums, json.loads(key_path.read_text()))
-        passed = int(check["within_tolerance"].sum())
-        parts.append(f"<h2>Answer key: {passed} of {len(check)} relationships recovered</h2>")
+        parts.append(f"<h2>Answer key</h2><p>{html.escape(answer_key_summary(check))}.</p>")
         parts.append(check.to_html(index=False, float_format=lambda v: f"{v:.3f}"))
     for filename, title, _ in figures:
         parts.append(f"<h2>{html.escape(title)}</h2><img src='{filename}' alt='{html.escape(title)}'>")

@@ -174,6 +174,9 @@ def test_answer_key_shape(week):
         "pearson_correlations", "surge_weather_correlation", "precipitation_impact", "temporal_correlations",
         "weather_safety_analysis"}
     for rel in key["relationships"]:
+        if not rel["measurable"]:
+            assert rel["reason"] and rel["expected"] is None
+            continue
         assert rel["tolerance"] > 0
         assert rel["agrees_with_planted"] == (rel["direction"] == rel["planted_direction"])
         # Well-powered relationships (every window, or a large planted effect) must show the planted sign.
@@ -241,3 +244,64 @@ def test_cli_unreachable_broker(tmp_path):
     proc = _cli(tmp_path, "--days", "1", "--bootstrap-servers", "127.0.0.1:1")
     assert proc.returncode == 1 and "No Kafka broker answers at 127.0.0.1:1" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _key(days=1, seed=1, scale=0.05, **windows):
+    from datetime import timedelta
+
+    from data_gen import Simulation, build_answer_key
+
+    sim = Simulation(GenParams(days=days, seed=seed, scale=scale))
+    for _ in sim.deliveries():
+        pass
+    return build_answer_key(sim, **{k: timedelta(minutes=v) for k, v in windows.items()})
+
+
+def test_a_run_without_rain_or_accidents_says_what_it_cannot_measure(tmp_path):
+    """Seed 5's day is dry and has no accident: every rain relationship is "not measurable" with its reason,
+    none has a direction or a NaN, and the file is strict JSON."""
+    import json
+
+    from data_gen import write_answer_key
+
+    key = _key(seed=5)
+    rels = {r["name"]: r for r in key["relationships"]}
+    assert not rels["pearson_bike_count_vs_precip_intensity"]["measurable"]
+    assert "precip_intensity does not vary" in rels["pearson_bike_count_vs_precip_intensity"]["reason"]
+    assert not rels["precipitation_impact_taxi_count_heavy_vs_dry"]["measurable"]
+    assert rels["weather_safety_relative_risk_rain_vs_dry"]["reason"] == "no hour with rain"
+    for r in key["relationships"]:
+        if not r["measurable"]:
+            assert r["expected"] is None and r["direction"] is None and r["agrees_with_planted"] is None and r["reason"]
+    path = write_answer_key(tmp_path / "key.json", key)
+    json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in the answer key"))
+
+
+def test_answer_key_summary_separates_not_measurable_from_missed():
+    import pandas as pd
+
+    from etl_lib.report import answer_key_summary, check_answer_key
+
+    key = _key(seed=5)
+    check = check_answer_key({}, key)
+    assert isinstance(check, pd.DataFrame) and (check["measurable"] | check["within_tolerance"].isna()).all()
+    text = answer_key_summary(check)
+    measurable = int(check["measurable"].sum())
+    assert text.startswith(f"0 of {measurable} measurable relationships recovered")
+    assert f"{int((~check['measurable']).sum())} not measurable in this run" in text and "no hour with rain" in text
+
+
+def test_ratio_tolerances_are_a_share_of_the_ratio():
+    key = _key(days=7, seed=42, scale=0.2)
+    impacts = [r for r in key["relationships"] if r["analytic"] == "precipitation_impact" and r["measurable"]]
+    assert impacts
+    for r in impacts:
+        assert r["tolerance"] == round(max(0.1, 0.1 * abs(1 + r["expected"])), 4)
+
+
+def test_answer_key_uses_the_windows_it_is_given():
+    k15, k30 = _key(days=2, seed=2), _key(days=2, seed=2, window=30, long_window=120)
+    assert k15["multi_variable"]["window"] == "15 minutes" and k30["multi_variable"]["window"] == "30 minutes"
+    assert k30["multi_variable"]["windows"] < k15["multi_variable"]["windows"]
+    assert {r.get("window") for r in k30["relationships"] if r["analytic"] == "weather_safety_analysis"} == {
+        "120 minutes"}
