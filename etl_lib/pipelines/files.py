@@ -113,13 +113,16 @@ def create_fake_files(
 
 # ---------------------------------------------------------------------- bucketing
 class _SortedInts:
-    """A sorted multiset of ints in chunks: O(log n) search, O(sqrt-ish) insert, all in C bisects.
+    """A sorted multiset of ints in chunks of about ``LOAD``, with each chunk's maximum in ``maxes``.
 
     A plain sorted list costs O(n) per insert (a memmove); at a million items
-    that dominates.  Chunks of ~500 keep each insert and delete short.
+    that dominates.  Chunks keep each insert and delete short, and every search
+    is a C bisect: first over the maxima, then inside one chunk.  (The same idea
+    as ``sortedcontainers.SortedList``; the packing loop works on ``lists`` and
+    ``maxes`` directly, because a method call per file costs more than the search.)
     """
 
-    _LOAD = 512
+    LOAD = 512
 
     def __init__(self) -> None:
         self.lists: list[list[int]] = []
@@ -127,45 +130,10 @@ class _SortedInts:
 
     def extend_sorted(self, values: list[int]) -> None:
         """Append values that are all >= every value already present, in ascending order."""
-        for i in range(0, len(values), self._LOAD):
-            chunk = values[i:i + self._LOAD]
+        for i in range(0, len(values), self.LOAD):
+            chunk = values[i:i + self.LOAD]
             self.lists.append(chunk)
             self.maxes.append(chunk[-1])
-
-    def pop_ge(self, x: int) -> int | None:
-        """Remove and return the smallest value >= x, or None."""
-        maxes = self.maxes
-        i = bisect.bisect_left(maxes, x)
-        if i == len(maxes):
-            return None
-        chunk = self.lists[i]
-        j = bisect.bisect_left(chunk, x)
-        value = chunk.pop(j)
-        if not chunk:
-            del self.lists[i]
-            del maxes[i]
-        elif j == len(chunk):
-            maxes[i] = chunk[-1]
-        return value
-
-    def add(self, x: int) -> None:
-        maxes = self.maxes
-        if not maxes:
-            self.lists.append([x])
-            maxes.append(x)
-            return
-        i = bisect.bisect_left(maxes, x)
-        if i == len(maxes):
-            i -= 1
-            self.lists[i].append(x)
-            maxes[i] = x
-        else:
-            bisect.insort(self.lists[i], x)
-        chunk = self.lists[i]
-        if len(chunk) > 2 * self._LOAD:
-            half = len(chunk) // 2
-            self.lists[i:i + 1] = [chunk[:half], chunk[half:]]
-            maxes[i:i + 1] = [chunk[half - 1], chunk[-1]]
 
 
 def _size(item: Any) -> int:
@@ -193,43 +161,87 @@ def bfd_buckets(files: Iterable[Any], capacity: int) -> list[Bucket]:
         raise ValueError("file sizes cannot be negative")
     import numpy as np
 
-    order = np.argsort(-np.asarray(sizes, dtype=np.int64), kind="stable").tolist()
-    buckets: list[Bucket] = []
-    # A bucket is the key remaining * SHIFT + index: one int compare orders by
-    # remaining space, then by age, so ties go to the oldest bucket.
+    arr = np.asarray(sizes, dtype=np.int64)
+    order_np = np.argsort(-arr, kind="stable")
+    order = order_np.tolist()
+    # Buckets as two parallel lists (files, used bytes) while packing: a million
+    # attribute updates on objects cost more than the search itself.
+    files_of: list[list[Any]] = []
+    used: list[int] = []
+    # An open bucket is the key remaining * SHIFT + index: one int compare orders
+    # by remaining space, then by age, so ties go to the oldest bucket.
     shift = 1 << 32
-    free = _SortedInts()
+    mask = shift - 1
     half = capacity / 2
     pos = 0
     n = len(order)
     while pos < n and sizes[order[pos]] > capacity:
         i = order[pos]
-        buckets.append(Bucket(len(buckets), [items[i]], sizes[i], oversize=True))
+        files_of.append([items[i]])
+        used.append(sizes[i])
         pos += 1
+    n_oversize = pos
     # A file over half the capacity never fits beside an earlier (larger) one:
     # it opens a bucket, and those remaining spaces come out ascending.
     big_keys = []
     while pos < n and sizes[order[pos]] > half:
         i = order[pos]
-        big_keys.append((capacity - sizes[i]) * shift + len(buckets))
-        buckets.append(Bucket(len(buckets), [items[i]], sizes[i]))
+        big_keys.append((capacity - sizes[i]) * shift + len(used))
+        files_of.append([items[i]])
+        used.append(sizes[i])
         pos += 1
+    free = _SortedInts()
     free.extend_sorted(sorted(big_keys))
-    pop_ge, add = free.pop_ge, free.add
-    for k in range(pos, n):
-        i = order[k]
-        s = sizes[i]
-        key = pop_ge(s * shift)
-        if key is None:
-            b = Bucket(len(buckets), [items[i]], s)
-            buckets.append(b)
-            add((capacity - s) * shift + b.index)
+    lists, maxes = free.lists, free.maxes
+    split_at = 2 * free.LOAD
+    bisect_left, insort = bisect.bisect_left, bisect.insort
+    rest_sizes = arr[order_np[pos:]].tolist()
+    # Plain int sizes are their own items: no second gather.
+    rest_items = rest_sizes if all(type(f) is int for f in items) else [items[i] for i in order[pos:]]
+    for s, item in zip(rest_sizes, rest_items):
+        x = s * shift
+        c = bisect_left(maxes, x)
+        if c == len(maxes):  # no open bucket has room: open one
+            key = (capacity - s) * shift + len(used)
+            files_of.append([item])
+            used.append(s)
+        else:  # the tightest fit: the smallest remaining space >= s
+            chunk = lists[c]
+            j = bisect_left(chunk, x)
+            old = chunk[j]
+            key = old - x
+            b = old & mask
+            files_of[b].append(item)
+            used[b] += s
+            if (chunk[j - 1] <= key) if j else (not c or maxes[c - 1] <= key):
+                chunk[j] = key  # still in order where it was: no move
+                if j == len(chunk) - 1:
+                    maxes[c] = key
+                continue
+            del chunk[j]
+            if not chunk:
+                del lists[c]
+                del maxes[c]
+            elif j == len(chunk):
+                maxes[c] = chunk[-1]
+        # Insert key (the inlined _SortedInts.add: this loop runs once per file).
+        if not maxes:
+            lists.append([key])
+            maxes.append(key)
+            continue
+        c = bisect_left(maxes, key)
+        if c == len(maxes):
+            c -= 1
+            lists[c].append(key)
+            maxes[c] = key
         else:
-            b = buckets[key % shift]
-            b.files.append(items[i])
-            b.size += s
-            add(key - s * shift)
-    return buckets
+            insort(lists[c], key)
+        chunk = lists[c]
+        if len(chunk) > split_at:
+            h = len(chunk) // 2
+            lists[c:c + 1] = [chunk[:h], chunk[h:]]
+            maxes[c:c + 1] = [chunk[h - 1], chunk[-1]]
+    return [Bucket(k, f, u, oversize=k < n_oversize) for k, (f, u) in enumerate(zip(files_of, used))]
 
 
 def l2_lower_bound(sizes: Sequence[int], capacity: int) -> int:

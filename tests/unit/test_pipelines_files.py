@@ -57,6 +57,43 @@ def test_bfd_within_known_bound_of_optimum(sizes):
     assert bfd <= 11 / 9 * opt + 6 / 9
 
 
+def _naive_bfd(sizes, cap):
+    """Best-fit decreasing by its definition, O(n^2): the reference the fast version must equal."""
+    buckets = []  # [files, used, oversize]
+    for s in sorted(sizes, key=lambda x: -x):
+        if s > cap:
+            buckets.append([[s], s, True])
+            continue
+        fits = [(cap - b[1] - s, k) for k, b in enumerate(buckets) if not b[2] and b[1] + s <= cap]
+        if fits:
+            _, k = min(fits)  # the tightest fit; among equals the oldest bucket
+            buckets[k][0].append(s)
+            buckets[k][1] += s
+        else:
+            buckets.append([[s], s, False])
+    return [tuple(b) for b in buckets]
+
+
+@given(st.lists(st.integers(0, 160), max_size=400), st.integers(1, 120))
+@hsettings(max_examples=200, deadline=None)
+def test_bfd_equals_the_definition(sizes, cap):
+    # Small capacities make many equal remaining spaces: the tie rule and every move of the sorted structure matter.
+    assert [(b.files, b.size, b.oversize) for b in bfd_buckets(sizes, cap)] == _naive_bfd(sizes, cap)
+
+
+def test_bfd_equals_the_definition_when_its_chunks_split_and_empty(monkeypatch):
+    import random
+
+    from etl_lib.pipelines import files
+
+    monkeypatch.setattr(files._SortedInts, "LOAD", 3)  # chunks of 3, split past 6: every path runs often
+    rng = random.Random(11)
+    for _ in range(60):
+        cap = rng.randint(5, 60)
+        sizes = [rng.randint(0, cap + 5) for _ in range(rng.randint(0, 600))]
+        assert [(b.files, b.size, b.oversize) for b in bfd_buckets(sizes, cap)] == _naive_bfd(sizes, cap)
+
+
 def test_bfd_is_best_fit_not_first_fit():
     # 60 opens bucket A (40 left), 50 opens B (50 left); 40 fits both: best fit picks A (tightest).
     buckets = bfd_buckets([60, 50, 40], 100)
