@@ -33,12 +33,15 @@ from .schemas import RECORD_ID
 
 if TYPE_CHECKING:
     import pandas as pd
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import StructType
 
 __all__ = [
     "WEATHER_VARS",
     "TRANSPORT_VARS",
     "create_combined_transport_weather_window",
+    "SILVER_WINDOWS",
+    "read_combined_windows_stream",
     "calculate_weather_transport_correlation",
     "calculate_weather_safety_risk",
     "calculate_surge_weather_correlation",
@@ -154,6 +157,35 @@ def create_combined_transport_weather_window(
         _day_type(start).alias("day_type"),
         _period(start).alias("period"),
     )
+
+
+SILVER_WINDOWS = "transport_weather_windows"
+
+
+def read_combined_windows_stream(spark: "SparkSession", schema: "StructType", settings: Settings | None = None
+                                 ) -> "DataFrame":
+    """The silver table (``SILVER_PATH/transport_weather_windows``) as a stream the chained analytics can read.
+
+    One query computes the combined windows from Kafka and writes them to the
+    silver table; seven analytics read that table instead of re-reading three
+    Kafka topics and repeating the union, deduplication and window aggregation
+    each.  A streaming file source reads only the files the silver query
+    committed (its ``_spark_metadata`` log) and records in its own checkpoint
+    which files it has read, so restarting either stage repeats and loses nothing.
+
+    ``schema`` is the combined windows' schema (a streaming file source does not
+    infer one).  A silver row is final when it is written (the window closed when
+    the first watermark passed it) and later micro-batches only close later
+    windows, so the rows arrive in window order and a watermark of zero on
+    ``window_start`` drops nothing.  ``window`` is rebuilt from ``window_start``
+    so that ``window_time`` (the chained analytics' event time) works on it.
+    """
+    s = settings or get_settings()
+    path = s.silver_path / SILVER_WINDOWS
+    path.mkdir(parents=True, exist_ok=True)  # the source needs the folder before the silver query writes to it
+    return (spark.readStream.schema(schema).parquet(str(path))
+            .withWatermark("window_start", "0 seconds")
+            .withColumn("window", F.window("window_start", s.window_duration_medium)))
 
 
 def _chained(combined: "DataFrame", keys: Sequence[str], aggs: Sequence[Column], s: Settings) -> "DataFrame":

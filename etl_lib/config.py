@@ -261,6 +261,8 @@ _FIELDS: tuple[_Field, ...] = (
     _Field("OUTPUT_BASE_PATH", _under_data("processed_simple"), _parse_path, "raw ETL Parquet output"),
     _Field("CHECKPOINT_BASE_PATH", _under_data("checkpoints/raw"), _parse_path, "checkpoints of the raw ETL streams"),
     _Field("QUARANTINE_PATH", _under_data("quarantine"), _parse_path, "Parquet of records that could not be parsed"),
+    _Field("SILVER_PATH", _under_data("silver"), _parse_path,
+           "silver tables: the combined 15-minute windows the chained analytics read"),
     _Field("ANALYTICS_OUTPUT_PATH", _under_data("analytics"), _parse_path, "analytics Parquet output"),
     _Field("ANALYTICS_CHECKPOINT_PATH", _under_data("checkpoints/analytics"), _parse_path,
            "checkpoints of the analytics streams"),
@@ -312,6 +314,7 @@ class Settings:
     output_base_path: Path
     checkpoint_base_path: Path
     quarantine_path: Path
+    silver_path: Path
     analytics_output_path: Path
     analytics_checkpoint_path: Path
     window_duration_short: str

@@ -34,7 +34,7 @@ def _outputs_to_clean(settings: Settings) -> tuple[Path, ...]:
     """
     root = settings.data_dir.resolve()
     paths = (settings.output_base_path, settings.checkpoint_base_path, settings.quarantine_path,
-             settings.analytics_output_path, settings.analytics_checkpoint_path, settings.data_dir / "report")
+             settings.silver_path, settings.analytics_output_path, settings.analytics_checkpoint_path, settings.data_dir / "report")
     outside = [p for p in paths if not Path(p).resolve().is_relative_to(root) or Path(p).resolve() == root]
     if outside:
         raise UnsafeDeleteError(

@@ -70,6 +70,7 @@ class Analytic:
     name: str  # output folder and query name
     title: str
     build: Callable[[dict, Settings], "DataFrame"]
+    on_windows: bool  # built on the combined windows: reads the silver table (else Kafka streams)
 
 
 def _analytics() -> tuple[Analytic, ...]:
@@ -78,37 +79,54 @@ def _analytics() -> tuple[Analytic, ...]:
     c = "combined"
     return (
         Analytic("ENABLE_WEATHER_TRANSPORT_CORRELATION", "weather_transport_correlation",
-                 "weather-transport correlation", lambda s, cfg: A.calculate_weather_transport_correlation(s[c])),
+                 "weather-transport correlation", lambda s, cfg: A.calculate_weather_transport_correlation(s[c]), True),
         Analytic("ENABLE_WEATHER_SAFETY_ANALYSIS", "weather_safety_analysis", "weather-safety analysis",
-                 lambda s, cfg: A.calculate_weather_safety_risk(s["accidents"], s["weather"], cfg)),
+                 lambda s, cfg: A.calculate_weather_safety_risk(s["accidents"], s["weather"], cfg), False),
         Analytic("ENABLE_SURGE_WEATHER_CORRELATION", "surge_weather_correlation", "surge-weather correlation",
-                 lambda s, cfg: A.calculate_surge_weather_correlation(s[c], cfg)),
+                 lambda s, cfg: A.calculate_surge_weather_correlation(s[c], cfg), True),
         Analytic("ENABLE_TRANSPORT_USAGE_SUMMARY", "transport_usage_summary", "transport usage summary",
-                 lambda s, cfg: A.generate_transport_usage_summary(s["bike"], s["taxi"], cfg)),
+                 lambda s, cfg: A.generate_transport_usage_summary(s["bike"], s["taxi"], cfg), False),
         Analytic("ENABLE_PEARSON_CORRELATIONS", "pearson_correlations", "Pearson correlations",
-                 lambda s, cfg: A.calculate_pearson_correlations(s[c], cfg)),
+                 lambda s, cfg: A.calculate_pearson_correlations(s[c], cfg), True),
         Analytic("ENABLE_BINNED_AGGREGATIONS", "weather_binned_metrics", "binned weather aggregations",
-                 lambda s, cfg: A.calculate_binned_weather_aggregations(s[c], cfg)),
+                 lambda s, cfg: A.calculate_binned_weather_aggregations(s[c], cfg), True),
         Analytic("ENABLE_PRECIPITATION_ANALYSIS", "precipitation_impact", "precipitation impact",
-                 lambda s, cfg: A.calculate_precipitation_impact_analysis(s[c], cfg)),
+                 lambda s, cfg: A.calculate_precipitation_impact_analysis(s[c], cfg), True),
         Analytic("ENABLE_TEMPORAL_CORRELATIONS", "temporal_correlations", "temporal segmented correlations",
-                 lambda s, cfg: A.calculate_temporal_segmented_correlations(s[c], cfg)),
+                 lambda s, cfg: A.calculate_temporal_segmented_correlations(s[c], cfg), True),
         Analytic("ENABLE_MULTI_VARIABLE_SUMMARY", "multi_variable_summary", "multi-variable summary",
-                 lambda s, cfg: A.calculate_multi_variable_correlation_summary(s[c], cfg)),
+                 lambda s, cfg: A.calculate_multi_variable_correlation_summary(s[c], cfg), True),
     )
 
 
 ANALYTICS: tuple[Analytic, ...] = _analytics()
+SILVER_QUERY = "silver_transport_weather_windows"
 
 
 @dataclass
 class EtlRun:
-    """The started queries, by name, in start order."""
+    """The started queries, by name, in start order.
+
+    In an available-now run the analytics over the silver table start only when
+    the silver query has finished (a file source started earlier would see an
+    empty table and stop): :meth:`start_waiting` starts them.
+    """
 
     queries: dict[str, "StreamingQuery"] = field(default_factory=dict)
     active_at_end: int | None = None
+    waiting: Callable[[], None] | None = None  # starts the analytics that wait for the silver table
+
+    def start_waiting(self) -> bool:
+        """Start the waiting analytics if the silver query has finished without error; True if started."""
+        silver = self.queries.get(SILVER_QUERY)
+        if self.waiting is None or (silver is not None and (silver.isActive or describe_query_error(silver))):
+            return False
+        start, self.waiting = self.waiting, None
+        start()
+        return True
 
     def stop(self) -> None:
+        self.waiting = None
         for q in self.queries.values():
             try:
                 q.stop()
@@ -127,6 +145,21 @@ class EtlRun:
     def active(self) -> int:
         """How many of the queries are still running."""
         return sum(1 for q in self.queries.values() if q.isActive)
+
+    def rows_read(self) -> dict[str, dict[str, int]]:
+        """Input rows of each query by source kind (``kafka`` or ``files``), over its recent progress records.
+
+        Shows what each query reads: every query that starts from a topic reads
+        all of it again; the analytics over the silver table read its windows.
+        """
+        out: dict[str, dict[str, int]] = {}
+        for name, q in self.queries.items():
+            kinds = {"kafka": 0, "files": 0}
+            for p in q.recentProgress:
+                for source in p.sources:
+                    kinds["kafka" if source.description.startswith("Kafka") else "files"] += source.numInputRows
+            out[name] = kinds
+        return out
 
     def progress_totals(self) -> tuple[int, int]:
         """(micro-batches reported, input rows) over every query's recent progress records."""
@@ -165,14 +198,30 @@ def build_streams(spark: "SparkSession", settings: Settings, read: Callable | No
     return streams
 
 
-def start_etl(spark: "SparkSession", settings: Settings, available_now: bool = False,
-              echo: Callable[[str], None] = print) -> EtlRun:
-    """Start the four raw streams, their quarantine streams and every enabled analytics stream."""
+def _start(spark: "SparkSession", settings: Settings, available_now: bool, echo: Callable[[str], None],
+           silver: bool) -> EtlRun:
     from . import parsing
-    from .writers import TOPIC_FOLDERS, write_analytics_stream, write_parquet_stream, write_quarantine_stream
+    from .analytics import SILVER_WINDOWS, read_combined_windows_stream
+    from .writers import (TOPIC_FOLDERS, write_analytics_stream, write_parquet_stream, write_quarantine_stream,
+                          write_silver_stream)
 
     run = EtlRun()
     streams = build_streams(spark, settings)
+    enabled = [a for a in ANALYTICS if getattr(settings, a.flag.lower())]
+    on_silver = [a for a in enabled if a.on_windows and silver]
+
+    def analytic(a: Analytic, sources: dict) -> None:
+        run.queries[a.name] = write_analytics_stream(a.build(sources, settings), a.name, "append", settings,
+                                                     available_now)
+        echo(f"  ✓ {a.title} -> {a.name}")
+
+    def start_gold() -> None:
+        echo("Step 3: analytics over the silver windows" + (" (the silver query has finished)" if available_now
+                                                               else ""))
+        windows = {"combined": read_combined_windows_stream(spark, streams["combined"].schema, settings)}
+        for a in on_silver:
+            analytic(a, windows)
+
     try:
         echo("Step 1: raw ETL (Kafka -> parsed Parquet, rejected records -> quarantine)")
         for t, folder in TOPIC_FOLDERS.items():
@@ -180,14 +229,45 @@ def start_etl(spark: "SparkSession", settings: Settings, available_now: bool = F
             run.queries[f"quarantine_{folder}"] = write_quarantine_stream(
                 parsing.quarantine_records(streams[f"raw:{t}"], t), folder, settings, available_now)
             echo(f"  ✓ {settings.kafka_topics[t]:<13} -> raw_{folder} + quarantine_{folder}")
-        echo("Step 2: analytics")
+        echo("Step 2: analytics from Kafka" + (" and the silver windows table" if on_silver else ""))
         for a in ANALYTICS:
-            if not getattr(settings, a.flag.lower()):
+            if a not in enabled:
                 echo(f"  - {a.title}: off ({a.flag}=false)")
-                continue
-            run.queries[a.name] = write_analytics_stream(a.build(streams, settings), a.name, "append", settings,
-                                                         available_now)
-            echo(f"  ✓ {a.title} -> {a.name}")
+        if on_silver:
+            run.queries[SILVER_QUERY] = write_silver_stream(streams["combined"], SILVER_WINDOWS, settings,
+                                                            available_now)
+            echo(f"  ✓ combined {settings.window_duration_medium} windows -> silver/{SILVER_WINDOWS}")
+        for a in enabled:
+            if a not in on_silver:
+                analytic(a, streams)
+        if on_silver:
+            if available_now:
+                run.waiting = start_gold  # once the silver query has finished: see EtlRun.start_waiting
+            else:
+                start_gold()  # each trigger, the file source picks up the windows silver committed since
+    except BaseException:
+        run.stop()
+        raise
+    return run
+
+
+def start_etl(spark: "SparkSession", settings: Settings, available_now: bool = False,
+              echo: Callable[[str], None] = print, *, silver: bool = True) -> EtlRun:
+    """Start the four raw streams, their quarantine streams, the silver windows and every enabled analytic.
+
+    Three stages: Kafka -> raw Parquet and quarantine; Kafka -> the combined
+    windows (silver table) and the two analytics that need other sources;
+    the silver table -> the seven analytics built on the windows.  With
+    ``available_now`` the third stage starts once the silver query has
+    finished, so this call waits for it.  ``silver=False`` builds every analytic
+    straight from Kafka instead (the slower design, kept for comparison).
+    """
+    run = _start(spark, settings, available_now, echo, silver)
+    try:
+        while run.waiting is not None and not run.start_waiting():  # available-now only
+            if run.failed():
+                break
+            run.queries[SILVER_QUERY].awaitTermination(0.5)
     except BaseException:
         run.stop()
         raise
@@ -197,7 +277,7 @@ def start_etl(spark: "SparkSession", settings: Settings, available_now: bool = F
 
 def run_etl(spark: "SparkSession", settings: Settings, *, available_now: bool = False,
             run_for: float | None = None, echo: Callable[[str], None] = print,
-            stop_event: threading.Event | None = None) -> EtlRun:
+            stop_event: threading.Event | None = None, silver: bool = True) -> EtlRun:
     """Start everything and wait: until each query finishes (available-now), ``run_for`` seconds pass,
     ``stop_event`` is set, or a query fails (raised as :class:`QueryFailedError` naming it and its cause).
 
@@ -206,14 +286,19 @@ def run_etl(spark: "SparkSession", settings: Settings, *, available_now: bool = 
     """
     from pyspark.errors import PySparkException
 
-    run = start_etl(spark, settings, available_now, echo)
+    run = _start(spark, settings, available_now, echo, silver)
     stop_event = stop_event or threading.Event()
     deadline = time.monotonic() + run_for if run_for else None
+    announced = False
     try:
         while not stop_event.is_set():
             if run.failed():
                 break
-            if run.active() == 0:
+            run.start_waiting()
+            if not announced and run.waiting is None:
+                echo(f"=== ALL STREAMS STARTED ({len(run.queries)} total) ===")
+                announced = True
+            if run.active() == 0 and run.waiting is None:
                 break
             if deadline is not None and time.monotonic() >= deadline:
                 break

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming import StreamingQuery
 
-__all__ = ["write_parquet_stream", "write_quarantine_stream", "write_analytics_stream", "TOPIC_FOLDERS",
+__all__ = ["write_parquet_stream", "write_quarantine_stream", "write_silver_stream", "write_analytics_stream", "TOPIC_FOLDERS",
            "one_file_per_partition", "count_rows"]
 
 # The seed's folder names under OUTPUT_BASE_PATH.
@@ -76,6 +76,17 @@ def write_quarantine_stream(df: "DataFrame", subfolder: str, settings: Settings 
     s = settings or get_settings()
     return _start(df, s.quarantine_path / subfolder, s.checkpoint_base_path / f"quarantine_{subfolder}",
                   f"quarantine_{subfolder}", s, available_now, partition_by=("ingest_date",))
+
+
+def write_silver_stream(df: "DataFrame", table: str, settings: Settings | None = None,
+                        available_now: bool = False) -> "StreamingQuery":
+    """A silver table (cleaned, deduplicated, windowed data other queries build on) to ``SILVER_PATH/<table>``.
+
+    Append mode, like every Parquet sink: each window is written once, final.
+    """
+    s = settings or get_settings()
+    return _start(df, s.silver_path / table, s.analytics_checkpoint_path / f"silver_{table}", f"silver_{table}", s,
+                  available_now)
 
 
 def write_analytics_stream(df: "DataFrame", subfolder: str, output_mode: str = "append",

@@ -47,6 +47,9 @@ seed: int = 42
 # window's weather), then a **chained window aggregation** emits the six sums per hour; a reader adds the hours up.
 # Both aggregations run in append mode. Binned means, precipitation impact and the temporal segments work the
 # same way: partial sums and counts, merged by the reader.
+#
+# The run below has three steps. Watch step 2: the 15-minute windows are written once, to a **silver table**,
+# and step 3 starts the seven analytics that read it.
 
 # %%
 from data_gen import GenParams, KafkaSink, generate
@@ -54,6 +57,60 @@ from etl_lib.main import run_etl
 
 key = generate(GenParams(days=days, scale=scale, seed=seed), KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics))
 run = run_etl(spark, s, available_now=True)
+
+# %% [markdown]
+# ## Bronze, silver, gold
+#
+# Each streaming query is a plan of its own, with its own source, offsets, state and checkpoint. Two queries that
+# start from the same topic share nothing: each reads the whole topic, parses it and keeps its own state. So the
+# pipeline is built in layers, as data platforms usually are: **bronze** is the raw records (the Kafka topics, and
+# the raw Parquet), **silver** the cleaned, deduplicated, windowed data many results build on
+# (`SILVER_PATH/transport_weather_windows`), **gold** the analytics. The gold queries read the silver table as a
+# streaming *file* source: it lists only the files the silver query committed, and remembers in its own checkpoint
+# which it has read, so a restart of either step repeats nothing.
+#
+# What each query read in this run:
+
+# %%
+import pandas as pd
+
+reads = pd.DataFrame([{"query": name, "records from Kafka": r["kafka"], "windows from silver": r["files"]}
+                      for name, r in run.rows_read().items()])
+reads
+
+# %% [markdown]
+# The first version of the kit had no silver table: each of those seven analytics read the three topics again and
+# repeated the union, deduplication and window aggregation. Run that design over the same topics (into another
+# folder) and compare:
+
+# %%
+from etl_lib.commit_log import read_sink
+
+first = s.replace(data_dir=s.data_dir / "first_design")
+old = run_etl(spark, first, available_now=True, echo=lambda line: None, silver=False)
+
+
+def from_kafka(r):
+    return sum(v["kafka"] for v in r.rows_read().values())
+
+
+print(f"records read from Kafka: {from_kafka(old):,} with every analytic reading Kafka, "
+      f"{from_kafka(run):,} with the silver table ({from_kafka(old) / from_kafka(run):.1f}x fewer)")
+keys = ["group_start", "x_name", "y_name"]
+with_silver = read_sink(s.analytics_output_path / "pearson_correlations")
+without = read_sink(first.analytics_output_path / "pearson_correlations")
+both = with_silver.merge(without, on=keys, suffixes=("", "_first"))
+print(f"hours closed: {with_silver.group_start.nunique()} with the silver table, {without.group_start.nunique()} "
+      f"without; the same pairs counted in every hour both closed: {(both.n == both.n_first).all()}")
+
+# %% [markdown]
+# An hour closes one window later through the silver table (its group waits for the silver query to write a window
+# after it), so the last hour of a finished run may still be open there.
+#
+# Fewer records read is less work, but wall time also depends on the machine and on what ran before in the same
+# Spark session (the first run pays for class loading and code generation), so this notebook does not time the two
+# runs. `bench/etl_throughput.py --full` does, in one warm session over the demo's data: on a 2-core machine the
+# first design took 77 s and the silver design 39 s.
 
 # %%
 from etl_lib.report import summaries
@@ -138,15 +195,24 @@ check[["relationship", "expected", "measured", "tolerance", "within_tolerance"]]
 #
 # </details>
 #
+# **5. Seven streaming queries start from the same three Kafka topics. How often are the topics read, and what does a silver table change?**
+#
+# <details><summary>Answer</summary>
+#
+# Seven times: each query has its own source, offsets, state and checkpoint, and shares nothing with the others. With a silver table one query reads the topics and writes the 15-minute windows once; the seven read that small table as a streaming file source. Exactly-once still holds: the silver sink commits each batch's files in its log, and each reader's checkpoint records which files it has read.
+#
+# </details>
+#
 
 # %%
 assert check.loc[check["measurable"], "within_tolerance"].astype(bool).all(), check
-print(f"All {len(check)} answer-key relationships recovered within tolerance: True")
+assert (both.n == both.n_first).all() and from_kafka(old) > 2 * from_kafka(run)
+print(f"All {int(check['measurable'].sum())} measurable answer-key relationships recovered within tolerance: True")
 
 # %% [markdown]
 # ## Summary
 #
-# Correlations and means across windows become streamable as mergeable sums. The union-then-window design avoids joins. The outputs recover every planted relationship of the answer key within its tolerance.
+# Correlations and means across windows become streamable as mergeable sums. The union-then-window design avoids joins. The windows are computed once into a silver table that the seven analytics read, instead of each re-reading Kafka. The outputs recover every planted relationship of the answer key within its tolerance.
 #
 # **Further reading**
 #

@@ -162,7 +162,7 @@ for topic, folder in TOPIC_FOLDERS.items():
 
 # %%
 assert set(run.queries).isdisjoint({"pearson_correlations", "temporal_correlations", "multi_variable_summary"})
-assert len(run.queries) == 8 + 6 and not run.failed()
+assert len(run.queries) == 8 + 1 + 6 and not run.failed()  # raw + quarantine, silver, analytics
 print("Three flags off: three streams not started; every query stopped cleanly: True")
 
 # %% [markdown]

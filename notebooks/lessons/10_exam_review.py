@@ -376,6 +376,14 @@ show_counts: bool = True
 #
 # </details>
 #
+# **5. Seven streaming queries start from the same three Kafka topics. How often are the topics read, and what does a silver table change?**
+#
+# <details><summary>Answer</summary>
+#
+# Seven times: each query has its own source, offsets, state and checkpoint, and shares nothing with the others. With a silver table one query reads the topics and writes the 15-minute windows once; the seven read that small table as a streaming file source. Exactly-once still holds: the silver sink commits each batch's files in its log, and each reader's checkpoint records which files it has read.
+#
+# </details>
+#
 
 # %% [markdown]
 # ## 09 · The orchestrator: all streams, flags and a graceful stop
@@ -408,7 +416,7 @@ show_counts: bool = True
 #
 
 # %%
-counts = {"00": 3, "01": 3, "02": 5, "03": 4, "04": 4, "05": 4, "06": 5, "07": 4, "08": 4, "09": 3}
+counts = {"00": 3, "01": 3, "02": 5, "03": 4, "04": 4, "05": 4, "06": 5, "07": 4, "08": 5, "09": 3}
 if show_counts:
     print(sum(counts.values()), "questions in", len(counts), "notebooks")
 

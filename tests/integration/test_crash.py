@@ -1,5 +1,6 @@
-"""Faults, not clean stops: the ETL killed with SIGKILL at random moments while data keeps arriving, and the
-broker killed in the middle of data_gen's produce.  Nothing may be lost and nothing counted twice."""
+"""Faults, not clean stops: the ETL killed with SIGKILL at random moments while data keeps arriving (then
+restarted as a user would, with ``--run-for``), and the broker killed in the middle of data_gen's produce.
+Nothing may be lost and nothing counted twice."""
 
 from __future__ import annotations
 
@@ -57,9 +58,9 @@ def test_etl_killed_at_random_moments_loses_and_duplicates_nothing(spark, settin
                                     start_new_session=True)
             try:
                 deadline = time.monotonic() + 180
-                while _started(s) < 17 and time.monotonic() < deadline:
+                while _started(s) < 18 and time.monotonic() < deadline:
                     time.sleep(0.2)
-                assert _started(s) == 17, "the ETL never started all of its queries"
+                assert _started(s) == 18, "the ETL never started all of its queries"
                 # A random moment: during the first batches, or well into the run.
                 wait = rng.uniform(0.5, 12.0)
                 time.sleep(wait)
@@ -68,6 +69,18 @@ def test_etl_killed_at_random_moments_loses_and_duplicates_nothing(spark, settin
                 os.killpg(proc.pid, signal.SIGKILL)  # driver and JVM at once, mid-batch or not
                 proc.wait(timeout=60)
             kills.append(round(wait, 1))
+            if attempt == 0:
+                uncommitted = sum(1 for root in (s.checkpoint_base_path, s.analytics_checkpoint_path)
+                                  for o in root.glob("*/offsets/*") if o.name.isdigit()
+                                  and not (o.parent.parent / "commits" / o.name).exists())
+        # Then as a user types it, in the seed's mode for a bounded time: every query comes back from the
+        # killed runs' checkpoints (unfinished batches included), stays up, and the program exits 0.
+        out = subprocess.run([sys.executable, "-m", "etl_lib.main", "--run-for", "30"], env=_env(s, tmp_path),
+                             cwd=project_root(), capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "ALL STREAMS STARTED (18 total)" in out.stdout, out.stdout
+        assert "18 of 18 queries active at the end" in out.stdout, out.stdout
+        assert "Traceback" not in out.stderr, out.stderr
     finally:
         producer.join(timeout=300)
     assert not producer.is_alive() and key, "data_gen did not finish"
@@ -99,7 +112,8 @@ def test_etl_killed_at_random_moments_loses_and_duplicates_nothing(spark, settin
                 continue
             diff = (merged[col] - merged[f"{col}_batch"]).abs() <= 1e-6 * merged[f"{col}_batch"].abs().clip(lower=1)
             assert (diff | (merged[col].isna() & merged[f"{col}_batch"].isna())).all(), (a.name, col)
-    print(f"\nkilled at {kills} s after start; {orphans} orphan files left by killed batches; "
+    print(f"\nkilled at {kills} s after start ({uncommitted} batches unfinished at the first kill), then "
+          f"30 s with 18 of 18 queries up; {orphans} orphan files left by killed batches; "
           f"raw/quarantine rows per topic {per_topic}")
 
 

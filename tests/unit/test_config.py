@@ -50,7 +50,7 @@ def test_default(name, expected):
 
 def test_every_setting_has_a_tested_default_or_is_a_path():
     names = {row[0] for row in load_settings({}).describe()}
-    paths = {"DATA_DIR", "OUTPUT_BASE_PATH", "CHECKPOINT_BASE_PATH", "QUARANTINE_PATH",
+    paths = {"DATA_DIR", "OUTPUT_BASE_PATH", "CHECKPOINT_BASE_PATH", "QUARANTINE_PATH", "SILVER_PATH",
              "ANALYTICS_OUTPUT_PATH", "ANALYTICS_CHECKPOINT_PATH"}
     assert names == set(DEFAULTS) | paths
 
@@ -59,7 +59,7 @@ def test_paths_default_inside_project_data_folder():
     s = load_settings({})
     root = config.project_root() / "data"
     for p in (s.output_base_path, s.checkpoint_base_path, s.analytics_output_path,
-              s.analytics_checkpoint_path, s.quarantine_path):
+              s.analytics_checkpoint_path, s.quarantine_path, s.silver_path):
         assert root in p.parents  # project-local, wherever the clone lives
 
 
