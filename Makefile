@@ -10,12 +10,13 @@ BROKER_STAMP    := jvm/broker/lib/.resolved
 CONNECTOR_STAMP := jvm/connector/lib/.resolved
 INSTALL_STAMP   := $(VENV)/.installed
 
-.PHONY: help install jars demo test test-unit test-integration test-nbval notebooks notebooks-refresh \
+.PHONY: help install jars demo test test-unit test-integration test-nbval test-notebooks-small notebooks notebooks-refresh \
         notebooks-build notebooks-check bench broker-start broker-stop broker-status config doctor clean
 
 help:
 	@echo "make demo    run the main job end to end on a local Kafka broker"
 	@echo "make test    run every test (unit, integration, notebooks)"
+	@echo "make test-notebooks-small   run every notebook with papermill and small parameters (opt-in)"
 	@echo "make install create .venv and install the kit with its dev tools"
 	@echo "make jars    resolve the Kafka broker and Spark-Kafka connector jars with Maven"
 	@echo "make broker-start | broker-stop | broker-status   the local broker, by hand"
@@ -50,13 +51,18 @@ $(CONNECTOR_STAMP): jvm/connector/pom.xml jvm/settings.xml
 demo: install jars
 	$(PY) -m etl_lib.demo
 
-# Unit, integration and papermill tests, then the notebooks held to their stored outputs (strict nbval).
+# Unit, integration and papermill (parameter injection) tests, then each notebook executed once and held
+# to its stored outputs (strict nbval).
 test: install jars
 	$(PY) -m pytest
 	$(MAKE) test-nbval
 
 test-nbval: install jars
 	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider notebooks
+
+# Every notebook executed by papermill with small parameters (a world other than the stored one).
+test-notebooks-small: install jars
+	NOTEBOOKS_SMALL=1 $(PY) -m pytest -p no:cacheprovider tests/notebooks -k small_parameters
 
 test-unit: install
 	$(PY) -m pytest tests/unit

@@ -1,8 +1,17 @@
-"""Every notebook runs top to bottom under papermill with small parameters, against the test broker."""
+"""The notebooks as papermill sees them: parameters it can inject, the skeleton, and (opt-in) a run with small ones.
+
+In ``make test`` each notebook is executed once, by strict nbval against its
+stored outputs (``make test-nbval``).  Here papermill injects parameters into
+every notebook without executing it, which checks the parameters cell an
+instructor's papermill run relies on.  ``make test-notebooks-small`` also
+executes every notebook with the small parameters below (a different world
+than the stored one: it catches a lesson that only works at its default size).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -26,7 +35,31 @@ def test_every_notebook_is_found():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_with_papermill(path, settings, tmp_path, monkeypatch):
+def test_papermill_injects_parameters(path, tmp_path):
+    import papermill as pm
+
+    declared = pm.inspect_notebook(str(path))
+    small = SMALL.get(path.name[:2], {})
+    assert set(small) <= set(declared), f"{path.name}: not in its parameters cell: {set(small) - set(declared)}"
+    out = tmp_path / path.name
+    pm.execute_notebook(str(path), str(out), parameters=small, prepare_only=True, kernel_name="python3",
+                        progress_bar=False)
+    cells = nbformat.read(out, as_version=4).cells
+    tags = [c.metadata.get("tags", []) for c in cells]
+    if small:
+        injected = next(i for i, t in enumerate(tags) if "injected-parameters" in t)
+        assert "parameters" in tags[injected - 1], "papermill puts its values right after the parameters cell"
+        for name, value in small.items():
+            assert f"{name} = {value!r}" in cells[injected].source
+    # Preparing keeps the stored outputs: what nbval holds the notebook to.
+    assert [c.get("outputs") for c in cells if "injected-parameters" not in c.metadata.get("tags", [])] == \
+        [c.get("outputs") for c in nbformat.read(path, as_version=4).cells]
+
+
+@pytest.mark.skipif(not os.environ.get("NOTEBOOKS_SMALL"), reason="opt-in: make test-notebooks-small")
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_with_small_parameters(path, settings, tmp_path, monkeypatch):
     import papermill as pm
 
     # The kernel inherits these: the session's broker and a throwaway data folder.
