@@ -55,6 +55,11 @@ def build_parser(settings) -> argparse.ArgumentParser:
                    help="where to write the answer key (default: DATA_DIR/answer_key.json)")
     p.add_argument("--replay-csv", type=Path, default=None,
                    help="instead of simulating: replay a real Bluebikes trip CSV (original header) into the bike topic")
+    p.add_argument("--allow-rejects", action="store_true",
+                   help="with --replay-csv: send the good rows even when some were rejected (they are kept in "
+                        "the rejects file either way)")
+    p.add_argument("--rejects", type=Path, default=None,
+                   help="with --replay-csv: where rejected rows go (default: DATA_DIR/replay_rejects/<csv>.jsonl)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -80,6 +85,35 @@ class ProgressBar:
         line = f"[{bar:<30}] {fraction:4.0%} {n:>10,} records {rate:>9,.0f} rec/s"
         print(("\r" + line) if self.tty else line, end="" if self.tty and fraction < 1.0 else "\n",
               file=sys.stderr, flush=True)
+
+
+def _replay(args, sink, topic: str, settings) -> int:
+    """Replay a Bluebikes CSV: every rejected row to the rejects file; nothing is sent when a row was rejected,
+    unless ``--allow-rejects`` (a rerun after fixing the file then sends each trip once)."""
+    try:
+        deliveries, report = read_bluebikes_csv(args.replay_csv)
+    except BaseException:
+        sink.close()
+        raise
+    rejects = None
+    if report.rejected:
+        rejects = report.write_rejects(args.rejects or settings.data_dir / "replay_rejects"
+                                       / f"{args.replay_csv.stem}.jsonl")
+    if report.rejected and not args.allow_rejects:
+        sink.close()
+        print(f"{args.replay_csv}: {report.summary()}", file=sys.stderr)
+        for bad in report.rejected[:5]:
+            print(f"  line {bad['line']}: {bad['reason']}", file=sys.stderr)
+        print(f"Nothing was sent. Every rejected row, with its line and reason, is in {rejects}. Fix those rows, or "
+              f"pass --allow-rejects to send the {len(deliveries):,} good ones.", file=sys.stderr)
+        return 1
+    for d in deliveries:
+        sink.send(d)
+    sink.close()
+    print(f"Replayed {args.replay_csv} into '{topic}': {report.summary()}")
+    if rejects is not None:
+        print(f"Rejected rows (line, raw text, reason): {rejects}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,16 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             sink = FilesSink(args.out, topics)
         t0 = time.monotonic()
         if args.replay_csv:
-            deliveries, report = read_bluebikes_csv(args.replay_csv)
-            for d in deliveries:
-                sink.send(d)
-            sink.close()
-            print(f"Replayed {report.sent} of {report.rows} rows of {args.replay_csv} into '{topics['bike']}'")
-            for bad in report.bad_rows[:20]:
-                print(f"  line {bad['line']}: {bad['reason']}", file=sys.stderr)
-            if report.bad_rows:
-                print(f"{len(report.bad_rows)} rows could not be read and were not sent", file=sys.stderr)
-            return 0
+            return _replay(args, sink, topics["bike"], settings)
         key = generate(params, sink, speedup=args.speedup, progress=ProgressBar(not args.no_progress))
         seconds = time.monotonic() - t0
     except (SinkError, ValueError, OSError) as err:

@@ -156,70 +156,160 @@ BLUEBIKES_HEADER = [
     "start station latitude", "start station longitude", "end station id", "end station name",
     "end station latitude", "end station longitude", "bikeid", "usertype", "birth year", "gender",
 ]
+# Bluebikes' files since 2023 (and Divvy-style exports) use another layout: refused by name.
+_RIDE_LAYOUT = {"ride_id", "rideable_type", "started_at", "ended_at", "member_casual"}
+# Timestamps as Bluebikes wrote them: 2018 "2018-01-01 00:16:33.8220", some 2017 months "7/1/2017 00:10".
+_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M")
+
+
+class _RowError(ValueError):
+    """A row that cannot be replayed: the column, what it should hold, and what it held."""
+
+    def __init__(self, column: str, expected: str, got: str) -> None:
+        super().__init__(f"column '{column}': expected {expected}, got {got!r}")
+
+
+def _field(row: dict[str, str], column: str, convert: Any, expected: str) -> Any:
+    text = row[column].strip()
+    try:
+        if text in ("", "\\N"):
+            raise ValueError
+        return convert(text)
+    except (ValueError, OverflowError):
+        raise _RowError(column, expected, row[column]) from None
 
 
 def _bluebikes_time(text: str) -> str:
-    # Bluebikes writes "2018-01-01 00:16:33.8220"; the kit's records drop the fraction.
-    return datetime.strptime(text.strip()[:19], "%Y-%m-%d %H:%M:%S").strftime("%Y-%m-%d %H:%M:%S")
+    # The kit's records drop the fraction of a second.
+    text = text.split(".")[0]
+    for fmt in _TIME_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+def _whole(text: str) -> int:
+    value = float(text)
+    if not value.is_integer():
+        raise ValueError(text)
+    return int(value)
 
 
 def bluebikes_row_to_record(row: dict[str, str], n: int) -> dict[str, Any]:
-    """One Bluebikes 2018 CSV row as the kit's bike record (raises ValueError with the reason)."""
-    return {
+    """One Bluebikes CSV row as the kit's bike record (raises ValueError naming the column and the expected form)."""
+    when = "a date and time like 2018-04-01 00:04:44 or 4/1/2018 00:04"
+    record = {
         "trip_id": f"csv{n:09d}",
-        "trip_duration": int(float(row["tripduration"])),
-        "start_time": _bluebikes_time(row["starttime"]),
-        "stop_time": _bluebikes_time(row["stoptime"]),
-        "start_station_id": int(row["start station id"]),
+        "trip_duration": _field(row, "tripduration", _whole, "a whole number of seconds"),
+        "start_time": _field(row, "starttime", _bluebikes_time, when),
+        "stop_time": _field(row, "stoptime", _bluebikes_time, when),
+        "start_station_id": _field(row, "start station id", int, "a station number"),
         "start_station_name": row["start station name"],
-        "start_station_latitude": float(row["start station latitude"]),
-        "start_station_longitude": float(row["start station longitude"]),
-        "end_station_id": int(row["end station id"]),
+        "start_station_latitude": _field(row, "start station latitude", float, "a latitude"),
+        "start_station_longitude": _field(row, "start station longitude", float, "a longitude"),
+        "end_station_id": _field(row, "end station id", int, "a station number"),
         "end_station_name": row["end station name"],
-        "end_station_latitude": float(row["end station latitude"]),
-        "end_station_longitude": float(row["end station longitude"]),
-        "bike_id": int(row["bikeid"]),
+        "end_station_latitude": _field(row, "end station latitude", float, "a latitude"),
+        "end_station_longitude": _field(row, "end station longitude", float, "a longitude"),
+        "bike_id": _field(row, "bikeid", int, "a bike number"),
         "user_type": row["usertype"],
-        "birth_year": int(row["birth year"]) if row["birth year"].strip() not in ("", "\\N") else None,
-        "gender": int(row["gender"]),
+        "birth_year": (None if row["birth year"].strip() in ("", "\\N")
+                       else _field(row, "birth year", int, "a year, or \\N when unknown")),
+        "gender": _field(row, "gender", int, "0, 1 or 2"),
     }
+    if record["trip_duration"] < 0:
+        raise _RowError("tripduration", "a duration of 0 seconds or more", row["tripduration"])
+    return record
 
 
 @dataclass
 class ReplayReport:
+    """What a CSV replay did with every line: each data row is sent or rejected; blank lines are skipped."""
+
     rows: int = 0
     sent: int = 0
-    bad_rows: list[dict[str, Any]] = field(default_factory=list)
+    skipped_blank: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # line, raw, reason
+
+    def write_rejects(self, path: Path | str) -> Path:
+        """The rejected rows as JSON lines (line number, raw line, reason): nothing is dropped without a trace."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            for r in self.rejected:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        return path
+
+    def summary(self) -> str:
+        return (f"{self.rows:,} rows read: {self.sent:,} sent, {len(self.rejected):,} rejected; "
+                f"{self.skipped_blank:,} blank lines skipped")
+
+
+class _Lines:
+    """The file's lines as the csv reader takes them, remembering the raw text of the current row."""
+
+    def __init__(self, f: Any) -> None:
+        self.f = f
+        self.current: list[str] = []
+
+    def __iter__(self) -> "_Lines":
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.f)
+        self.current.append(line)
+        return line
+
+    def take(self) -> str:
+        raw, self.current = "".join(self.current), []
+        return raw.rstrip("\r\n")
 
 
 def read_bluebikes_csv(path: Path | str) -> tuple[list[Delivery], ReplayReport]:
-    """Read a Bluebikes trip CSV in its original header into bike-topic deliveries.
+    """Read a Bluebikes trip CSV (the 2015-2022 layout, as published) into bike-topic deliveries.
 
-    Rows that cannot be read (wrong number of columns, a number or date that does
-    not parse) are not sent; each is reported with its line number and reason.
+    Handles what the real files hold: a byte-order mark, CRLF line ends, quoted
+    names with commas, ``\\N`` for an unknown birth year, 2017's ``7/1/2017 00:10``
+    timestamps, extra columns such as 2020's ``postal code``.  A row that cannot be
+    read (wrong number of columns, a value that does not parse) is not sent: it is
+    in ``report.rejected`` with its line number, raw text and the column at fault.
+    Blank lines are skipped and counted apart.  The newer ride layout
+    (``ride_id, started_at, ...``) is refused by name.
     """
     path = Path(path)
     report = ReplayReport()
     out: list[Delivery] = []
     with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
+        lines = _Lines(f)
+        reader = csv.reader(lines)
         try:
             header = [h.strip().lower() for h in next(reader)]
         except StopIteration:
             raise ValueError(f"{path} is empty") from None
+        lines.take()
+        if _RIDE_LAYOUT <= set(header):
+            raise ValueError(f"{path} is in Bluebikes' newer ride layout (ride_id, started_at, ended_at, ...), "
+                             "which has no trip duration, bike id or birth year; the replay reads the 2015-2022 "
+                             "trip layout (tripduration, starttime, stoptime, ...)")
         missing = [h for h in BLUEBIKES_HEADER if h not in header]
         if missing:
             raise ValueError(f"{path} is not a Bluebikes trip file: missing columns {missing}")
         for values in reader:
+            line, raw = reader.line_num, lines.take()
+            if not values or (len(values) == 1 and not values[0].strip()):
+                report.skipped_blank += 1
+                continue
             report.rows += 1
-            line = reader.line_num
             if len(values) != len(header):
-                report.bad_rows.append({"line": line, "reason": f"{len(values)} columns, expected {len(header)}"})
+                report.rejected.append({"line": line, "raw": raw,
+                                        "reason": f"{len(values)} columns, expected {len(header)}"})
                 continue
             try:
                 record = bluebikes_row_to_record(dict(zip(header, values)), report.rows)
-            except (ValueError, KeyError) as err:
-                report.bad_rows.append({"line": line, "reason": str(err)})
+            except ValueError as err:
+                report.rejected.append({"line": line, "raw": raw, "reason": str(err)})
                 continue
             value = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
             out.append(Delivery("bike", str(record["start_station_id"]).encode(), value, 0.0, "valid"))

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -201,8 +202,8 @@ def test_bluebikes_csv_replay_reports_bad_rows(tmp_path):
         w.writerow(good[:1] + ["yesterday"] + good[2:])       # bad date
         w.writerow(good[:13] + ["\\N", "0"])                  # missing birth year is allowed
     deliveries, report = read_bluebikes_csv(path)
-    assert report.rows == 5 and report.sent == 2 and len(report.bad_rows) == 3
-    assert [b["line"] for b in report.bad_rows] == [3, 4, 5]
+    assert report.rows == 5 and report.sent == 2 and len(report.rejected) == 3
+    assert [b["line"] for b in report.rejected] == [3, 4, 5]
     record = json.loads(deliveries[0].value)
     assert record["start_time"] == "2018-04-01 00:04:44" and record["trip_duration"] == 542
     assert validate_record("bike", deliveries[0].value).ok and validate_record("bike", deliveries[1].value).ok
@@ -227,6 +228,54 @@ def test_cli_files_mode_and_summary(tmp_path):
     assert proc.returncode == 0, proc.stderr
     key = json.loads((tmp_path / "answer_key.json").read_text())
     assert "bike-trips" in proc.stdout and f"{key['counts']['taxi']['produced']:,}" in proc.stdout
+
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "bluebikes_201804_odd_rows.csv"
+
+
+def test_real_format_csv_accounts_for_every_row():
+    """The 2018 file as published: BOM, CRLF, quoted commas, \\N, a 2017-style timestamp, blank lines, bad rows."""
+    raw_lines = FIXTURE.read_bytes().decode("utf-8-sig").split("\r\n")
+    deliveries, report = read_bluebikes_csv(FIXTURE)
+    data_lines = [line for line in raw_lines[1:] if line.strip()]
+    assert report.rows == len(data_lines) == 30
+    assert report.rows == report.sent + len(report.rejected) and report.sent == len(deliveries) == 24
+    assert report.skipped_blank == 2
+    for r in report.rejected:
+        assert r["raw"] == raw_lines[r["line"] - 1], "the rejects keep the line exactly as it was in the file"
+    reasons = [r["reason"] for r in report.rejected]
+    assert reasons[0] == "column 'tripduration': expected a whole number of seconds, got ''"
+    assert "column 'start station id'" in reasons[1] and "column 'starttime'" in reasons[2]
+    assert reasons[3] == "9 columns, expected 15" and "column 'bikeid'" in reasons[4]
+    assert "0 seconds or more" in reasons[5]
+    records = [json.loads(d.value) for d in deliveries]
+    assert all(validate_record("bike", d.value).ok for d in deliveries)
+    assert {r["start_station_name"] for r in records} >= {"Central Square at Mass Ave, Essex St"}
+    assert sum(r["birth_year"] is None for r in records) >= 2
+    assert "2018-04-01 12:35:00" in {r["start_time"] for r in records}  # from "4/1/2018 12:35"
+
+
+def test_cli_replay_refuses_rejects_unless_allowed(tmp_path):
+    out = tmp_path / "o"
+    proc = _cli(tmp_path, "--to", "files", "--out", str(out), "--replay-csv", str(FIXTURE))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "30 rows read: 24 sent, 6 rejected; 2 blank lines skipped" in proc.stderr
+    assert "Nothing was sent" in proc.stderr and "--allow-rejects" in proc.stderr
+    rejects = tmp_path / "replay_rejects" / f"{FIXTURE.stem}.jsonl"
+    assert len(rejects.read_text().splitlines()) == 6
+    assert not any(p.stat().st_size for p in out.glob("*.jsonl")), "nothing sent"
+    proc = _cli(tmp_path, "--to", "files", "--out", str(out), "--replay-csv", str(FIXTURE), "--allow-rejects")
+    assert proc.returncode == 0, proc.stderr
+    assert "24 sent, 6 rejected" in proc.stdout and str(rejects) in proc.stdout
+    assert len((out / "bike-trips.jsonl").read_text().splitlines()) == 24
+
+
+def test_newer_ride_layout_is_refused_by_name(tmp_path):
+    path = tmp_path / "202304-bluebikes-tripdata.csv"
+    path.write_text("ride_id,rideable_type,started_at,ended_at,start_station_name,start_station_id,"
+                    "end_station_name,end_station_id,start_lat,start_lng,end_lat,end_lng,member_casual\n")
+    with pytest.raises(ValueError, match="newer ride layout"):
+        read_bluebikes_csv(path)
 
 
 @pytest.mark.parametrize("args,needle", [
