@@ -156,7 +156,7 @@ for t, topic in s.kafka_topics.items():
 #
 # <details><summary>Answer</summary>
 #
-# The broker acknowledges only when all in-sync replicas have the record, so an acknowledged record survives a broker failure; it costs some latency per request.
+# The broker acknowledges only when every in-sync replica has the record. That survives a broker failure only when there are other replicas: a replication factor of at least 2 and `min.insync.replicas` of at least 2 (otherwise the in-sync set can shrink to the leader alone). On the kit's single local broker (replication factor 1) `acks=all` is the same as `acks=1`. It costs some latency per request.
 #
 # </details>
 #

@@ -38,8 +38,8 @@ scale: float = 0.2
 seed: int = 42
 
 # %% [markdown]
-# Pearson's r needs all pairs (x, y) at once, which a stream never has. But r is a function of six sums,
-# **n, Σx, Σy, Σxy, Σx², Σy²**:
+# Pearson's r over every window so far is one row that changes with each new window, and a Parquet sink in append
+# mode writes each row once, final. The way out: r is a function of six sums, **n, Σx, Σy, Σxy, Σx², Σy²**:
 #
 # $$r = \frac{n\sum xy - \sum x \sum y}{\sqrt{(n\sum x^2 - (\sum x)^2)(n\sum y^2 - (\sum y)^2)}}$$
 #
@@ -128,7 +128,9 @@ plt.show()
 
 # %% [markdown]
 # **Graph-ready binned metrics**: mean bike trips per 15-minute window, by temperature bin and precipitation
-# category. Warmer means more bikes; rain means fewer at every temperature.
+# category. Warmer means more bikes, and heavy rain means far fewer wherever it fell. Light rain is less simple: in
+# this week's 0–5 °C row it shows *more* bikes per window than dry weather, because a mean by category mixes the rain
+# effect with the hours the rain happened to fall in (question 3 below).
 
 # %%
 from etl_lib.plots import plot_binned_metrics
