@@ -51,6 +51,8 @@ def test_bfd_properties_and_l2(sizes):
 @given(st.lists(st.integers(1, CAP), min_size=1, max_size=12))
 @hsettings(max_examples=150, deadline=None)
 def test_bfd_within_known_bound_of_optimum(sizes):
+    # The proven bound for BFD is 11/9 OPT + 4 (Johnson et al. 1974); these small instances also stay within
+    # 11/9 OPT + 6/9, the tight bound Dosa (2007) proved for first fit decreasing.
     bfd = len(bfd_buckets(sizes, CAP))
     opt = optimal_bucket_count(sizes, CAP)
     assert l2_lower_bound(sizes, CAP) <= opt <= bfd
