@@ -2,7 +2,8 @@
 
 Both sides run the same parser (parse_taxi_stream) and the same partitioned
 Parquet sink in available-now mode on one Spark session; only the source
-differs.  Prints records/s of each and the ratio.  With --full, also runs the
+differs.  Prints records/s of each, the ratio, and a breakdown per source
+(read alone, parse, partition and write, from no-op-sink runs of the same plan).  With --full, also runs the
 whole pipeline over the demo's simulated period twice, in the first version's
 design (every analytic reads Kafka) and with the silver windows table, and
 prints both wall times and their ratio.
@@ -34,6 +35,14 @@ def timed_query(df, path: Path, checkpoint: Path) -> float:
     t0 = time.perf_counter()
     q = (one_file_per_partition(df).writeStream.format("parquet").option("path", str(path)).option("checkpointLocation", str(checkpoint))
          .partitionBy("year", "month", "date", "hour").trigger(availableNow=True).start())
+    q.awaitTermination()
+    return time.perf_counter() - t0
+
+
+def timed_noop(df, checkpoint: Path) -> float:
+    """The same plan into Spark's no-op sink: everything but the Parquet writing, timed to completion."""
+    t0 = time.perf_counter()
+    q = df.writeStream.format("noop").option("checkpointLocation", str(checkpoint)).trigger(availableNow=True).start()
     q.awaitTermination()
     return time.perf_counter() - t0
 
@@ -78,6 +87,16 @@ def main() -> None:
                 "jsonl_file_to_parquet_rec_per_s": round(n / files_s),
                 "kafka_over_file_ratio": round(files_s / kafka_s, 3),
             }
+            # Where the difference goes: the same source read alone, then read and parsed, into the no-op sink;
+            # the rest of each full run is the repartition by hour and the Parquet writing.
+            sources = {"kafka": lambda: read_kafka_stream(spark, s.kafka_topic_taxi, s), "file": lambda: text}
+            for name, source in sources.items():
+                read_s = timed_noop(source().select("value"), tmp / f"ck_read_{name}")
+                parse_s = timed_noop(parse_taxi_stream(source()), tmp / f"ck_parse_{name}")
+                full_s = kafka_s if name == "kafka" else files_s
+                result[f"breakdown_{name}_s"] = {"read": round(read_s, 2), "parse": round(parse_s - read_s, 2),
+                                                 "partition_and_write": round(full_s - parse_s, 2),
+                                                 "total": round(full_s, 2)}
             if args.full:
                 # The same data through both designs, each into its own folders, in this one run:
                 # every analytic from Kafka (the first version) and the silver windows table.
