@@ -5,7 +5,7 @@
 - ``etl_lib.spark``       the Spark session and the Kafka source
 - ``etl_lib.parsing``     explicit schemas, reasons, quarantine
 - ``etl_lib.writers``     raw Parquet, quarantine and analytics sinks
-- ``etl_lib.analytics``   the nine windowed analytics and their readers
+- ``etl_lib.analytics``   the windowed analytics (the seed's nine, short and sliding usage) and their readers
 - ``etl_lib.main``        the orchestrator (``python -m etl_lib.main``)
 - ``etl_lib.pipelines``   seed 000's thread/queue pipelines
 - ``etl_lib.notebook``    the notebooks' setup call
@@ -53,6 +53,8 @@ _EXPORTS = {
     "calculate_precipitation_impact_analysis": "analytics",
     "calculate_temporal_segmented_correlations": "analytics",
     "calculate_multi_variable_correlation_summary": "analytics",
+    "calculate_realtime_transport_usage": "analytics",
+    "calculate_sliding_transport_usage": "analytics",
     "run_etl": "main",
     "start_etl": "main",
 }

@@ -1,4 +1,5 @@
-"""The nine windowed analytics of seed 003, written so Structured Streaming can run them in append mode.
+"""The nine windowed analytics of seed 003, and two more that use its short and sliding windows
+(``WINDOW_DURATION_SHORT``, ``SLIDE_DURATION``), written so Structured Streaming can run them in append mode.
 
 Two ideas make this possible without a batch job in disguise:
 
@@ -51,6 +52,8 @@ __all__ = [
     "calculate_precipitation_impact_analysis",
     "calculate_temporal_segmented_correlations",
     "calculate_multi_variable_correlation_summary",
+    "calculate_realtime_transport_usage",
+    "calculate_sliding_transport_usage",
     "pearson_from_sums",
     "summarize_pearson",
     "summarize_binned",
@@ -104,6 +107,10 @@ def _once_each(union: "DataFrame", s: Settings) -> "DataFrame":
     (The raw Parquet keeps every record that arrived: it is the record of what
     was sent.)
     """
+    # One watermark on the union, not one per topic: it follows the newest event of *any* source, so a topic
+    # that runs ahead makes another topic's older records late.  The kit's producer interleaves the topics
+    # in event-time order, so none runs ahead.  With a watermark per topic before the union, Spark combines
+    # them by spark.sql.streaming.multipleWatermarkPolicy ("min", the default: the slowest topic holds it back).
     watermarked = union.withWatermark("event_time", s.watermark_delay)
     if union.isStreaming:
         return watermarked.dropDuplicatesWithinWatermark(["source", "event_id"])
@@ -212,7 +219,7 @@ def _pairs(combined: "DataFrame", pairs: Sequence[tuple[str, str]], keys: Sequen
             .where(F.col("x").isNotNull() & F.col("y").isNotNull()))
 
 
-# ---------------------------------------------------------------------- the nine analytics
+# ---------------------------------------------------------------------- the seed's nine analytics
 def calculate_weather_transport_correlation(combined_df: "DataFrame") -> "DataFrame":
     """1 · Bike and taxi counts per window with that window's weather (one row per 15-minute window)."""
     return combined_df.drop("window")
@@ -257,16 +264,22 @@ def generate_transport_usage_summary(
 ) -> "DataFrame":
     """4 · Bike and taxi trips per ``WINDOW_DURATION_LONG`` window, with its hour of day and day type."""
     s = settings or get_settings()
-    union = _events(bike_df, "bike").unionByName(_events(taxi_df, "taxi"))
-    hours = (
-        _once_each(union, s)
-        .groupBy(F.window("event_time", s.window_duration_long))
-        .agg(F.sum("is_bike").alias("bike_count"), F.sum("is_taxi").alias("taxi_count"))
-    )
-    start = F.col("window.start")
-    return hours.select(start.alias("window_start"), F.col("window.end").alias("window_end"),
+    hours = _trip_counts(bike_df, taxi_df, s, s.window_duration_long)
+    start = F.col("window_start")
+    return hours.select("window_start", "window_end",
                         F.date_format(start, "yyyy-MM-dd").alias("date"), F.hour(start).alias("hour_of_day"),
                         _day_type(start).alias("day_type"), "bike_count", "taxi_count")
+
+
+def _trip_counts(bike_df: "DataFrame", taxi_df: "DataFrame", s: Settings, length: str,
+                 slide: str | None = None) -> "DataFrame":
+    """Bike and taxi trips (each counted once) per event-time window of ``length``, sliding by ``slide`` if given."""
+    union = _events(bike_df, "bike").unionByName(_events(taxi_df, "taxi"))
+    window = F.window("event_time", length, slide) if slide else F.window("event_time", length)
+    counts = (_once_each(union, s).groupBy(window)
+              .agg(F.sum("is_bike").alias("bike_count"), F.sum("is_taxi").alias("taxi_count")))
+    return counts.select(F.col("window.start").alias("window_start"), F.col("window.end").alias("window_end"),
+                         "bike_count", "taxi_count")
 
 
 def calculate_pearson_correlations(combined_df: "DataFrame", settings: Settings | None = None) -> "DataFrame":
@@ -322,6 +335,34 @@ def calculate_multi_variable_correlation_summary(combined_df: "DataFrame", setti
                      F.sum("taxi_count").alias("taxi_trips"),
                      F.sum((F.col("precip_intensity") > 0).cast("int")).alias("rainy_windows"),
                      *[F.sum(v).alias(f"sum_{v}") for v in WEATHER_VARS]], s)
+
+
+# ---------------------------------------------------------------------- two more: short and sliding windows
+def calculate_realtime_transport_usage(
+    bike_df: "DataFrame", taxi_df: "DataFrame", settings: Settings | None = None
+) -> "DataFrame":
+    """10 · Bike and taxi trips per ``WINDOW_DURATION_SHORT`` tumbling window (5 minutes by default).
+
+    The seed's "fast-moving metric": what a live dashboard shows as the trips
+    of the last five minutes.  A short window closes soon after its end (one
+    watermark delay later), so the newest row is never far behind the stream.
+    """
+    s = settings or get_settings()
+    return _trip_counts(bike_df, taxi_df, s, s.window_duration_short)
+
+
+def calculate_sliding_transport_usage(
+    bike_df: "DataFrame", taxi_df: "DataFrame", settings: Settings | None = None
+) -> "DataFrame":
+    """11 · Bike and taxi trips per ``WINDOW_DURATION_MEDIUM`` window sliding every ``SLIDE_DURATION``.
+
+    Windows of 15 minutes starting every 5 minutes overlap: each trip counts in
+    three of them (window / slide), so the series is as smooth as a 15-minute
+    window and as fresh as a 5-minute one.  With ``SLIDE_DURATION`` equal to the
+    window length it is the tumbling window again.
+    """
+    s = settings or get_settings()
+    return _trip_counts(bike_df, taxi_df, s, s.window_duration_medium, s.slide_duration)
 
 
 # ---------------------------------------------------------------------- readers (pandas)

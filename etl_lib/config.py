@@ -231,6 +231,9 @@ ANALYTICS_FLAGS = (
     "ENABLE_PRECIPITATION_ANALYSIS",
     "ENABLE_TEMPORAL_CORRELATIONS",
     "ENABLE_MULTI_VARIABLE_SUMMARY",
+    # Not in the seed's list: the two analytics that use its WINDOW_DURATION_SHORT and SLIDE_DURATION.
+    "ENABLE_REALTIME_USAGE",
+    "ENABLE_SLIDING_USAGE",
 )
 
 _FIELDS: tuple[_Field, ...] = (
@@ -331,6 +334,8 @@ class Settings:
     enable_precipitation_analysis: bool
     enable_temporal_correlations: bool
     enable_multi_variable_summary: bool
+    enable_realtime_usage: bool
+    enable_sliding_usage: bool
     minibatch_window_seconds: float
     pipeline_workers: int
     pipeline_queue_size: int
@@ -392,6 +397,15 @@ class Settings:
         return [(f.env, self.as_env()[f.env], self.source(f.env), f.help) for f in _FIELDS]
 
 
+def _cross_checks(values: dict[str, Any]) -> list[str]:
+    """Problems that only a pair of settings shows (each value may be fine on its own)."""
+    slide, window = values["SLIDE_DURATION"], values["WINDOW_DURATION_MEDIUM"]
+    if duration_seconds(slide) > duration_seconds(window):
+        return [f"SLIDE_DURATION={slide!r} is longer than WINDOW_DURATION_MEDIUM={window!r}: a window cannot "
+                "slide by more than its own length (Spark refuses it); use e.g. SLIDE_DURATION='5 minutes'."]
+    return []
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build and check the settings from ``environ`` (default: ``os.environ``).
 
@@ -414,6 +428,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             # derived defaults fall back to the field's own default.
             fallback = f.default(values) if callable(f.default) else f.default
             values[f.env] = f.parse(fallback)
+    problems += _cross_checks(values)
     if problems:
         raise ConfigError("\n".join(problems))
     return Settings(**{_attr(k): v for k, v in values.items()}, _sources=sources)

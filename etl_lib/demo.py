@@ -3,7 +3,7 @@
 1. find or start the local Kafka broker;
 2. empty the four topics and the kit's output folders (a fresh, repeatable run);
 3. simulate a week of Boston 2018 with data_gen into Kafka, writing the answer key;
-4. run the Spark ETL in available-now mode: raw Parquet, quarantine, nine analytics;
+4. run the Spark ETL in available-now mode: raw Parquet, quarantine, silver windows, eleven analytics;
 5. write the plots and the HTML report, and check the analytics against the answer key;
 6. stop Spark, and the broker if this run started it.
 """

@@ -96,6 +96,10 @@ def _analytics() -> tuple[Analytic, ...]:
                  lambda s, cfg: A.calculate_temporal_segmented_correlations(s[c], cfg), True),
         Analytic("ENABLE_MULTI_VARIABLE_SUMMARY", "multi_variable_summary", "multi-variable summary",
                  lambda s, cfg: A.calculate_multi_variable_correlation_summary(s[c], cfg), True),
+        Analytic("ENABLE_REALTIME_USAGE", "realtime_transport_usage", "real-time usage (short windows)",
+                 lambda s, cfg: A.calculate_realtime_transport_usage(s["bike"], s["taxi"], cfg), False),
+        Analytic("ENABLE_SLIDING_USAGE", "sliding_transport_usage", "sliding-window usage",
+                 lambda s, cfg: A.calculate_sliding_transport_usage(s["bike"], s["taxi"], cfg), False),
     )
 
 

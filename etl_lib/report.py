@@ -147,6 +147,13 @@ def write_report(settings: Settings | None = None, answer_key: Path | None = Non
     if "transport_usage_summary" in sums:
         figures.append(("usage_by_hour.png", "Usage by hour",
                         _figure(plots.plot_usage_by_hour, sums["transport_usage_summary"])))
+    realtime, sliding = (read_analytics(n, s) for n in ("realtime_transport_usage", "sliding_transport_usage"))
+    if realtime is not None and sliding is not None and len(realtime) and len(sliding):
+        first_day = realtime["window_start"].min().normalize()
+        one_day = [df[(df["window_start"] >= first_day) & (df["window_start"] < first_day + pd.Timedelta(days=1))]
+                   for df in (realtime, sliding)]
+        figures.append(("short_and_sliding_windows.png", "Bike trips per minute: short and sliding windows, first day",
+                        _figure(plots.plot_short_and_sliding, *one_day, size=(8, 3.6))))
     for filename, _, fig in figures:
         fig.savefig(out / filename, dpi=110)
 

@@ -84,6 +84,8 @@ def create_spark_session(settings: Settings | None = None, app_name: str | None 
         .config("spark.executor.extraJavaOptions", java_opts)
         .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
         .config("spark.sql.session.timeZone", "UTC")
+        # AQE as in the seed: it acts on batch queries (reports over the Parquet); Spark disables it for streaming
+        # queries and logs a warning saying so (notebook 07 shows both).
         .config("spark.sql.adaptive.enabled", "true")
         .config("spark.sql.adaptive.coalescePartitions.enabled", "true")
         .config("spark.sql.warehouse.dir", str(settings.data_dir / "spark-warehouse"))

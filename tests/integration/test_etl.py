@@ -4,6 +4,7 @@ streaming = batch for every analytic, the answer key recovered, flags, and the w
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 import pandas as pd
@@ -16,7 +17,7 @@ from etl_lib.commit_log import read_sink
 from etl_lib.config import ANALYTICS_FLAGS
 from etl_lib.kafka_local import create_topics
 from etl_lib.main import ANALYTICS, build_streams, run_etl
-from etl_lib.report import check_answer_key, summaries
+from etl_lib.report import check_answer_key, summaries, write_report
 from etl_lib.schemas import validate_record
 from etl_lib.spark import read_kafka_batch
 from etl_lib.writers import TOPIC_FOLDERS, write_analytics_stream
@@ -34,6 +35,8 @@ KEYS = {
     "precipitation_impact": ["group_start", "precip_category"],
     "temporal_correlations": ["group_start", "day_type", "period", "x_name", "y_name"],
     "multi_variable_summary": ["group_start"],
+    "realtime_transport_usage": ["window_start"],
+    "sliding_transport_usage": ["window_start"],
 }
 
 
@@ -60,7 +63,7 @@ def _count(spark, path):
 
 def test_every_stream_started_and_finished(etl):
     _, _, run = etl
-    assert len(run.queries) == 8 + 1 + 9  # raw + quarantine, silver windows, analytics
+    assert len(run.queries) == 8 + 1 + len(ANALYTICS) == 20  # raw + quarantine, silver windows, analytics
     assert not run.failed()
 
 
@@ -124,6 +127,19 @@ def test_each_analytic_equals_its_batch_version(etl, spark):
         assert len(streamed) > 0.9 * len(expected), a.name
         if len(missing):
             assert missing[time_key].min() >= streamed[time_key].max() - pd.Timedelta(hours=2), a.name
+
+
+def test_report_draws_every_plot_it_names(etl, tmp_path):
+    s, key, _ = etl
+    answer_key = tmp_path / "answer_key.json"
+    answer_key.write_text(json.dumps(key))
+    page = write_report(s, answer_key)
+    html = page.read_text()
+    images = re.findall(r"<img src='([^']+)'", html)
+    assert {"usage_by_hour.png", "short_and_sliding_windows.png", "precipitation_impact.png"} <= set(images)
+    for name in images:
+        assert (page.parent / name).stat().st_size > 5_000, name  # a drawn figure, not an empty canvas
+    assert "measurable" in html
 
 
 def test_answer_key_recovered(etl):

@@ -131,6 +131,14 @@ def test_all_bad_values_reported_together():
     assert any("PIPELINE_WORKERS" in line for line in lines) and any("ENABLE_PEARSON" in line for line in lines)
 
 
+def test_a_slide_longer_than_its_window_is_refused_with_both_names():
+    with pytest.raises(ConfigError) as err:
+        load_settings({"SLIDE_DURATION": "20 minutes"})
+    message = str(err.value)
+    assert "SLIDE_DURATION='20 minutes'" in message and "WINDOW_DURATION_MEDIUM='15 minutes'" in message
+    assert load_settings({"SLIDE_DURATION": "15 minutes"}).slide_duration == "15 minutes"  # equal: tumbling
+
+
 def test_settings_are_immutable():
     s = load_settings({})
     with pytest.raises(Exception):
@@ -156,7 +164,7 @@ def test_topics_and_flags_helpers():
     assert s.kafka_topics == {"bike": "bike-trips", "taxi": "taxi-trips",
                               "weather": "weather-data", "accidents": "accidents"}
     assert "ENABLE_PEARSON_CORRELATIONS" not in s.enabled_analytics()
-    assert len(s.enabled_analytics()) == 8
+    assert len(s.enabled_analytics()) == len(ANALYTICS_FLAGS) - 1 == 10
 
 
 def test_duration_seconds():
