@@ -40,14 +40,26 @@ window_medium: str = "30 minutes"  # a value to try instead of the default
 # to try values without touching the real environment.
 
 # %%
+import os
 import pandas as pd
-from etl_lib.config import ConfigError, load_settings
+from IPython.display import display
+from etl_lib.config import ConfigError, load_settings, project_root
 
 s = load_settings({"WINDOW_DURATION_MEDIUM": window_medium, "ENABLE_PEARSON_CORRELATIONS": "false"})
-rows = [r for r in s.describe() if not r[0].endswith("_PATH") and r[0] != "DATA_DIR"]
-pd.DataFrame(rows, columns=["variable", "value", "source", "meaning"])
+table = pd.DataFrame(s.describe(), columns=["variable", "value", "source", "meaning"])
+# Paths are shown relative to the project folder, so the table reads the same on every machine.
+table["value"] = [os.path.relpath(v, project_root()) if n == "DATA_DIR" or n.endswith("_PATH") else v
+                  for n, v in zip(table["variable"], table["value"])]
+with pd.option_context("display.max_colwidth", None, "display.max_rows", None):
+    display(table)
 
 # %% [markdown]
+# Note the paths: the raw Parquet (`OUTPUT_BASE_PATH`) and its checkpoints (`CHECKPOINT_BASE_PATH`) are kept
+# apart from the analytics outputs (`ANALYTICS_OUTPUT_PATH`) and theirs (`ANALYTICS_CHECKPOINT_PATH`), with the
+# quarantine and the silver table beside them. Each query owns one checkpoint folder; raw data can be kept,
+# replayed or rebuilt without touching the analytics, and an analytics change (a new checkpoint) never touches
+# the raw data.
+#
 # **Bad values stop the program at load time**, with one line per bad setting naming the variable, the
 # value and the accepted form. This is the difference between a typo found in a second and a `15 minuts` that
 # Spark rejects half an hour into a job with a long JVM stack trace.
@@ -60,7 +72,8 @@ except ConfigError as err:
     print(err)
 
 # %% [markdown]
-# **Feature flags** decide which of the nine analytics streams start. A flag that is off means the stream
+# **Feature flags** decide which of the eleven analytics streams start (the seed's nine, and two that use its
+# short and sliding windows). A flag that is off means the stream
 # is not started at all and its output folder is never written: the usual answer to "why is there no output?".
 
 # %%
@@ -115,7 +128,7 @@ print("window in seconds:", duration_seconds(s.window_duration_medium), "| Pears
 # %% [markdown]
 # ## Summary
 #
-# One frozen settings object, read from the environment with working defaults, checked at load time; nine `ENABLE_*` flags decide which analytics run.
+# One frozen settings object, read from the environment with working defaults, checked at load time; eleven `ENABLE_*` flags decide which analytics run.
 #
 # **Further reading**
 #

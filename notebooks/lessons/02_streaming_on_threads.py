@@ -100,7 +100,11 @@ import pandas as pd
 from etl_lib.pipelines import JsonLinesSink
 
 dead = JsonLinesSink(lesson.settings.data_dir / "stream" / "dead_letters.jsonl").read()
-pd.Series([d["reason"] for d in dead]).value_counts().sort_index().rename("messages").to_frame()
+kinds = pd.DataFrame([{"kind": d["reason"].split(": ", 1)[0],
+                       "batch": d["batch_id"] if d["reason"].startswith("batch failed") else None,
+                       "reason": d["reason"].split(": ", 1)[1]} for d in dead]).astype({"batch": "Int64"})
+table = kinds.groupby(["kind", "batch", "reason"], dropna=False).size().rename("messages").reset_index()
+print(table.sort_values(["kind", "batch", "reason"]).to_string(index=False))
 
 # %% [markdown]
 # **Retry with backoff.** Attempt *k* that fails transiently waits a random time in

@@ -52,12 +52,119 @@ key = generate(GenParams(days=days, scale=scale, malformed_fraction=malformed_fr
 print(spark_schema("taxi").simpleString())
 
 # %% [markdown]
+# **The stage as you would write it on an exam.** Reading Kafka is one builder chain:
+# `spark.readStream.format("kafka")`, its options, `load()`. Parsing is `from_json` on the value (bytes cast to a
+# string) with an explicit schema, then the event time and the partition columns. Written out by hand for bike
+# trips, with only the fields this needs:
+
+# %%
+from pyspark.sql import functions as F
+from pyspark.sql.types import IntegerType, StringType, StructField, StructType
+
+bike_schema = StructType([
+    StructField("trip_id", StringType()), StructField("trip_duration", IntegerType()),
+    StructField("start_time", StringType()), StructField("stop_time", StringType()),
+    StructField("start_station_id", IntegerType()), StructField("end_station_id", IntegerType()),
+])
+raw = (spark.readStream.format("kafka")
+       .option("kafka.bootstrap.servers", s.kafka_bootstrap_servers)
+       .option("subscribe", s.kafka_topic_bike)
+       .option("startingOffsets", "earliest")
+       .load())
+bikes = (raw.select(F.from_json(F.col("value").cast("string"), bike_schema).alias("trip"))
+         .select("trip.*")
+         # try_to_timestamp gives null for a malformed time; to_timestamp would stop the query (ANSI mode).
+         .withColumn("event_time", F.try_to_timestamp("start_time", F.lit("yyyy-MM-dd HH:mm:ss")))
+         .where(F.col("trip_id").isNotNull() & F.col("event_time").isNotNull())
+         .withColumn("year", F.year("event_time")).withColumn("month", F.month("event_time"))
+         .withColumn("date", F.date_format("event_time", "yyyy-MM-dd")).withColumn("hour", F.hour("event_time")))
+
+q = bikes.writeStream.format("memory").queryName("exam_bikes").trigger(availableNow=True).start()
+q.awaitTermination()
+exam_rows = spark.table("exam_bikes").count()
+print("streaming:", bikes.isStreaming, "| rows the hand-written chain kept:", exam_rows)
+
+# %% [markdown]
+# The kit's `read_kafka_stream` is the same chain, with its options taken from the settings:
+
+# %%
+import inspect
+from etl_lib import parsing
+from etl_lib.spark import read_kafka_stream
+
+def body(fn):
+    """A function's code without its docstring."""
+    return inspect.getsource(fn).split('"""')[-1].strip("\n")
+
+print(body(read_kafka_stream))
+
+# %% [markdown]
+# and `parse_bike_stream(raw)` is `parse_stream(raw, "bike")`: the same `from_json` with the explicit schema
+# (inside `with_reasons`, which also gives each record its reason), the valid records kept, then the time columns:
+
+# %%
+print(body(parsing.parse_stream))
+print(body(parsing._with_time_columns))
+
+# %% [markdown]
+# The hand-written chain keeps more rows than the kit, and the difference is the point of a quarantine:
+# `from_json` turns a field of the wrong type into null *and keeps the record*, and nothing in the chain checks a
+# negative duration or a missing station. The kit keeps exactly the records that pass every rule:
+
+# %%
+from etl_lib.parsing import parse_bike_stream
+
+q = (parse_bike_stream(read_kafka_stream(spark, s.kafka_topic_bike, s))
+     .writeStream.format("memory").queryName("kit_bikes").trigger(availableNow=True).start())
+q.awaitTermination()
+kit_rows = spark.table("kit_bikes").count()
+print(f"hand-written chain: {exam_rows} rows | kit: {kit_rows} valid rows "
+      f"(answer key: {key['counts']['bike']['valid']}) | let through by the hand-written chain: {exam_rows - kit_rows}")
+
+# %% [markdown]
+# **Schema inference is for files, not Kafka.** The seed sets `spark.sql.streaming.schemaInference=true`. It
+# has no effect on Kafka: the Kafka source's schema is always the same seven columns, and the JSON inside `value`
+# is parsed only with the schema you give `from_json`. The setting applies to *file* sources (JSON, CSV,
+# Parquet folders). Without it, a streaming file source refuses to start without a schema:
+
+# %%
+import json
+
+landing = s.data_dir / "landing"
+landing.mkdir(parents=True)
+(landing / "part-1.json").write_text("".join(
+    json.dumps({"trip_id": f"t{i}", "trip_duration": 600 + i, "start_station_id": 3}) + "\n" for i in range(3)))
+print("Kafka source columns:", read_kafka_stream(spark, s.kafka_topic_bike, s).columns)
+try:
+    spark.readStream.json(str(landing))
+except Exception as err:
+    print("file source, no schema:", type(err).__name__, "-", str(err).split(". ")[0])
+
+# %% [markdown]
+# With inference on, Spark reads the files present **when the query is defined** and fixes the schema then. A
+# file that arrives later with a decimal duration, a station code in letters and a new field does not change
+# it: the values that do not fit become null and the new field is dropped, without an error.
+
+# %%
+spark.conf.set("spark.sql.streaming.schemaInference", "true")
+inferred = spark.readStream.json(str(landing))
+print("inferred from the first file:", inferred.schema.simpleString())
+(landing / "part-2.json").write_text("".join(
+    json.dumps({"trip_id": f"u{i}", "trip_duration": 612.5, "start_station_id": "A32", "bike_id": 7}) + "\n"
+    for i in range(2)))
+q = inferred.writeStream.format("memory").queryName("landed").trigger(availableNow=True).start()
+q.awaitTermination()
+spark.conf.unset("spark.sql.streaming.schemaInference")
+landed = spark.table("landed").orderBy("trip_id").toPandas().astype(  # whole numbers with nulls
+    {"start_station_id": "Int64", "trip_duration": "Int64"})
+landed
+
+# %% [markdown]
 # Every record gets a `reason`: null when it is valid, otherwise the first problem found: not valid JSON, a
 # missing required field, a wrong type, a timestamp in another format, or an impossible value (a negative trip, a
 # surge below 1). An unknown extra field is *not* a problem: an explicit schema simply ignores it.
 
 # %%
-from pyspark.sql import functions as F
 from etl_lib.parsing import with_reasons
 from etl_lib.spark import read_kafka_batch
 
@@ -103,7 +210,7 @@ pd.DataFrame(rows)
 #
 # <details><summary>Answer</summary>
 #
-# Inference looks at some of the data once: types can come out wrong, a typo becomes a new column, and the schema can change between runs. An explicit schema is a contract: records that break it are caught.
+# Inference looks at the data present when the query is defined and fixes the schema then: a later record with another type gets nulls, a new field is dropped, and the schema can differ between runs. An explicit schema is a contract: records that break it are caught. (`spark.sql.streaming.schemaInference` only applies to file sources; Kafka's value is parsed with the schema you give `from_json`.)
 #
 # </details>
 #
@@ -132,14 +239,26 @@ pd.DataFrame(rows)
 # </details>
 #
 
+# **5. A file source with inference on fixed `trip_duration` as a whole number. A file arrives with `612.5`. What does the query write for it?**
+#
+# <details><summary>Answer</summary>
+#
+# A null `trip_duration` (the record is kept, the value lost) and no error; a field the first files did not have is dropped. The schema is fixed when the query is defined.
+#
+# </details>
+#
+
 # %%
+assert kit_rows == key["counts"]["bike"]["valid"] < exam_rows
+assert landed["trip_duration"].isna().sum() == 2 and "bike_id" not in landed.columns
 assert all(r["parquet rows"] == r["expected valid"] and r["quarantined"] == r["expected quarantined"] for r in rows)
 print("Parquet and quarantine counts equal the answer key for all four topics: True")
+print("The hand-written chain lets bad records through; inference turned a later file's values into nulls: True")
 
 # %% [markdown]
 # ## Summary
 #
-# Explicit schemas, one reason per rejected record in the same words as the Python reference validator, valid rows to partitioned Parquet and rejected ones to quarantine: N valid in, N rows out; M bad in, M quarantined.
+# `spark.readStream.format("kafka")...load()`, then `from_json` with an explicit schema, then the time columns: that is the stage, and the kit's `read_kafka_stream` and `parse_bike_stream` are that chain. Explicit schemas, one reason per rejected record in the same words as the Python reference validator, valid rows to partitioned Parquet and rejected ones to quarantine: N valid in, N rows out; M bad in, M quarantined. Schema inference belongs to file sources and fixes the schema when the query is defined.
 #
 # **Further reading**
 #

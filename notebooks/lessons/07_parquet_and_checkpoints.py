@@ -69,6 +69,39 @@ send_trips(0, first_half)
 print("rows after the first run:", run_query().count())
 
 # %% [markdown]
+# **The sink, written by hand.** The chain you would write on an exam: `writeStream`, the Parquet format, an
+# output path, a checkpoint folder of its own, the partition columns, the output mode (a file sink takes only
+# append) and a trigger. Run on the same topic into another folder, it writes the same rows:
+
+# %%
+from etl_lib.parsing import parse_bike_stream
+from etl_lib.spark import read_kafka_stream
+
+bikes = parse_bike_stream(read_kafka_stream(spark, s.kafka_topic_bike, s))
+q = (bikes.writeStream
+     .format("parquet")
+     .option("path", str(s.data_dir / "by_hand" / "bike_trips"))
+     .option("checkpointLocation", str(s.data_dir / "by_hand" / "checkpoints" / "bike_trips"))
+     .partitionBy("year", "month", "date", "hour")
+     .outputMode("append")
+     .trigger(availableNow=True)  # a pipeline that keeps running: .trigger(processingTime="10 seconds")
+     .start())
+q.awaitTermination()
+print("rows written by hand:", spark.read.parquet(str(s.data_dir / "by_hand" / "bike_trips")).count())
+
+# %% [markdown]
+# The kit's `write_parquet_stream` is that chain, with the folders and the trigger from the settings, plus a
+# `repartition` by the partition columns so that each micro-batch writes one file per hour (not one per Kafka
+# partition per hour: the small-files problem):
+
+# %%
+import inspect
+from etl_lib import writers
+
+for fn in (writers.write_parquet_stream, writers._start):
+    print(inspect.getsource(fn).split('"""')[-1].strip("\n") if fn.__doc__ else inspect.getsource(fn))
+
+# %% [markdown]
 # The query has stopped (as if the machine had crashed after its last batch). More trips arrive; the same
 # query is started again **on the same checkpoint**:
 
@@ -105,9 +138,15 @@ print("etl_lib.commit_log.read_sink rows:", len(read_sink(sink, columns=["trip_i
 
 # %%
 import os
+import re
 
-layout = sorted(os.path.relpath(p, s.output_base_path / "bike_trips")
-                for p, _, files in os.walk(s.output_base_path / "bike_trips") if any(f.endswith(".parquet") for f in files))
+def natural(path):
+    """Sort key that puts hour=8 before hour=10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path)]
+
+layout = sorted((os.path.relpath(p, s.output_base_path / "bike_trips")
+                 for p, _, files in os.walk(s.output_base_path / "bike_trips")
+                 if any(f.endswith(".parquet") for f in files)), key=natural)
 layout
 
 # %% [markdown]
@@ -118,27 +157,85 @@ layout
 show(df.where("date = '2018-04-02' and hour = 9").groupBy("hour").count())
 
 # %% [markdown]
-# **A checkpoint belongs to one query.** Change a stateful query so that its saved state no longer fits,
-# here by grouping by station as well as by window, and restart it on the old checkpoint: Spark refuses. (Changing
-# only the window *length* is accepted, because the state's key is still a window: the old windows would silently
-# mix with the new ones, which is worse.) The fix is a new checkpoint folder, and usually reprocessing from the
-# earliest offsets.
+# **A checkpoint belongs to one query, but Spark checks only what it can.** At a restart Spark compares the
+# saved *state's schema* with the new query's. Change only the window **length**, 15 to 10 minutes: the state's
+# key is still a window (a start and an end), so Spark **accepts** the restart, and the output silently mixes
+# 15-minute windows (from the old state) with 10-minute ones. Nothing fails, and the result is wrong.
 
 # %%
-import re
 from pyspark.sql import functions as F
 
-def windowed(*keys):
+def windowed(length, *keys):
     bikes = build_streams(spark, s)["bike"]
-    counts = bikes.withWatermark("event_time", "10 minutes").groupBy(F.window("event_time", "15 minutes"), *keys).count()
+    counts = bikes.withWatermark("event_time", "10 minutes").groupBy(F.window("event_time", length), *keys).count()
     return (counts.writeStream.format("parquet").option("path", str(s.data_dir / "counts"))
             .option("checkpointLocation", str(s.data_dir / "checkpoints" / "counts"))
             .trigger(availableNow=True).start())
 
-windowed().awaitTermination()
-send_trips(first_half + second_half, 50)  # new data, so that the restarted query runs a micro-batch
+windowed("15 minutes").awaitTermination()
+send_trips(first_half + second_half, 300)  # new data, so that the restarted query runs a micro-batch
+windowed("10 minutes").awaitTermination()
+counts = read_sink(s.data_dir / "counts")
+minutes = counts["window"].map(lambda w: (pd.to_datetime(w["end"]) - pd.to_datetime(w["start"])) // pd.Timedelta(minutes=1))
+mixed = minutes.value_counts().sort_index().rename_axis("window length (minutes)").rename("windows written")
+mixed.to_frame()
+
+# %% [markdown]
+# **What the checkpoint fixes, and what AQE does not do in streaming.** The seed turns on Adaptive Query Execution
+# (`spark.sql.adaptive.enabled`), and so does the kit's session. Spark does not use it in streaming queries: it
+# logs a warning and plans every micro-batch without it. This notebook's Spark log has the warnings from the
+# queries above:
+
+# %%
+from etl_lib.spark import spark_log_file
+
+aqe_warnings = sorted({line.split(" WARN ", 1)[1].strip() for line in spark_log_file(s).read_text().splitlines()
+                       if " WARN " in line and ("AQE" in line or "adaptive" in line)})
+print("\n".join(aqe_warnings))
+
+# %% [markdown]
+# Where AQE does act: a **batch** query. Trips per hour from the raw Parquet need a shuffle into
+# `spark.sql.shuffle.partitions` (4) partitions; at run time AQE sees how little data the shuffle holds and
+# coalesces it (`AQEShuffleRead coalesced` in the final plan).
+
+# %%
+def per_hour_partitions(adaptive):
+    spark.conf.set("spark.sql.adaptive.enabled", str(adaptive).lower())
+    per_hour = spark.read.parquet(str(sink)).groupBy("hour").count()
+    per_hour.collect()
+    plan = per_hour._jdf.queryExecution().executedPlan().toString()
+    return per_hour.rdd.getNumPartitions(), "AQEShuffleRead coalesced" in plan
+
+aqe_on, aqe_off = per_hour_partitions(True), per_hour_partitions(False)
+spark.conf.set("spark.sql.adaptive.enabled", "true")
+print(f"shuffle partitions configured: {spark.conf.get('spark.sql.shuffle.partitions')} | "
+      f"with AQE: {aqe_on[0]} (coalesced: {aqe_on[1]}) | without AQE: {aqe_off[0]}")
+
+# %% [markdown]
+# `spark.sql.shuffle.partitions` is one of the settings a stateful query takes **from its checkpoint**: its state
+# is stored in that many partitions, so a restart keeps the first value whatever the session says now. Restart
+# the window query with the session set to 8:
+
+# %%
+spark.conf.set("spark.sql.shuffle.partitions", "8")
+send_trips(first_half + second_half + 300, 50)
+windowed("10 minutes").awaitTermination()
+spark.conf.set("spark.sql.shuffle.partitions", str(s.spark_shuffle_partitions))
+checkpoint = s.data_dir / "checkpoints" / "counts"
+last_offsets = max((checkpoint / "offsets").iterdir(), key=lambda p: int(p.name) if p.name.isdigit() else -1)
+saved = json.loads(last_offsets.read_text().splitlines()[1])["conf"]["spark.sql.shuffle.partitions"]
+state_partitions = sum(1 for p in (checkpoint / "state" / "0").iterdir() if p.name.isdigit())
+print(f"session: 8 | offset log of the last batch: {saved} | state partitions on disk: {state_partitions}")
+
+# %% [markdown]
+# Now change the state's **key**, grouping by station as well as by window: the saved state no longer fits and
+# Spark refuses to restart. In both cases the fix is a new checkpoint folder, and usually reprocessing from the
+# earliest offsets.
+
+# %%
+send_trips(first_half + second_half + 350, 50)  # new data, so that the restarted query runs a micro-batch
 try:
-    windowed("start_station_id").awaitTermination()
+    windowed("10 minutes", "start_station_id").awaitTermination()
     refused = None
 except Exception as err:
     # Spark wraps the cause: show the most specific error class, the one about the state.
@@ -165,11 +262,11 @@ print("restart refused:", refused is not None, "| error class:", refused)
 #
 # </details>
 #
-# **3. You changed a window length and restarted: the query fails. What are the options?**
+# **3. You changed a window length from 15 to 10 minutes and restarted on the old checkpoint. What happens, and what should you have done?**
 #
 # <details><summary>Answer</summary>
 #
-# Start with a new checkpoint folder (and reprocess from the earliest offsets, or accept the gap), or undo the change. Stateful state cannot be reused by a different query.
+# Spark accepts it: the state's key is still a window, so its schema check passes. The windows still open in the old state are written with 15 minutes, new ones with 10: a mixed output and no error. A change to the key (grouping by another column) or to the aggregates is refused. Either way, a changed stateful query needs a new checkpoint folder (and reprocessing from the earliest offsets, or accepting the gap).
 #
 # </details>
 #
@@ -181,17 +278,28 @@ print("restart refused:", refused is not None, "| error class:", refused)
 #
 # </details>
 #
+# **5. You set `spark.sql.shuffle.partitions` to 200 and restart a windowed query on its checkpoint. How many state partitions does it use? And does `spark.sql.adaptive.enabled` coalesce them?**
+#
+# <details><summary>Answer</summary>
+#
+# The value saved in the checkpoint (here 4): the state is stored in that many partitions, so a restart keeps it. AQE does not act on streaming queries at all (Spark disables it and logs a warning); it coalesces shuffle partitions in batch queries, such as a report over the raw Parquet.
+#
+# </details>
+#
 
 # %%
 assert df.count() == df.select("trip_id").distinct().count() == first_half + second_half
 assert refused is not None
+assert set(mixed.index) == {10, 15} and aqe_on == (1, True) and aqe_off[0] == 4
+assert saved == str(s.spark_shuffle_partitions) and state_partitions == s.spark_shuffle_partitions
 assert len(read_sink(sink)) == first_half + second_half
 print("After the restart: nothing lost, nothing twice; the changed stateful query was refused: True")
+print("A changed window length was accepted (mixed windows); shuffle partitions came from the checkpoint: True")
 
 # %% [markdown]
 # ## Summary
 #
-# Checkpoints (offset log, commit log, state, sink log) make a restarted query continue exactly where it stopped, with no duplicates and no gaps. Partition folders speed up reads; a changed stateful query needs a new checkpoint.
+# `writeStream.format("parquet").option("path", ...).option("checkpointLocation", ...).partitionBy(...).outputMode("append").trigger(...).start()` is the stage. Checkpoints (offset log, commit log, state, sink log) make a restarted query continue exactly where it stopped, with no duplicates and no gaps. Partition folders speed up reads. A changed stateful query needs a new checkpoint: Spark refuses a changed key but accepts a changed window length and mixes the windows. The checkpoint also fixes `spark.sql.shuffle.partitions`; AQE acts only on batch queries.
 #
 # **Further reading**
 #

@@ -226,7 +226,7 @@ show_counts: bool = True
 #
 # <details><summary>Answer</summary>
 #
-# Inference looks at some of the data once: types can come out wrong, a typo becomes a new column, and the schema can change between runs. An explicit schema is a contract: records that break it are caught.
+# Inference looks at the data present when the query is defined and fixes the schema then: a later record with another type gets nulls, a new field is dropped, and the schema can differ between runs. An explicit schema is a contract: records that break it are caught. (`spark.sql.streaming.schemaInference` only applies to file sources; Kafka's value is parsed with the schema you give `from_json`.)
 #
 # </details>
 #
@@ -251,6 +251,15 @@ show_counts: bool = True
 # <details><summary>Answer</summary>
 #
 # `topic`, `partition` and `offset` identify it exactly; the key and timestamp help too.
+#
+# </details>
+#
+#
+# **5. A file source with inference on fixed `trip_duration` as a whole number. A file arrives with `612.5`. What does the query write for it?**
+#
+# <details><summary>Answer</summary>
+#
+# A null `trip_duration` (the record is kept, the value lost) and no error; a field the first files did not have is dropped. The schema is fixed when the query is defined.
 #
 # </details>
 #
@@ -300,6 +309,23 @@ show_counts: bool = True
 #
 # </details>
 #
+#
+# **6. The weather topic runs an hour ahead of the bike topic. With one watermark on their union, what happens to the bike counts? What changes with a watermark per topic and `multipleWatermarkPolicy=min`, and what does that cost?**
+#
+# <details><summary>Answer</summary>
+#
+# With one watermark, the watermark follows the weather, so bike records arrive behind it and their windows are already closed: they are left out, silently. With a watermark per topic and `min`, the slowest topic sets the watermark, so nothing is late because of another topic; the cost is that every window is written only when the slowest topic has moved past it, and a topic that stops sending holds every window open.
+#
+# </details>
+#
+# **7. The hand-written chain counted the 08:20 bike that the kit left out. Same data, same watermark delay: why?**
+#
+# <details><summary>Answer</summary>
+#
+# It read all the records in one micro-batch. The watermark used to drop late rows is the one computed at the end of the previous batch; in the first batch there is none, so nothing is late. The kit's query saw the 08:20 bike in its second run, after the first had moved the watermark to 08:45.
+#
+# </details>
+#
 
 # %% [markdown]
 # ## 07 · Parquet, partitions, checkpoints and exactly-once
@@ -322,11 +348,11 @@ show_counts: bool = True
 #
 # </details>
 #
-# **3. You changed a window length and restarted: the query fails. What are the options?**
+# **3. You changed a window length from 15 to 10 minutes and restarted on the old checkpoint. What happens, and what should you have done?**
 #
 # <details><summary>Answer</summary>
 #
-# Start with a new checkpoint folder (and reprocess from the earliest offsets, or accept the gap), or undo the change. Stateful state cannot be reused by a different query.
+# Spark accepts it: the state's key is still a window, so its schema check passes. The windows still open in the old state are written with 15 minutes, new ones with 10: a mixed output and no error. A change to the key (grouping by another column) or to the aggregates is refused. Either way, a changed stateful query needs a new checkpoint folder (and reprocessing from the earliest offsets, or accepting the gap).
 #
 # </details>
 #
@@ -338,9 +364,17 @@ show_counts: bool = True
 #
 # </details>
 #
+# **5. You set `spark.sql.shuffle.partitions` to 200 and restart a windowed query on its checkpoint. How many state partitions does it use? And does `spark.sql.adaptive.enabled` coalesce them?**
+#
+# <details><summary>Answer</summary>
+#
+# The value saved in the checkpoint (here 4): the state is stored in that many partitions, so a restart keeps it. AQE does not act on streaming queries at all (Spark disables it and logs a warning); it coalesces shuffle partitions in batch queries, such as a report over the raw Parquet.
+#
+# </details>
+#
 
 # %% [markdown]
-# ## 08 · The nine analytics, correlations and graph-ready plots
+# ## 08 · The analytics, correlations and graph-ready plots
 #
 # [open the notebook](08_analytics_and_plots.ipynb)
 #
@@ -384,6 +418,15 @@ show_counts: bool = True
 #
 # </details>
 #
+#
+# **6. A 15-minute window slides every 5 minutes. In how many windows does one trip count, and what does the sliding series give that 5-minute tumbling windows do not?**
+#
+# <details><summary>Answer</summary>
+#
+# Three (15 / 5). The sliding series comes every 5 minutes like the short windows, but each value sums 15 minutes of trips, so it is three times less noisy; the cost is state (three windows updated per trip and open at once).
+#
+# </details>
+#
 
 # %% [markdown]
 # ## 09 · The orchestrator: all streams, flags and a graceful stop
@@ -416,7 +459,7 @@ show_counts: bool = True
 #
 
 # %%
-counts = {"00": 3, "01": 3, "02": 5, "03": 4, "04": 4, "05": 4, "06": 5, "07": 4, "08": 5, "09": 3}
+counts = {"00": 3, "01": 3, "02": 5, "03": 4, "04": 4, "05": 5, "06": 7, "07": 5, "08": 6, "09": 3}
 if show_counts:
     print(sum(counts.values()), "questions in", len(counts), "notebooks")
 
