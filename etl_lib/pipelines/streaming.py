@@ -241,7 +241,10 @@ def minibatch_collector(
     ``max_batch_size`` a busy window is sent in several parts.  The open window
     is flushed when the source ends.  ``out_queue.put`` blocks while the queue
     is full (backpressure); the time blocked is added to
-    ``metrics['queue_blocked_seconds']``.  Returns the number of batches sent.
+    ``metrics['queue_blocked_seconds']``, and per batch the wait and the queue's
+    depth after the put are sampled as ``put_blocked_seconds`` and
+    ``queue_depth`` (``metrics.samples(name)``, in batch order).  Returns the
+    number of batches sent.
 
     While blocked it gives up with :class:`PipelineAborted` when ``abort`` is set
     (a forced shutdown) or ``consumers_alive()`` turns False (no worker is left
@@ -274,10 +277,14 @@ def minibatch_collector(
                 if consumers_alive is not None and not consumers_alive():
                     give_up("no worker thread is left to take batches from the queue")
         # Counted per batch, not per message: a lock per message would cost more than the work.
+        blocked, depth = time.perf_counter() - t0, out_queue.qsize()
         metrics.inc("messages_in", len(current))
-        metrics.inc("queue_blocked_seconds", time.perf_counter() - t0)
+        metrics.inc("queue_blocked_seconds", blocked)
         metrics.inc("batches_enqueued")
-        metrics.high_water("queue_high_water", out_queue.qsize())
+        metrics.high_water("queue_high_water", depth)
+        # One sample per batch, in order: the queue's depth and the collector's wait, to plot backpressure.
+        metrics.observe("queue_depth", depth)
+        metrics.observe("put_blocked_seconds", blocked)
         sent += 1
         part += 1
         current = []

@@ -36,6 +36,7 @@ rate: float = 40.0  # messages per simulated second
 duration: float = 120.0  # simulated seconds
 transient_rate: float = 0.3  # chance an attempt fails transiently
 permanent_rate: float = 0.1  # chance a batch always fails
+backpressure_seconds: float = 4.0  # real seconds the backpressure source sends
 
 # %% [markdown]
 # Seed 000's streaming pipeline is the classic **producer–consumer** pattern:
@@ -151,6 +152,50 @@ plt.show()
 # blocks the collector instead of letting the queue, and memory, grow without limit. The high-water mark can never
 # exceed the queue size.
 #
+# Watch it on the real clock: a source sends 400 messages a second for `backpressure_seconds`, in batches of at most
+# 10 (40 batches a second), into a queue of 10. First two workers that need 20 ms a batch (room for 100 batches a
+# second), then one worker that needs 50 ms (20 a second: half the pace of the source). The collector records, per
+# batch, the queue's depth after its `put()` and how long that `put()` waited.
+
+# %%
+from etl_lib.pipelines import init_stream_metrics
+
+def backpressure_run(workers, work_seconds, name):
+    metrics = init_stream_metrics()
+    source = message_source(backpressure_seconds, 400, seed=6)  # the real clock
+    result = run_message_pipeline(source, lesson.settings.data_dir / name, window_sec=0.25, workers=workers,
+                                  queue_size=10, max_batch_size=10, metrics=metrics,
+                                  wrap_process=lambda p: inject_faults(p, work_seconds=work_seconds))
+    return result, metrics.samples("queue_depth"), metrics.samples("put_blocked_seconds")
+
+keeping_up = backpressure_run(2, 0.02, "keeping_up")
+falling_behind = backpressure_run(1, 0.05, "falling_behind")
+
+fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(7, 5))
+for (result, depths, waits), label in [(keeping_up, "2 workers, 20 ms a batch"),
+                                       (falling_behind, "1 worker, 50 ms a batch")]:
+    top.plot(range(len(depths)), depths, label=label)
+    bottom.plot(range(len(waits)), [sum(waits[:i + 1]) for i in range(len(waits))], label=label)
+top.axhline(10, color="black", linewidth=0.8, linestyle="--", label="queue size")
+top.set_ylabel("batches in the queue")
+top.set_title("Backpressure: a full queue makes the producer wait")
+top.legend(fontsize="small")
+bottom.set_ylabel("producer blocked (s, cumulative)")
+bottom.set_xlabel("batch")
+plt.show()
+
+# %%
+for name, (result, depths, waits) in [("keeping up", keeping_up), ("falling behind", falling_behind)]:
+    print(f"{name:>14}: every message processed: {result['messages_in'] == result['messages_processed']}"
+          f" | queue reached its size (10): {max(depths) == 10}"
+          f" | producer blocked more than 1 s: {sum(waits) > 1.0}")
+
+# %% [markdown]
+# While the workers keep up, the queue stays nearly empty and the producer never waits. When they cannot, the queue
+# fills to its size within a fraction of a second and stays there; from then on the producer runs at the workers'
+# pace, and the time it spends blocked grows steadily. Nothing is lost and memory stays bounded: the cost is
+# latency, which is what the metrics would show an operator.
+#
 # **Graceful shutdown.** Stop the source, flush the open window, drain the queue (`queue.join()`), then tell the
 # workers to exit and join them. The seed used `daemon=True` threads and `time.sleep(1)`: a daemon thread is killed
 # mid-batch when the program exits, and a sleep is a guess. Here a stop is requested part-way through the stream:
@@ -216,6 +261,14 @@ print("emitted:", len(counted), "| in:", int(m2["messages_in"]), "| processed:",
 # <details><summary>Answer</summary>
 #
 # `metrics['x'] += 1` is read, add, write: two threads can interleave and lose an update. Counters shared between threads need a lock.
+#
+# </details>
+#
+# **6. In the backpressure plot, the source sends 40 batches a second and one worker handles 20. Once the queue is full, how fast does the producer run, how long is a batch's wait in the queue, and what would grow without limit if the queue were unbounded?**
+#
+# <details><summary>Answer</summary>
+#
+# The producer runs at the worker's pace, 20 batches a second: each `put()` waits until the worker takes a batch. A batch then waits behind the 10 queued ones, about 10 × 50 ms = 0.5 s. With an unbounded queue the producer would never wait, and the queue (memory) and every batch's latency would grow by 20 batches each second for as long as the source runs.
 #
 # </details>
 #

@@ -66,17 +66,50 @@ print(f"mean fill of regular buckets: {sum(b.size for b in regular) / (len(regul
 
 # %%
 import matplotlib.pyplot as plt
+import numpy as np
 
-fills = sorted((b.size / (10 * MiB) for b in regular), reverse=True)
-fig, ax = plt.subplots()
-ax.plot(range(len(fills)), fills)
-ax.axhline(1.0, color="black", linewidth=0.8)
-ax.set_xlabel("bucket (sorted by fill)")
-ax.set_ylabel("fill of 10 MiB")
-ax.set_title("BFD fills almost every bucket; only the last few are partly empty")
+# Each bar is one bucket in the order BFD opened it; each segment one file, largest at the bottom.
+order = [sorted(b.files, reverse=True) for b in regular]  # bfd_buckets was given sizes: a file is its size
+depth = max(len(files) for files in order)
+layers = np.array([files + [0] * (depth - len(files)) for files in order], dtype=float).T / MiB
+fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2, 1]})
+bottom = np.zeros(len(order))
+for k, layer in enumerate(layers):
+    left.bar(range(len(order)), layer, bottom=bottom, width=1.0, color=plt.cm.tab20(k % 20), linewidth=0)
+    bottom += layer
+left.axhline(10, color="black", linewidth=0.8)
+l2 = l2_lower_bound([size for size in sizes if size <= 10 * MiB], 10 * MiB)
+left.axvline(l2 - 0.5, color="black", linestyle="--", label=f"L2 bound: no packing needs fewer than {l2}")
+left.set_xlabel(f"bucket (in the order BFD opened it; {len(order)} in all)")
+left.set_ylabel("MiB (one segment per file)")
+left.set_title("Bucket by bucket: big files first, small ones fill the gaps")
+left.legend(fontsize="small", loc="lower left")
+
+# Free space per bucket on a log scale: "99.8% full" hides whether that is 2 KiB or 2 MiB.
+free_kib = np.array([10 * MiB - b.size for b in regular]) / 1024
+best_free = (l2 * 10 * MiB - sum(b.size for b in regular)) / l2 / 1024
+right.hist(np.maximum(free_kib, 0.5), bins=np.geomspace(0.5, 10 * 1024, 30), color="tab:blue")
+right.set_xscale("log")
+right.axvline(free_kib.mean(), color="tab:green", label=f"BFD: mean {free_kib.mean():.0f} KiB free")
+right.axvline(best_free, color="black", linestyle="--", label=f"{l2} buckets (L2): mean {best_free:.0f} KiB free")
+right.set_xlabel("free space in a bucket (KiB, log scale)")
+right.set_ylabel("buckets")
+right.set_title("What is left empty")
+right.legend(fontsize="small", loc="upper left")
 plt.show()
 
+# %%
+print(f"regular buckets: {len(regular)} | L2 bound for the regular files: {l2} | "
+      f"buckets with less than 64 KiB free: {(free_kib < 64).sum()} | with more than 1 MiB free: {(free_kib > 1024).sum()}")
+
 # %% [markdown]
+# Read the two panels together. On the left, the first buckets are opened by the biggest files, one or two per
+# bucket, and topped up later with small ones; towards the right come buckets of many small files, and the last
+# bucket takes what is left. The dashed line is the L2 bound: when BFD's last bucket sits on it, the packing is
+# optimal. On the right, the free space of each bucket: most keep only a few KiB empty. The dashed line is the
+# mean free space if the files fitted into L2 buckets; the gap between the two lines is all that any better
+# algorithm could still win.
+#
 # **The pipeline**: generate real files, bucket them, and let worker threads archive each bucket into a
 # `.tar.gz` with a `MANIFEST.json` of names, sizes and SHA-256 checksums, then read the archive back and verify
 # every member. A failed bucket is retried, then recorded with its files; none disappears.
@@ -120,6 +153,14 @@ m = run_file_pipeline(60, lesson.settings.data_dir / "files", capacity=400_000, 
 # <details><summary>Answer</summary>
 #
 # A rename is atomic: readers never see a half-written archive, and a retried attempt does not leave a broken file behind.
+#
+# </details>
+#
+# **5. A packing uses B buckets and the L2 bound is L. What does B = L prove, and what does the mean free space of L buckets (the dashed line on the right) tell you when B > L?**
+#
+# <details><summary>Answer</summary>
+#
+# B = L proves the packing optimal: no packing can use fewer than L. When B > L, the optimum lies somewhere between L and B; the mean free space with L buckets is the least any packing could possibly leave, so the gap between it and the packing's own mean free space bounds what a better algorithm could still gain.
 #
 # </details>
 #

@@ -140,6 +140,14 @@ show_counts: bool = True
 #
 # </details>
 #
+# **6. In the backpressure plot, the source sends 40 batches a second and one worker handles 20. Once the queue is full, how fast does the producer run, how long is a batch's wait in the queue, and what would grow without limit if the queue were unbounded?**
+#
+# <details><summary>Answer</summary>
+#
+# The producer runs at the worker's pace, 20 batches a second: each `put()` waits until the worker takes a batch. A batch then waits behind the 10 queued ones, about 10 × 50 ms = 0.5 s. With an unbounded queue the producer would never wait, and the queue (memory) and every batch's latency would grow by 20 batches each second for as long as the source runs.
+#
+# </details>
+#
 
 # %% [markdown]
 # ## 03 · Nightly file pipeline: best-fit decreasing
@@ -175,6 +183,14 @@ show_counts: bool = True
 # <details><summary>Answer</summary>
 #
 # A rename is atomic: readers never see a half-written archive, and a retried attempt does not leave a broken file behind.
+#
+# </details>
+#
+# **5. A packing uses B buckets and the L2 bound is L. What does B = L prove, and what does the mean free space of L buckets (the dashed line on the right) tell you when B > L?**
+#
+# <details><summary>Answer</summary>
+#
+# B = L proves the packing optimal: no packing can use fewer than L. When B > L, the optimum lies somewhere between L and B; the mean free space with L buckets is the least any packing could possibly leave, so the gap between it and the packing's own mean free space bounds what a better algorithm could still gain.
 #
 # </details>
 #
@@ -459,7 +475,7 @@ show_counts: bool = True
 #
 
 # %%
-counts = {"00": 3, "01": 3, "02": 5, "03": 4, "04": 4, "05": 5, "06": 7, "07": 5, "08": 6, "09": 3}
+counts = {"00": 3, "01": 3, "02": 6, "03": 5, "04": 4, "05": 5, "06": 7, "07": 5, "08": 6, "09": 3}
 if show_counts:
     print(sum(counts.values()), "questions in", len(counts), "notebooks")
 

@@ -158,6 +158,11 @@ def test_slow_workers_never_overfill_the_queue(tmp_path):
     assert result["queue_high_water"] <= 2
     assert result["queue_blocked_seconds"] > 0.05, "the collector waited for the workers"
     assert result["messages_in"] == result["messages_processed"]
+    # One sample per batch, the series a lesson plots: depth bounded by the queue, waits adding up to the total.
+    depths, waits = metrics.samples("queue_depth"), metrics.samples("put_blocked_seconds")
+    assert len(depths) == len(waits) == result["batches_enqueued"]
+    assert max(depths) == result["queue_high_water"] and min(depths) >= 0
+    assert sum(waits) == pytest.approx(result["queue_blocked_seconds"])
 
 
 @pytest.mark.parametrize("stop_after", [0.15, 0.4, 0.73, 1.1])
