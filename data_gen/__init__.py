@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
 from .answer_key import build_answer_key, window_table
 from .records import MALFORMED_KINDS, TOLERATED_KINDS, TOPICS, Delivery, GenParams, Simulation
-from .sinks import FilesSink, KafkaSink, SinkError, pace, read_bluebikes_csv
+from .sinks import FilesSink, KafkaSink, ReplayStopped, SinkError, pace, read_bluebikes_csv
 from .world import EFFECTS, day_period, precip_category, temp_bin
 
 __all__ = [
     "EFFECTS", "MALFORMED_KINDS", "TOLERATED_KINDS", "TOPICS", "Delivery", "FilesSink", "GenParams", "KafkaSink",
-    "Simulation", "SinkError", "build_answer_key", "day_period", "generate", "pace", "precip_category",
+    "ReplayStopped", "Simulation", "SinkError", "build_answer_key", "day_period", "generate", "pace", "precip_category",
     "read_bluebikes_csv", "temp_bin", "window_table", "write_answer_key",
 ]
 
@@ -35,22 +36,28 @@ def generate(
     speedup: float | None = None,
     progress: Callable[[float, int], None] | None = None,
     windows: tuple[str, str] | None = None,
+    stop: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Simulate ``params``, send every record to ``sink`` (KafkaSink or FilesSink), return the answer key.
 
     ``progress(fraction_of_period, records_sent)`` is called every few thousand records.
     ``windows``: the analytics' (``WINDOW_DURATION_MEDIUM``, ``WINDOW_DURATION_LONG``), for
     example ``("15 minutes", "1 hour")``; by default those of the current settings.
+    ``stop``: when set (from another thread), the replay ends early; what was sent
+    is flushed and :class:`ReplayStopped` says how many records that was (the
+    answer key would describe records never sent, so none is returned).
     """
     sim = Simulation(params)
     total = sim.steps * 300.0
     n = 0
     try:
-        for d in pace(sim.deliveries(), speedup):
+        for d in pace(sim.deliveries(), speedup, stop=stop):
             sink.send(d)
             n += 1
             if progress is not None and n % 5000 == 0:
                 progress(min(1.0, d.at / total), n)
+    except ReplayStopped:
+        raise ReplayStopped(n) from None
     finally:
         sink.close()
     if progress is not None:

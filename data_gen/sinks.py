@@ -18,21 +18,34 @@ class SinkError(RuntimeError):
     """The sink cannot take records (broker unreachable, sends failed); the message says why and what to do."""
 
 
+class ReplayStopped(RuntimeError):
+    """A replay ended early because its ``stop`` event was set; ``sent`` records reached the sink."""
+
+    def __init__(self, sent: int = 0) -> None:
+        super().__init__(f"replay stopped early: {sent:,} records sent")
+        self.sent = sent
+
+
 def pace(deliveries: Iterable[Delivery], speedup: float | None,
-         clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
-         ) -> Iterator[Delivery]:
+         clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+         stop: threading.Event | None = None) -> Iterator[Delivery]:
     """Release each delivery at its simulated time divided by ``speedup`` (None: as fast as possible).
 
     ``speedup=60`` plays one simulated minute per wall second: a live stream for a notebook.
+    When ``stop`` is set the replay ends at once, also in the middle of a wait,
+    with :class:`ReplayStopped` (so a caller never mistakes it for the end).
     """
-    if not speedup:
-        yield from deliveries
-        return
+    if stop is not None and sleep is time.sleep:
+        sleep = stop.wait  # a wait that a stop cuts short
     t0 = clock()
     for d in deliveries:
-        wait = t0 + d.at / speedup - clock()
+        if stop is not None and stop.is_set():
+            raise ReplayStopped()
+        wait = t0 + d.at / speedup - clock() if speedup else 0.0
         if wait > 0:
             sleep(wait)
+            if stop is not None and stop.is_set():
+                raise ReplayStopped()
         yield d
 
 

@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlparse
 
 import pandas as pd
 
-__all__ = ["SinkLogError", "committed_batches", "committed_files", "read_sink", "orphan_files"]
+__all__ = ["SinkLogError", "committed_batches", "committed_files", "read_sink", "orphan_files", "rows_per_batch"]
 
 METADATA = "_spark_metadata"
 
@@ -101,6 +101,36 @@ def committed_files(path: Path | str) -> list[Path]:
             elif not entry.get("isDir", False):
                 files[p] = None
     return [Path(p) for p in files]
+
+
+def rows_per_batch(path: Path | str) -> dict[int, int]:
+    """Rows each committed micro-batch added to the sink at ``path``, from the Parquet footers (no data read).
+
+    The file sink reports no row count in a query's progress records
+    (``sink.numOutputRows`` is -1); its commit log says which files each batch
+    added, and each file's footer how many rows it holds.  A ``.compact`` entry
+    lists every file up to its batch: only the files new in it count for it
+    (after Spark has cleaned up the logs a compaction replaced, their rows are
+    counted in the compact batch).
+    """
+    import pyarrow.parquet as pq
+
+    folder = _local_folder(path)
+    log = folder / METADATA
+    if not log.is_dir():
+        return {}
+    known: set[str] = set()
+    out: dict[int, int] = {}
+    for b, file in sorted(_batch_files(log).items()):
+        rows = 0
+        for entry in _entries(file):
+            p = unquote(urlparse(entry["path"]).path)
+            if entry.get("action", "add") == "delete" or entry.get("isDir", False) or p in known:
+                continue
+            known.add(p)
+            rows += pq.ParquetFile(p).metadata.num_rows
+        out[b] = rows
+    return out
 
 
 def orphan_files(path: Path | str) -> list[Path]:

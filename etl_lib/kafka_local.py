@@ -47,6 +47,7 @@ __all__ = [
     "LocalKafka",
     "broker_answers",
     "create_topics",
+    "end_offsets",
     "ensure_broker",
     "free_port",
     "reset_topics",
@@ -149,6 +150,25 @@ def create_topics(bootstrap: str, topics: Iterable[str], partitions: int = 3) ->
         return wanted
     finally:
         admin.close()
+
+
+def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[str, dict[int, int]]:
+    """Per topic, the end offset of each partition: how many records it holds (the kit never compacts or deletes).
+
+    Read with a consumer that joins no group and commits nothing.
+    """
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="etl-kit-offsets", enable_auto_commit=False)
+    try:
+        out: dict[str, dict[int, int]] = {}
+        for topic in dict.fromkeys(topics):
+            parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            ends = consumer.end_offsets(parts) if parts else {}
+            out[topic] = {tp.partition: int(ends[tp]) for tp in parts}
+        return out
+    finally:
+        consumer.close()
 
 
 def reset_topics(bootstrap: str, topics: Iterable[str], partitions: int = 3, timeout: float = 60.0) -> None:

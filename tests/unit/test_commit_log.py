@@ -10,7 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from etl_lib.commit_log import SinkLogError, committed_batches, committed_files, orphan_files, read_sink
+from etl_lib.commit_log import (SinkLogError, committed_batches, committed_files, orphan_files, read_sink,
+                                rows_per_batch)
 
 
 def _write(folder, rel, rows):
@@ -51,6 +52,18 @@ def test_compact_file_replaces_the_batches_before_it(tmp_path):
     (tmp_path / "_spark_metadata" / "12.tmp").write_text("v1\n")
     assert sorted(read_sink(tmp_path)["n"]) == list(range(12))
     assert committed_batches(tmp_path) == [0, 9, 10, 11]
+
+
+def test_rows_per_batch_counts_each_file_once_from_its_footer(tmp_path):
+    files = [_write(tmp_path, f"part-{i}.parquet", list(range(i + 1))) for i in range(12)]  # file i: i+1 rows
+    _write(tmp_path, "part-orphan.parquet", [1, 2, 3])  # never committed: not counted
+    _log(tmp_path, "0", files[:1])
+    _log(tmp_path, "9.compact", files[:10])  # lists file 0 again: counted for batch 0 only
+    _log(tmp_path, "10", files[10:11])
+    _log(tmp_path, "11", [])  # a batch that wrote nothing
+    assert rows_per_batch(tmp_path) == {0: 1, 9: sum(range(2, 11)), 10: 11, 11: 0}
+    assert sum(rows_per_batch(tmp_path).values()) == len(read_sink(tmp_path))
+    assert rows_per_batch(tmp_path / "nothing here") == {}
 
 
 def test_partition_columns_come_back_from_the_folder_names(tmp_path):

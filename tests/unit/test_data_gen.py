@@ -354,3 +354,31 @@ def test_answer_key_uses_the_windows_it_is_given():
     assert k30["multi_variable"]["windows"] < k15["multi_variable"]["windows"]
     assert {r.get("window") for r in k30["relationships"] if r["analytic"] == "weather_safety_analysis"} == {
         "120 minutes"}
+
+
+def test_a_stopped_replay_says_how_much_it_sent(tmp_path):
+    """A live replay stopped from another thread ends at once, flushes what it sent and does not pretend it finished."""
+    import threading
+    import time
+
+    from data_gen import ReplayStopped
+
+    stop = threading.Event()
+    sink = FilesSink(tmp_path, TOPIC_NAMES)
+    threading.Timer(0.3, stop.set).start()
+    t0 = time.monotonic()
+    with pytest.raises(ReplayStopped) as err:
+        generate(GenParams(days=1, scale=0.05, seed=3), sink, speedup=86400 / 60, stop=stop)  # a day in 60 s
+    assert time.monotonic() - t0 < 5, "the stop cut the wait short"
+    lines = sum(1 for f in tmp_path.rglob("*.jsonl") for _ in f.open())
+    assert 0 < err.value.sent == lines, "every record it reports as sent is in the sink"
+    assert f"{err.value.sent:,} records sent" in str(err.value)
+
+
+def test_a_replay_that_finishes_is_not_stopped(tmp_path):
+    import threading
+
+    stop = threading.Event()
+    key = generate(GenParams(days=1, scale=0.02, seed=3), FilesSink(tmp_path, TOPIC_NAMES), stop=stop)
+    stop.set()  # set after the end: changes nothing
+    assert key["params"]["days"] == 1
