@@ -35,7 +35,7 @@ import nbnav  # noqa: E402
 
 FORMAT = "py:percent"
 PAIRING = "ipynb,lessons//py:percent"
-REVIEW = "10_exam_review"
+REVIEW = "11_exam_review"
 KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
@@ -98,7 +98,7 @@ def questions_cell(nb: nbformat.NotebookNode) -> str | None:
 
 
 def review_source(lessons: list[Path]) -> str:
-    """The exam review (notebook 10) as a percent-format source, assembled from the lessons' question cells."""
+    """The exam review (the last notebook) as a percent-format source, assembled from the lessons' question cells."""
     books = [(p, jupytext.read(p)) for p in lessons if p.stem != REVIEW]
     counts: dict[str, int] = {}
     sections = []
@@ -112,11 +112,11 @@ def review_source(lessons: list[Path]) -> str:
         sections.append(f"## {title}\n\n[open the notebook]({path.stem}.ipynb)\n\n{body}")
     cells = [
         nbformat.v4.new_markdown_cell(
-            f"# 10 · Exam review\n\n**You will learn to**\n\n"
+            f"# {REVIEW[:2]} · Exam review\n\n**You will learn to**\n\n"
             "- answer every self-check question of the kit in one place\n"
             "- find the notebook to reread for each topic\n\n"
             f"**Prerequisites:** notebooks 00 to {max(counts)}\\\n**Time:** about 40 minutes"),
-        nbformat.v4.new_code_cell('from etl_lib.notebook import setup\n\nlesson = setup("10", kafka=False)'),
+        nbformat.v4.new_code_cell(f'from etl_lib.notebook import setup\n\nlesson = setup("{REVIEW[:2]}", kafka=False)'),
         nbformat.v4.new_code_cell("show_counts: bool = True", metadata={"tags": ["parameters"]}),
         nbformat.v4.new_markdown_cell(
             "Try each question before opening the answer. The heading under each notebook links back to it."),

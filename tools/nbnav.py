@@ -41,7 +41,7 @@ def update(folder: Path) -> list[Path]:
         nb.cells = cells + [nav]
         nbformat.write(nb, path)
     lines = ["# Notebooks", "", "Numbered in teaching order. Each opens with its goals, prerequisites and time, and",
-             "ends with *Check yourself* questions; notebook 10 collects them all for exam review.", "",
+             f"ends with *Check yourself* questions; notebook {paths[-1].name[:2]} collects them all for exam review.", "",
              "| # | notebook | time |", "|---|---|---|"]
     for path, nb in zip(paths, books):
         lines.append(f"| {path.name[:2]} | [{_title(nb)}]({path.name}) | {_minutes(nb)} |")

@@ -19,7 +19,8 @@
 # **You will learn to**
 #
 # - create topics with partitions and send keyed records
-# - explain offsets and consumer groups
+# - explain offsets and consumer groups, and watch a group rebalance
+# - see how keys spread records over partitions (and when they do not)
 # - generate the four Boston 2018 streams and read their layouts
 #
 # **Prerequisites:** notebook 00\
@@ -76,6 +77,68 @@ print("group A, second time:", read_all("lesson04-A"))
 print("group B, first time: ", read_all("lesson04-B"))
 
 # %% [markdown]
+# **Members of one group share the partitions.** Below, consumers join the group `lesson04-share` one by one,
+# each polling in its own thread (a member that stops polling is thrown out of the group). Each time a member
+# joins or leaves, the group **rebalances**: the group coordinator (a broker) revokes the partitions and the
+# members divide them again, so that each partition has exactly one owner. With three partitions, a fourth
+# member would get nothing: partitions are the unit of parallelism of a group.
+
+# %%
+import threading
+import time
+
+class Member:
+    """A consumer of the group that polls in its own thread until stopped."""
+
+    def __init__(self, name):
+        self.name, self.stop = name, threading.Event()
+        self.consumer = KafkaConsumer(s.kafka_topic_bike, bootstrap_servers=s.kafka_bootstrap_servers,
+                                      group_id="lesson04-share", client_id=name, auto_offset_reset="earliest")
+        self.thread = threading.Thread(target=self._poll, name=name)
+        self.thread.start()
+
+    def _poll(self):
+        while not self.stop.is_set():
+            self.consumer.poll(timeout_ms=200)
+        self.consumer.close()  # leaves the group: the others rebalance at once
+
+    def leave(self):
+        self.stop.set()
+        self.thread.join()
+
+def settled(members, timeout=60):
+    """Each member's partitions once every partition has exactly one owner and no member is idle."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        owned = {m.name: sorted(tp.partition for tp in m.consumer.assignment()) for m in members}
+        if sorted(p for ps in owned.values() for p in ps) == [0, 1, 2] and all(owned.values()):
+            return owned
+        time.sleep(0.2)
+    raise TimeoutError(f"the group did not settle in {timeout} s: {owned}")
+
+members, history = [], []
+try:
+    for name in ["consumer-1", "consumer-2", "consumer-3"]:
+        members.append(Member(name))
+        history.append((f"{name} joined", settled(members)))
+    members.pop(0).leave()
+    history.append(("consumer-1 left", settled(members)))
+finally:
+    for m in members:
+        m.leave()
+
+for event, owned in history:
+    print(f"{event:<18} partitions per member: {sorted((len(p) for p in owned.values()), reverse=True)}")
+
+# %% [markdown]
+# Which member got which partitions depends on the member ids the coordinator hands out (random), so this table
+# changes from run to run; the sizes above do not.
+
+# %% tags=["nbval-ignore-output"]
+for event, owned in history:
+    print(f"{event:<18}", owned)
+
+# %% [markdown]
 # Now the simulated world. `data_gen` produces four streams in the field layouts of the public datasets
 # (Bluebikes trips, Uber/Lyft rides, weather, Vision Zero crashes), with weather effects planted in them and an
 # **answer key** saying what the analytics must find.
@@ -90,19 +153,38 @@ import pandas as pd
 pd.DataFrame(key["counts"]).T[["produced", "valid", "quarantined", "duplicates", "late"]]
 
 # %%
-from kafka import TopicPartition
+from etl_lib.kafka_local import end_offsets
 
-c = KafkaConsumer(bootstrap_servers=s.kafka_bootstrap_servers)
-for t, topic in s.kafka_topics.items():
-    parts = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic))]
-    print(f"{topic:<20} end offsets per partition: {[c.end_offsets(parts)[p] for p in parts]}")
-c.close()
+per_partition = pd.DataFrame(end_offsets(s.kafka_bootstrap_servers, s.kafka_topics.values())).T.sort_index()
+per_partition.columns = [f"partition {p}" for p in per_partition.columns]
+per_partition
+
+# %% [markdown]
+# **Partition skew.** The key decides the partition, so the spread of records over partitions is the spread of
+# the keys' hashes, weighted by how busy each key is. A hash spreads *many* keys evenly; the kit's topics have
+# few: bike trips are keyed by station (30 stations), taxi rides by pickup place (12 places), so a few busy keys
+# that happen to hash to the same partition make it much fuller than the others. Weather has a single key
+# (`boston`): every record in one partition, two partitions idle, and one consumer (or one Spark task) doing all
+# the work of the topic.
+
+# %%
+import matplotlib.pyplot as plt
+
+shares = per_partition.div(per_partition.sum(axis=1), axis=0)
+ax = shares.plot.bar(figsize=(7, 3.5), rot=0)
+ax.axhline(1 / per_partition.shape[1], color="black", linewidth=0.8, linestyle="--", label="an even spread")
+ax.set_ylabel("share of the topic's records")
+ax.set_xlabel("")
+ax.set_title("Records per partition: keys decide the spread")
+ax.legend(fontsize="small")
+plt.show()
 
 # %% [markdown]
 # One record of each layout, read back from Kafka: the first valid record of the lowest-numbered
 # partition that has one. (All weather records share the key `boston`, so they all sit in one partition.)
 
 # %%
+from kafka import TopicPartition
 from etl_lib.schemas import validate_record
 
 def first_valid(t, topic):
@@ -160,16 +242,34 @@ for t, topic in s.kafka_topics.items():
 #
 # </details>
 #
+# **5. A topic has 3 partitions and its consumer group has 4 members. What does the fourth member do, and what happens when one of the others stops polling?**
+#
+# <details><summary>Answer</summary>
+#
+# It gets no partition and idles: a partition has exactly one owner in a group, so a group's parallelism is at most its topic's partition count. A member that stops polling (or closes) leaves the group, after the session timeout if it crashed; the coordinator rebalances and the idle member takes over its partitions, from the offsets the group committed.
+#
+# </details>
+#
+# **6. Every weather record has the key `boston`. What does that do to the weather topic's three partitions, and when is one key for everything the right choice anyway?**
+#
+# <details><summary>Answer</summary>
+#
+# All weather records land in one partition: one consumer or one Spark task does all the topic's work and the other partitions idle (skew). It is right when order across all records matters (one partition is the only total order Kafka gives) and the volume is small, as for one weather station's observations every five minutes.
+#
+# </details>
+#
 
 # %%
 assert [p for k, p, _ in sent if k == "67"] == [sent[0][1]] * 3
+assert [sorted(map(len, owned.values())) for _, owned in history] == [[3], [1, 2], [1, 1, 1], [1, 2]]
+assert (per_partition.loc[s.kafka_topic_weather] > 0).sum() == 1, "one key, one partition"
 assert key["counts"]["bike"]["produced"] == key["counts"]["bike"]["valid"] + key["counts"]["bike"]["quarantined"]
-print("Same key, same partition; every produced record is valid or quarantined: True")
+print("Same key, same partition; a group shares the partitions; every produced record is valid or quarantined: True")
 
 # %% [markdown]
 # ## Summary
 #
-# Topics have partitions, partitions have offsets, keys choose partitions. Consumer groups share partitions and commit offsets. `data_gen` writes four realistic streams with an answer key.
+# Topics have partitions, partitions have offsets, keys choose partitions (one key: one busy partition). Consumer groups share partitions, one owner each, rebalance when members come and go, and commit offsets. `data_gen` writes four realistic streams with an answer key.
 #
 # **Further reading**
 #

@@ -122,6 +122,61 @@ print(f"hand-written chain: {exam_rows} rows | kit: {kit_rows} valid rows "
       f"(answer key: {key['counts']['bike']['valid']}) | let through by the hand-written chain: {exam_rows - kit_rows}")
 
 # %% [markdown]
+# **Where a query starts reading, and who remembers where it got to.** `startingOffsets` says where a query
+# starts *the first time*: `earliest` (everything the topic holds) or `latest` (only what arrives after the start).
+# From then on the query's checkpoint decides: it holds the offsets of every batch, and a restart continues from
+# them whatever `startingOffsets` says. Spark's Kafka source does **not** use Kafka's consumer groups for this:
+# it assigns partitions itself and commits no offset to the broker, so the list of consumer groups does not change.
+# Below, on a topic of its own holding 12 records, two queries, one from `earliest` and one from `latest`, run;
+# then five more records are sent and both run again from their checkpoints.
+
+# %%
+from kafka import KafkaAdminClient, KafkaProducer
+from etl_lib.kafka_local import reset_topics
+
+demo_topic = "05.starting-offsets"
+reset_topics(s.kafka_bootstrap_servers, [demo_topic], 3)
+
+def send_notes(n, note):
+    producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap_servers)
+    for i in range(n):
+        producer.send(demo_topic, key=str(i).encode(), value=f'{{"note": "{note}"}}'.encode())
+    producer.close()
+
+def consumer_groups():
+    admin = KafkaAdminClient(bootstrap_servers=s.kafka_bootstrap_servers)
+    try:
+        return {group for group, _ in admin.list_consumer_groups()}
+    finally:
+        admin.close()
+
+def run_from(starting, name):
+    """Rows one available-now run of a query over the demo topic reads (its checkpoint keeps the offsets)."""
+    query = (spark.readStream.format("kafka")
+             .option("kafka.bootstrap.servers", s.kafka_bootstrap_servers)
+             .option("subscribe", demo_topic)
+             .option("startingOffsets", starting)
+             .load()
+             .selectExpr("CAST(value AS STRING) AS value")
+             .writeStream.format("parquet")
+             .option("path", str(s.data_dir / name))
+             .option("checkpointLocation", str(s.data_dir / "checkpoints" / name))
+             .trigger(availableNow=True)
+             .start())
+    query.awaitTermination()
+    return sum(p["numInputRows"] for p in query.recentProgress)
+
+groups_before = consumer_groups()
+send_notes(12, "sent before the queries started")
+first = {start: run_from(start, f"from_{start}") for start in ("earliest", "latest")}
+send_notes(5, "sent after the first run")
+again = {start: run_from(start, f"from_{start}") for start in ("earliest", "latest")}
+for start in first:
+    print(f"startingOffsets={start:<8}  first run: {first[start]:>4} rows | run again from its checkpoint: "
+          f"{again[start]} rows")
+print("consumer groups the Spark queries added on the broker:", sorted(consumer_groups() - groups_before))
+
+# %% [markdown]
 # **Schema inference is for files, not Kafka.** The seed sets `spark.sql.streaming.schemaInference=true`. It
 # has no effect on Kafka: the Kafka source's schema is always the same seven columns, and the JSON inside `value`
 # is parsed only with the schema you give `from_json`. The setting applies to *file* sources (JSON, CSV,
@@ -239,7 +294,15 @@ pd.DataFrame(rows)
 # </details>
 #
 
-# **5. A file source with inference on fixed `trip_duration` as a whole number. A file arrives with `612.5`. What does the query write for it?**
+# **5. A query was started with `startingOffsets=latest`, stopped, and restarted a day later with the same checkpoint. Does it skip what arrived while it was down? And where would you look for its offsets in Kafka's consumer groups?**
+#
+# <details><summary>Answer</summary>
+#
+# It does not skip anything: `startingOffsets` applies only to a query's first start; a restart continues from the offsets in its checkpoint, so it reads everything that arrived while it was down (unless Kafka deleted it meanwhile, which `failOnDataLoss` reports). Its offsets are not in any consumer group: Spark's Kafka source assigns partitions itself and commits nothing to the broker. Look in the checkpoint's `offsets/` folder, or at `sources[].endOffset` in the query's progress.
+#
+# </details>
+#
+# **6. A file source with inference on fixed `trip_duration` as a whole number. A file arrives with `612.5`. What does the query write for it?**
 #
 # <details><summary>Answer</summary>
 #

@@ -14,20 +14,20 @@
 # ---
 
 # %% [markdown]
-# # 10 · Exam review
+# # 11 · Exam review
 #
 # **You will learn to**
 #
 # - answer every self-check question of the kit in one place
 # - find the notebook to reread for each topic
 #
-# **Prerequisites:** notebooks 00 to 09\
+# **Prerequisites:** notebooks 00 to 10\
 # **Time:** about 40 minutes
 
 # %%
 from etl_lib.notebook import setup
 
-lesson = setup("10", kafka=False)
+lesson = setup("11", kafka=False)
 
 # %% tags=["parameters"]
 show_counts: bool = True
@@ -232,6 +232,22 @@ show_counts: bool = True
 #
 # </details>
 #
+# **5. A topic has 3 partitions and its consumer group has 4 members. What does the fourth member do, and what happens when one of the others stops polling?**
+#
+# <details><summary>Answer</summary>
+#
+# It gets no partition and idles: a partition has exactly one owner in a group, so a group's parallelism is at most its topic's partition count. A member that stops polling (or closes) leaves the group, after the session timeout if it crashed; the coordinator rebalances and the idle member takes over its partitions, from the offsets the group committed.
+#
+# </details>
+#
+# **6. Every weather record has the key `boston`. What does that do to the weather topic's three partitions, and when is one key for everything the right choice anyway?**
+#
+# <details><summary>Answer</summary>
+#
+# All weather records land in one partition: one consumer or one Spark task does all the topic's work and the other partitions idle (skew). It is right when order across all records matters (one partition is the only total order Kafka gives) and the volume is small, as for one weather station's observations every five minutes.
+#
+# </details>
+#
 
 # %% [markdown]
 # ## 05 · Parsing with explicit schemas, and the quarantine
@@ -271,7 +287,15 @@ show_counts: bool = True
 # </details>
 #
 #
-# **5. A file source with inference on fixed `trip_duration` as a whole number. A file arrives with `612.5`. What does the query write for it?**
+# **5. A query was started with `startingOffsets=latest`, stopped, and restarted a day later with the same checkpoint. Does it skip what arrived while it was down? And where would you look for its offsets in Kafka's consumer groups?**
+#
+# <details><summary>Answer</summary>
+#
+# It does not skip anything: `startingOffsets` applies only to a query's first start; a restart continues from the offsets in its checkpoint, so it reads everything that arrived while it was down (unless Kafka deleted it meanwhile, which `failOnDataLoss` reports). Its offsets are not in any consumer group: Spark's Kafka source assigns partitions itself and commits nothing to the broker. Look in the checkpoint's `offsets/` folder, or at `sources[].endOffset` in the query's progress.
+#
+# </details>
+#
+# **6. A file source with inference on fixed `trip_duration` as a whole number. A file arrives with `612.5`. What does the query write for it?**
 #
 # <details><summary>Answer</summary>
 #
@@ -339,6 +363,14 @@ show_counts: bool = True
 # <details><summary>Answer</summary>
 #
 # It read all the records in one micro-batch. The watermark used to drop late rows is the one computed at the end of the previous batch; in the first batch there is none, so nothing is late. The kit's query saw the 08:20 bike in its second run, after the first had moved the watermark to 08:45.
+#
+# </details>
+#
+# **8. In the event-time picture, batches 1 and 3 read no records at all. Why did Spark run them, and what did they write?**
+#
+# <details><summary>Answer</summary>
+#
+# They are no-data batches: after a batch that moved the newest event time, Spark runs one more batch with no input so that the new watermark takes effect at once, instead of waiting for the next record. In it, the windows whose end the watermark has passed are written (append mode) and dropped from the state. Batch 1 ran with watermark 08:45 and wrote the windows up to 08:30-08:45; batch 3 ran with 09:20.
 #
 # </details>
 #
@@ -474,8 +506,54 @@ show_counts: bool = True
 # </details>
 #
 
+# %% [markdown]
+# ## 10 · Watch it stream: progress, watermark and state, live
+#
+# [open the notebook](10_live_stream.ipynb)
+#
+# **1. A query with a 4-second trigger shows batch durations of 6 s, 7 s and 6 s for many batches in a row. What happens to the trigger, to the input rate of each batch and to the latency of results, and what could you change?**
+#
+# <details><summary>Answer</summary>
+#
+# Each batch starts as soon as the previous one ends (no waiting for the tick), so batches come every 6-7 s instead of 4. Each batch finds more rows waiting, so its input grows; if the processed rate stays below the input rate, the backlog in Kafka and the latency of results grow without limit. Options: more cores or executors, more shuffle partitions or Kafka partitions for parallelism, less work per row, `maxOffsetsPerTrigger` to bound a batch (which smooths batches but does not add capacity), or a longer trigger interval, which amortises the per-batch overhead.
+#
+# </details>
+#
+# **2. In the event-time panel, the watermark is a step that lags the newest event time. Why does it move only between batches, and by how much?**
+#
+# <details><summary>Answer</summary>
+#
+# Spark fixes the watermark when it plans a batch, from the largest event time seen in the batches before, minus `WATERMARK_DELAY`; during the batch it collects the new maximum, and the next batch runs with the new watermark. So the step rises by how far the newest event time moved in the previous batch.
+#
+# </details>
+#
+# **3. The state rows rise while events arrive and fall later. What makes a row leave the state of a windowed count in append mode?**
+#
+# <details><summary>Answer</summary>
+#
+# The watermark passing the window's end: the window can no longer change, so it is written to the sink (once, final) and removed from the state. Deduplication keys leave the same way, when the watermark passes their event time plus the delay.
+#
+# </details>
+#
+# **4. The query was stopped in the middle of the run and restarted with an available-now trigger. Why was no record read twice or missed?**
+#
+# <details><summary>Answer</summary>
+#
+# The checkpoint holds the offsets each batch read (written before the batch ran) and which batches committed. The restart runs an uncommitted batch again over exactly its logged offsets, then continues from the last committed offset; the watermark and the state come back from the checkpoint too. The file sink skips a batch its own log already holds.
+#
+# </details>
+#
+# **5. The file sink's progress shows `numOutputRows: -1`. How else can you find the rows each batch wrote, and why is reading the folder with pandas not enough?**
+#
+# <details><summary>Answer</summary>
+#
+# The sink's commit log (`_spark_metadata/N`) lists the files batch N added; their Parquet footers hold the row counts. Reading the folder would also count files of a batch that was killed before it committed, which the log does not list.
+#
+# </details>
+#
+
 # %%
-counts = {"00": 3, "01": 3, "02": 6, "03": 5, "04": 4, "05": 5, "06": 7, "07": 5, "08": 6, "09": 3}
+counts = {"00": 3, "01": 3, "02": 6, "03": 5, "04": 6, "05": 6, "06": 8, "07": 5, "08": 6, "09": 3, "10": 5}
 if show_counts:
     print(sum(counts.values()), "questions in", len(counts), "notebooks")
 
@@ -491,4 +569,4 @@ if show_counts:
 
 # %% [markdown]
 # <!-- nav: generated by tools/nbnav.py -->
-# [← 09_orchestrator](09_orchestrator.ipynb) | [contents](README.md) | (end) →
+# [← 10_live_stream](10_live_stream.ipynb) | [contents](README.md) | (end) →
