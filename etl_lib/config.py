@@ -24,6 +24,7 @@ import json
 import os
 import re
 import sys
+import urllib.parse
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -203,9 +204,18 @@ def _parse_memory(text: str) -> str:
 
 
 def _parse_path(text: str) -> Path:
-    if not text.strip():
+    text = text.strip()
+    if not text:
         raise ValueError("expected a folder path")
-    return Path(text.strip()).expanduser()
+    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", text)
+    if scheme and scheme.group(1).lower() == "file":
+        text = urllib.parse.unquote(urllib.parse.urlparse(text).path)
+    elif scheme:
+        # A path would silently turn "s3a://bucket" into "s3a:/bucket": refuse instead.
+        raise ValueError(f"{scheme.group(1)}:// locations are not supported yet: the report and the commit-log "
+                         "reader read outputs with local tools, so use a folder on this machine that every Spark "
+                         "executor also reaches (a shared mount such as NFS, or a FUSE mount of the bucket)")
+    return Path(text).expanduser()
 
 
 # --------------------------------------------------------------------------- fields
@@ -244,6 +254,10 @@ _FIELDS: tuple[_Field, ...] = (
     _Field("KAFKA_TOPIC_WEATHER", "weather-data", _parse_topic, "topic of weather observations"),
     _Field("KAFKA_TOPIC_ACCIDENTS", "accidents", _parse_topic, "topic of accident reports"),
     _Field("KAFKA_TOPIC_PARTITIONS", "3", _parse_positive_int, "partitions per topic the kit creates"),
+    _Field("KAFKA_REPLICATION_FACTOR", "1", _parse_positive_int,
+           "copies of each partition in topics the kit creates (1 on one broker; 3 on a cluster)"),
+    _Field("KAFKA_MIN_INSYNC_REPLICAS", "1", _parse_positive_int,
+           "replicas that must have a record before acks=all succeeds (2 with replication factor 3)"),
     _Field("KAFKA_STARTING_OFFSETS", "earliest", _parse_choice("earliest", "latest"),
            "where a new streaming query starts reading"),
     _Field("KAFKA_FAIL_ON_DATA_LOSS", "true", _parse_bool,
@@ -303,6 +317,8 @@ class Settings:
     kafka_topic_weather: str
     kafka_topic_accidents: str
     kafka_topic_partitions: int
+    kafka_replication_factor: int
+    kafka_min_insync_replicas: int
     kafka_starting_offsets: str
     kafka_fail_on_data_loss: bool
     kafka_controller_port: int
@@ -399,11 +415,18 @@ class Settings:
 
 def _cross_checks(values: dict[str, Any]) -> list[str]:
     """Problems that only a pair of settings shows (each value may be fine on its own)."""
+    problems = []
     slide, window = values["SLIDE_DURATION"], values["WINDOW_DURATION_MEDIUM"]
     if duration_seconds(slide) > duration_seconds(window):
-        return [f"SLIDE_DURATION={slide!r} is longer than WINDOW_DURATION_MEDIUM={window!r}: a window cannot "
-                "slide by more than its own length (Spark refuses it); use e.g. SLIDE_DURATION='5 minutes'."]
-    return []
+        problems.append(f"SLIDE_DURATION={slide!r} is longer than WINDOW_DURATION_MEDIUM={window!r}: a window "
+                        "cannot slide by more than its own length (Spark refuses it); use e.g. "
+                        "SLIDE_DURATION='5 minutes'.")
+    replicas, in_sync = values["KAFKA_REPLICATION_FACTOR"], values["KAFKA_MIN_INSYNC_REPLICAS"]
+    if in_sync > replicas:
+        problems.append(f"KAFKA_MIN_INSYNC_REPLICAS={in_sync} is more than KAFKA_REPLICATION_FACTOR={replicas}: "
+                        "no partition could ever have that many copies in sync, so every acks=all send would "
+                        f"fail; use at most {replicas} (replication factor 3 usually goes with 2).")
+    return problems
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

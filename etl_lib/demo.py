@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import _jvm
 from .config import ConfigError, Settings, get_settings
-from .kafka_local import BrokerError, ensure_broker, reset_topics
+from .kafka_local import BrokerError, ensure_broker, may_reset_topics, reset_topics
 
 
 class UnsafeDeleteError(ConfigError):
@@ -51,7 +51,7 @@ def _clean_outputs(settings: Settings) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def run_demo(days: int = 7, scale: float = 0.5, seed: int = 42) -> int:
+def run_demo(days: int = 7, scale: float = 0.5, seed: int = 42, reset_topics_asked: bool = False) -> int:
     from data_gen import GenParams, KafkaSink, generate, write_answer_key
 
     settings = get_settings()
@@ -60,7 +60,15 @@ def run_demo(days: int = 7, scale: float = 0.5, seed: int = 42) -> int:
     with ensure_broker(settings) as broker:
         origin = "started for this run" if broker.owned else "already running, reused"
         print(f"[1/5] Kafka broker at {settings.kafka_bootstrap_servers} ({origin})")
-        reset_topics(settings.kafka_bootstrap_servers, settings.kafka_topics.values(), settings.kafka_topic_partitions)
+        if not (reset_topics_asked or may_reset_topics(settings, broker)):
+            raise BrokerError(
+                f"The demo starts from empty topics, and {settings.kafka_bootstrap_servers} is a cluster the kit did "
+                f"not start: it will not delete {', '.join(settings.kafka_topics.values())} there unless asked. "
+                "Run `python -m etl_lib.demo --reset-topics` to delete and recreate them, or set KAFKA_TOPIC_* "
+                "to topics of the demo's own.")
+        reset_topics(settings.kafka_bootstrap_servers, settings.kafka_topics.values(), settings.kafka_topic_partitions,
+                     replication_factor=settings.kafka_replication_factor,
+                     min_insync_replicas=settings.kafka_min_insync_replicas)
         _clean_outputs(settings)
         print(f"[2/5] emptied topics {', '.join(settings.kafka_topics.values())} and outputs under {settings.data_dir}")
 
@@ -106,9 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=7, help="simulated days")
     parser.add_argument("--scale", type=float, default=0.5, help="data_gen rate scale")
     parser.add_argument("--seed", type=int, default=42, help="data_gen seed")
+    parser.add_argument("--reset-topics", action="store_true",
+                        help="delete and recreate the topics even on a broker the kit did not start")
     args = parser.parse_args(argv)
     try:
-        return run_demo(args.days, args.scale, args.seed)
+        return run_demo(args.days, args.scale, args.seed, args.reset_topics)
     except ConfigError as err:
         print(f"Configuration error:\n{err}", file=sys.stderr)
     except (BrokerError, _jvm.JavaError, _jvm.JarsMissingError, RuntimeError) as err:

@@ -49,7 +49,9 @@ __all__ = [
     "create_topics",
     "end_offsets",
     "ensure_broker",
+    "ensure_topics",
     "free_port",
+    "may_reset_topics",
     "reset_topics",
 ]
 
@@ -130,26 +132,45 @@ def broker_answers(bootstrap: str, timeout: float = 3.0) -> bool:
         admin.close()
 
 
-def create_topics(bootstrap: str, topics: Iterable[str], partitions: int = 3) -> list[str]:
-    """Create the topics that do not exist yet; returns the ones created."""
+def create_topics(bootstrap: str, topics: Iterable[str], partitions: int = 3, replication_factor: int = 1,
+                  min_insync_replicas: int | None = None) -> list[str]:
+    """Create the topics that do not exist yet; returns the ones created.  Existing topics are left as they are.
+
+    ``replication_factor``: copies of each partition (at most the number of
+    brokers); ``min_insync_replicas``: how many must have a record before an
+    ``acks=all`` send succeeds (the topic's ``min.insync.replicas``).
+    """
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
-    from kafka.errors import TopicAlreadyExistsError
+    from kafka.errors import InvalidReplicationFactorError, TopicAlreadyExistsError
 
+    configs = {"min.insync.replicas": str(min_insync_replicas)} if min_insync_replicas else {}
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="etl-kit-admin")
     try:
         existing = set(admin.list_topics())
         wanted = [t for t in dict.fromkeys(topics) if t not in existing]
         if wanted:
             try:
-                admin.create_topics(
-                    [NewTopic(name=t, num_partitions=partitions, replication_factor=1) for t in wanted]
-                )
+                admin.create_topics([NewTopic(name=t, num_partitions=partitions, replication_factor=replication_factor,
+                                              topic_configs=configs) for t in wanted])
             except TopicAlreadyExistsError:
                 pass
+            except InvalidReplicationFactorError as err:
+                brokers = len(admin.describe_cluster().get("brokers", []))
+                raise BrokerError(
+                    f"Cannot create {', '.join(wanted)} with KAFKA_REPLICATION_FACTOR={replication_factor}: the "
+                    f"cluster at {bootstrap} has {brokers} broker(s), and each copy needs its own broker. Set "
+                    f"KAFKA_REPLICATION_FACTOR to at most {brokers} (1 for the local broker).") from err
         return wanted
     finally:
         admin.close()
+
+
+def ensure_topics(settings: Settings, topics: Iterable[str] | None = None) -> list[str]:
+    """Create the kit's topics (or ``topics``) as the settings say: partitions, replication, min in-sync replicas."""
+    return create_topics(settings.kafka_bootstrap_servers, settings.kafka_topics.values() if topics is None else topics,
+                         settings.kafka_topic_partitions, settings.kafka_replication_factor,
+                         settings.kafka_min_insync_replicas)
 
 
 def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[str, dict[int, int]]:
@@ -171,11 +192,12 @@ def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[str, dict[int, in
         consumer.close()
 
 
-def reset_topics(bootstrap: str, topics: Iterable[str], partitions: int = 3, timeout: float = 60.0) -> None:
+def reset_topics(bootstrap: str, topics: Iterable[str], partitions: int = 3, timeout: float = 60.0,
+                 replication_factor: int = 1, min_insync_replicas: int | None = None) -> None:
     """Delete the topics (if present) and create them empty: a fresh start for a demo run.
 
     Kafka deletes topics asynchronously; this waits until they are gone before
-    creating them again.
+    creating them again.  Only for topics the kit owns: see :func:`may_reset_topics`.
     """
     from kafka import KafkaAdminClient
     from kafka.errors import UnknownTopicOrPartitionError
@@ -199,8 +221,10 @@ def reset_topics(bootstrap: str, topics: Iterable[str], partitions: int = 3, tim
     deadline = time.monotonic() + timeout
     while True:
         try:
-            create_topics(bootstrap, topics, partitions)
+            create_topics(bootstrap, topics, partitions, replication_factor, min_insync_replicas)
             return
+        except BrokerError:
+            raise  # a setting the cluster cannot meet: waiting will not help
         except Exception:  # noqa: BLE001 - a just-deleted topic can still be "marked for deletion"
             if time.monotonic() > deadline:
                 raise
@@ -474,6 +498,19 @@ def default_data_dir(settings: Settings) -> Path:
     return settings.data_dir / "kafka"
 
 
+def may_reset_topics(settings: Settings, broker: "LocalKafka | None" = None) -> bool:
+    """Whether the kit may delete and recreate topics at ``KAFKA_BOOTSTRAP_SERVERS`` without being asked.
+
+    Yes for a broker this run started (``broker.owned``) and for a broker on
+    this machine (every bootstrap host 127.0.0.1 or localhost: the kit's own, or
+    the one docker-compose.yml publishes).  Never for a cluster elsewhere: its
+    topics may hold data the kit did not write.
+    """
+    if broker is not None and broker.owned:
+        return True
+    return all(host in _LOCAL_HOSTS for host, _ in bootstrap_hosts(settings.kafka_bootstrap_servers))
+
+
 def ensure_broker(
     settings: Settings | None = None,
     *,
@@ -495,7 +532,7 @@ def ensure_broker(
         broker.start(timeout=timeout)
     if create_kit_topics:
         try:
-            create_topics(bootstrap, settings.kafka_topics.values(), settings.kafka_topic_partitions)
+            ensure_topics(settings)
         except BaseException:
             broker.stop()
             raise
@@ -544,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"Kafka broker ready at {bootstrap} in {broker.startup_seconds:.1f} s "
                 f"(pid {broker.pid}, log {broker.log_file}). Stop it with: python -m etl_lib.kafka_local stop"
             )
-        created = create_topics(bootstrap, settings.kafka_topics.values(), settings.kafka_topic_partitions)
+        created = ensure_topics(settings)
         if created:
             print("Created topics: " + ", ".join(created))
     except (BrokerError, _jvm.JavaError, _jvm.JarsMissingError) as err:

@@ -8,8 +8,10 @@ import subprocess
 import sys
 import uuid
 
-from etl_lib.kafka_local import (LocalKafka, broker_answers, create_topics, ensure_broker, free_port,
-                                 new_cluster_id)
+import pytest
+
+from etl_lib.kafka_local import (BrokerError, LocalKafka, broker_answers, create_topics, ensure_topics,
+                                 ensure_broker, free_port, may_reset_topics, new_cluster_id)
 
 
 def _alive(pid: int) -> bool:
@@ -119,3 +121,38 @@ def test_any_answering_broker_of_a_list_is_enough(kafka_broker):
     assert broker_answers(bootstrap)
     topic = f"list-{uuid.uuid4().hex[:6]}"
     assert create_topics(bootstrap, [topic], partitions=1) == [topic]
+
+
+def test_topics_get_the_replication_the_settings_ask_for(kafka_broker, settings):
+    """KAFKA_MIN_INSYNC_REPLICAS becomes the topic's min.insync.replicas; a replication factor the cluster cannot
+    meet is refused with the setting's name and the number of brokers, not a protocol error."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    topic = f"replicated-{uuid.uuid4().hex[:6]}"
+    s = settings.replace(kafka_topic_partitions=2, kafka_replication_factor=1, kafka_min_insync_replicas=1)
+    assert ensure_topics(s, [topic]) == [topic]
+    admin = KafkaAdminClient(bootstrap_servers=s.kafka_bootstrap_servers)
+    try:
+        described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+        entries = {e[0]: e[1] for e in described[0].resources[0][4]}
+        partitions = admin.describe_topics([topic])[0]["partitions"]
+    finally:
+        admin.close()
+    assert entries["min.insync.replicas"] == "1" and len(partitions) == 2
+    assert all(len(p["replicas"]) == 1 for p in partitions)
+
+    with pytest.raises(BrokerError) as err:
+        ensure_topics(s.replace(kafka_replication_factor=3), [f"three-{uuid.uuid4().hex[:6]}"])
+    assert "KAFKA_REPLICATION_FACTOR=3" in str(err.value) and "1 broker(s)" in str(err.value)
+
+
+def test_topics_are_reset_only_on_this_machine_or_when_the_run_started_the_broker(settings, tmp_path):
+    class Started:
+        owned = True
+
+    remote = settings.replace(kafka_bootstrap_servers="kafka-1.example.org:9092", data_dir=tmp_path)
+    assert not may_reset_topics(remote), "a cluster the user pointed the kit at"
+    assert may_reset_topics(remote, Started()), "a broker this run started"
+    assert may_reset_topics(settings.replace(data_dir=tmp_path)), "a broker on this machine (the kit's, compose's)"
+    assert not may_reset_topics(remote.replace(kafka_bootstrap_servers=f"127.0.0.1:9092,{remote.kafka_bootstrap_servers}"))

@@ -18,6 +18,8 @@ DEFAULTS = {
     "KAFKA_TOPIC_WEATHER": "weather-data",
     "KAFKA_TOPIC_ACCIDENTS": "accidents",
     "KAFKA_TOPIC_PARTITIONS": 3,
+    "KAFKA_REPLICATION_FACTOR": 1,
+    "KAFKA_MIN_INSYNC_REPLICAS": 1,
     "KAFKA_STARTING_OFFSETS": "earliest",
     "KAFKA_FAIL_ON_DATA_LOSS": True,
     "KAFKA_CONTROLLER_PORT": 0,
@@ -137,6 +139,22 @@ def test_a_slide_longer_than_its_window_is_refused_with_both_names():
     message = str(err.value)
     assert "SLIDE_DURATION='20 minutes'" in message and "WINDOW_DURATION_MEDIUM='15 minutes'" in message
     assert load_settings({"SLIDE_DURATION": "15 minutes"}).slide_duration == "15 minutes"  # equal: tumbling
+
+
+def test_min_insync_replicas_above_the_replication_factor_is_refused():
+    with pytest.raises(ConfigError) as err:
+        load_settings({"KAFKA_REPLICATION_FACTOR": "3", "KAFKA_MIN_INSYNC_REPLICAS": "4"})
+    assert "KAFKA_MIN_INSYNC_REPLICAS=4" in str(err.value) and "KAFKA_REPLICATION_FACTOR=3" in str(err.value)
+    s = load_settings({"KAFKA_REPLICATION_FACTOR": "3", "KAFKA_MIN_INSYNC_REPLICAS": "2"})
+    assert (s.kafka_replication_factor, s.kafka_min_insync_replicas) == (3, 2)
+
+
+def test_uri_locations_are_refused_instead_of_collapsed_and_file_uris_are_paths(tmp_path):
+    for name in ("DATA_DIR", "OUTPUT_BASE_PATH", "ANALYTICS_CHECKPOINT_PATH"):
+        with pytest.raises(ConfigError) as err:
+            load_settings({name: "s3a://bucket/etl-kit"})
+        assert name in str(err.value) and "s3a:// locations are not supported yet" in str(err.value)
+    assert load_settings({"DATA_DIR": (tmp_path / "a b").as_uri()}).data_dir == tmp_path / "a b"
 
 
 def test_settings_are_immutable():
