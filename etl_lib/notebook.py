@@ -21,7 +21,7 @@ from .config import Settings, get_settings
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["setup", "Lesson", "lesson_settings", "spark_session", "show"]
+__all__ = ["setup", "Lesson", "lesson_settings", "spark_session", "show", "send_json", "bike_trip"]
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,8 @@ def setup(lesson: str, seed: int = 42, kafka: bool = True, fresh: bool = True) -
         if not broker_answers(base.kafka_bootstrap_servers):
             # Detached: the broker outlives this kernel and serves the next notebook too.
             LocalKafka(base.kafka_bootstrap_servers, default_data_dir(base)).start(detach=True)
-        reset_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), s.kafka_topic_partitions)
+        reset_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), s.kafka_topic_partitions,
+                     replication_factor=s.kafka_replication_factor, min_insync_replicas=s.kafka_min_insync_replicas)
     print(f"Lesson {lesson} ready: seed {seed}" + (", Kafka broker answering, topics emptied" if kafka else ""))
     return Lesson(s, kafka)
 
@@ -96,6 +97,30 @@ def spark_session(settings: Settings) -> "SparkSession":
     from .spark import create_spark_session
 
     return create_spark_session(settings, app_name="etl-kit notebook")
+
+
+def send_json(bootstrap: str, topic: str, records: list[dict[str, Any]]) -> None:
+    """Send hand-made records to ``topic`` as JSON, acknowledged by the broker before this returns.
+
+    For lessons that place a few records at chosen event times; bulk data comes from data_gen.
+    """
+    import json
+
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    try:
+        for record in records:
+            producer.send(topic, value=json.dumps(record).encode())
+        producer.flush()
+    finally:
+        producer.close()
+
+
+def bike_trip(n: int, ts: str) -> dict[str, Any]:
+    """A valid bike trip ``b<n>`` that starts and ends at ``ts`` ("2018-04-02 08:01:00")."""
+    return {"trip_id": f"b{n}", "trip_duration": 300, "start_time": ts, "stop_time": ts,
+            "start_station_id": 3, "end_station_id": 4}
 
 
 def show(df: Any, n: int = 10, decimals: int = 3) -> Any:

@@ -64,29 +64,22 @@ show(sliding.select(F.date_format("window.start", "HH:mm").alias("start"), "coun
 
 # %%
 import json
-from kafka import KafkaProducer
+from functools import partial
 from etl_lib.analytics import calculate_weather_transport_correlation
 from etl_lib.commit_log import read_sink
 from etl_lib.live import progress_records
 from etl_lib.main import build_streams
+from etl_lib.notebook import bike_trip, send_json
 from etl_lib.spark import read_kafka_batch
 from etl_lib.writers import write_analytics_stream
 
 s = s.replace(watermark_delay=watermark_delay)
 
-def send(topic, records):
-    p = KafkaProducer(bootstrap_servers=s.kafka_bootstrap_servers, acks="all")
-    for r in records:
-        p.send(topic, value=json.dumps(r).encode())
-    p.flush()
-    p.close()
+send = partial(send_json, s.kafka_bootstrap_servers)  # send(topic, [record, ...]): JSON, acknowledged
+bike = bike_trip  # bike(7, "2018-04-02 08:01:00"): a valid trip b7 at that time
 
 def weather(ts):
     return {"timestamp": ts, "temperature": 10.0, "precip_intensity": 0.0}
-
-def bike(n, ts):
-    return {"trip_id": f"b{n}", "trip_duration": 300, "start_time": ts, "stop_time": ts,
-            "start_station_id": 3, "end_station_id": 4}
 
 progress = []  # every progress record of the query below, over all its runs
 

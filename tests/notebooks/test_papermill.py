@@ -28,11 +28,12 @@ SMALL = {
     "08": {"scale": 0.05},
     "09": {"scale": 0.02, "run_seconds": 25},
     "10": {"scale": 0.03, "replay_seconds": 10.0, "run_seconds": 20.0},
+    "11": {"scale": 0.03},
 }
 
 
 def test_every_notebook_is_found():
-    assert [p.name[:2] for p in NOTEBOOKS] == [f"{i:02d}" for i in range(12)]
+    assert [p.name[:2] for p in NOTEBOOKS] == [f"{i:02d}" for i in range(13)]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

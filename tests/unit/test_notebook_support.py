@@ -118,3 +118,13 @@ def test_doctor_says_what_to_do_when_pyspark_is_missing(monkeypatch, capsys):
     assert doctor.main(["--no-spark"]) == 1
     out = capsys.readouterr().out
     assert "FIX  pyspark" in out and "make install" in out
+
+
+def test_a_hand_made_bike_trip_is_valid():
+    import json
+
+    from etl_lib.notebook import bike_trip
+    from etl_lib.schemas import validate_record
+
+    trip = bike_trip(7, "2018-04-02 08:01:00")
+    assert trip["trip_id"] == "b7" and validate_record("bike", json.dumps(trip).encode()).ok
