@@ -136,3 +136,29 @@ def test_public_names_of_the_seeds_resolve():
                  "create_fake_files", "bfd_buckets", "process_one_bucket", "bucket_worker", "init_file_metrics"):
         assert name in pipelines.__all__ and callable(getattr(pipelines, name)), name
     assert "calculate_pearson_correlations" in etl_lib.__all__ and "parse_bike_stream" in etl_lib.__all__
+
+
+def test_compose_cluster_profile_is_a_replicated_quorum_and_spark_at_pyspark_version():
+    import pyspark
+
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    nodes = [services[f"kafka-{n}"] for n in (1, 2, 3)]
+    assert all(node["profiles"] == ["cluster"] for node in nodes), "started only with --profile cluster"
+    envs = [node["environment"] for node in nodes]
+    assert [e["KAFKA_NODE_ID"] for e in envs] == [1, 2, 3]
+    assert len({e["CLUSTER_ID"] for e in envs}) == 1, "one cluster id for all nodes"
+    voters = {e["KAFKA_CONTROLLER_QUORUM_VOTERS"] for e in envs}
+    assert voters == {"1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093"}
+    for n, e in zip((1, 2, 3), envs):
+        assert e["KAFKA_ADVERTISED_LISTENERS"] == f"HOST://localhost:{19091 + n},DOCKER://kafka-{n}:29092"
+        assert e["KAFKA_DEFAULT_REPLICATION_FACTOR"] == 3 and e["KAFKA_MIN_INSYNC_REPLICAS"] == 2
+        assert e["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == 3
+    master, worker = services["spark-master"], services["spark-worker"]
+    for spark in (master, worker):
+        assert spark["image"] == f"apache/spark:{pyspark.__version__}" and spark["profiles"] == ["cluster"]
+    assert "spark.master.rest.enabled=false" in master["environment"]["SPARK_MASTER_OPTS"]
+    assert "spark://spark-master:7077" in worker["command"] and ".:/kit" in worker["volumes"]
+    ports = [p for svc in nodes + [master, worker] for p in svc["ports"]]
+    assert all(str(p).startswith("127.0.0.1:") for p in ports), "published on loopback only"
+    readme = (ROOT / "README.md").read_text()
+    assert "docker compose --profile cluster up -d" in readme and "kafka-1:29092" in readme
