@@ -108,7 +108,7 @@ live.drop(columns=["dropped_by_watermark"]).round(1)
 #   processed rows/s how fast this batch got through them. Processed above input: the query has spare capacity.
 #   Input above processed for batch after batch: the backlog grows.
 # - *Batch duration against the trigger interval.* A bar above the dashed line is a batch that ran longer than
-#   `trigger`; the next one then starts at once. The first batch is always slow: Spark plans the query, generates
+#   `trigger`; the next one then starts at once. The first batch is the slowest: Spark plans the query, generates
 #   code and loads state for the first time. A query that keeps up has its bars below the line.
 # - *Event time against the watermark.* Event time (simulated 2018) runs far faster than processing time here,
 #   because the replay is sped up. The watermark is a step that follows the newest event time seen, minus
