@@ -11,7 +11,7 @@ CONNECTOR_STAMP := jvm/connector/lib/.resolved
 INSTALL_STAMP   := $(VENV)/.installed
 
 .PHONY: help install jars demo test test-unit test-integration test-nbval test-notebooks-small notebooks notebooks-refresh \
-        notebooks-build notebooks-check bench broker-start broker-stop broker-status config doctor clean
+        notebooks-build notebooks-check bench broker-start broker-stop broker-status cluster-up cluster-down cluster-status config doctor clean
 
 help:
 	@echo "make demo    run the main job end to end on a local Kafka broker"
@@ -20,6 +20,7 @@ help:
 	@echo "make install create .venv and install the kit with its dev tools"
 	@echo "make jars    resolve the Kafka broker and Spark-Kafka connector jars with Maven"
 	@echo "make broker-start | broker-stop | broker-status   the local broker, by hand"
+	@echo "make cluster-up | cluster-down | cluster-status   a practice cluster: 3 Kafka brokers, Spark master + 2 workers"
 	@echo "make notebooks          run every notebook with papermill into build/notebooks and export HTML"
 	@echo "make notebooks-refresh  re-execute the notebooks in place (stored outputs, for committing); LESSON=06 for one"
 	@echo "make notebooks-build    carry edits of notebooks/lessons/*.py into the notebooks"
@@ -76,6 +77,14 @@ broker-stop: install
 	$(PY) -m etl_lib.kafka_local stop
 broker-status: install
 	$(PY) -m etl_lib.kafka_local status
+
+# A practice cluster on this machine: 3 KRaft brokers + a Spark standalone master with 2 workers.
+cluster-up: install jars
+	$(PY) -m etl_lib.cluster up
+cluster-down: install
+	$(PY) -m etl_lib.cluster down
+cluster-status: install
+	$(PY) -m etl_lib.cluster status
 
 config: install
 	$(PY) -m etl_lib.config

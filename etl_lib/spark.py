@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 from importlib import resources
 from pathlib import Path
@@ -94,8 +95,10 @@ def create_spark_session(settings: Settings | None = None, app_name: str | None 
         .config("spark.ui.port", str(settings.spark_ui_port))
         .config("spark.ui.showConsoleProgress", "false")
     )
-    if settings.spark_master.startswith("local"):
-        # One machine: keep the driver on loopback (no hostname lookups, nothing exposed).
+    if settings.spark_master.startswith("local") or re.match(r"^spark://(127\.0\.0\.1|localhost)[:/]",
+                                                            settings.spark_master):
+        # One machine (local mode, or the practice cluster on loopback): keep the driver on loopback too,
+        # so executors reach it without a hostname lookup and nothing is exposed.
         builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
     from pyspark import SparkContext
 

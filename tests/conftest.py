@@ -65,7 +65,7 @@ def pytest_collection_modifyitems(config, items):
     # Mark by folder, so `-m "not integration"` runs the JVM-free tests alone.
     for item in items:
         parts = Path(str(item.fspath)).parts
-        if "integration" in parts:
+        if "integration" in parts or "cluster" in parts:
             item.add_marker(pytest.mark.integration)
         if "notebooks" in parts:
             item.add_marker(pytest.mark.notebooks)

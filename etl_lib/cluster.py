@@ -1,0 +1,323 @@
+"""A practice cluster on this machine: three replicated KRaft Kafka nodes and a Spark standalone master with two workers.
+
+``python -m etl_lib.cluster up|down|status`` (``make cluster-up`` / ``cluster-down``)
+starts, from the jars the kit already has, what a real deployment looks like
+in miniature, all bound to 127.0.0.1:
+
+- three Kafka nodes, each broker *and* controller (a controller quorum of
+  three, so the cluster survives one node down, as its data does with
+  replication factor 3 and ``min.insync.replicas`` 2). Combined roles rather
+  than three controllers plus three brokers: half the JVMs on a 2-core machine,
+  and the failure a lesson wants to show (a node dies, a follower takes over
+  its partitions) is the same;
+- a Spark standalone master (REST submission off) and two workers, started
+  with pyspark's own ``spark-class``: the same Spark the kit pins.
+
+``up`` prints the settings to export; every process is stopped by ``down``,
+by Ctrl+C during ``up``, and by the test fixture.  Memory is bounded: 384 MiB
+heap per broker, 256 MiB per Spark daemon, 1 GiB and one core per executor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import _jvm
+from ._cli import settings_or_exit
+from .config import Settings
+from .kafka_local import BrokerError, _port_in_use, broker_answers, new_cluster_id
+
+__all__ = ["Cluster", "ClusterError", "main"]
+
+KAFKA_PORTS = (19092, 19093, 19094)
+CONTROLLER_PORTS = (19192, 19193, 19194)
+SPARK_PORT, SPARK_UI_PORT, WORKER_UI_PORTS = 7077, 8080, (8081, 8082)
+HOST = "127.0.0.1"
+
+
+class ClusterError(RuntimeError):
+    """The cluster cannot start or be reached; the message says why and what to do."""
+
+
+@dataclass
+class Cluster:
+    """The practice cluster's processes, recorded in ``<folder>/cluster.json`` so that ``down`` finds them."""
+
+    folder: Path
+    pids: dict[str, int] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ what it offers
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(f"{HOST}:{p}" for p in KAFKA_PORTS)
+
+    @property
+    def spark_master(self) -> str:
+        return f"spark://{HOST}:{SPARK_PORT}"
+
+    def exports(self) -> str:
+        """The settings that point the kit at this cluster."""
+        return (f"export SPARK_MASTER={self.spark_master} KAFKA_BOOTSTRAP_SERVERS={self.bootstrap_servers} "
+                "KAFKA_REPLICATION_FACTOR=3 KAFKA_MIN_INSYNC_REPLICAS=2")
+
+    @property
+    def _state(self) -> Path:
+        return self.folder / "cluster.json"
+
+    @classmethod
+    def load(cls, folder: Path) -> "Cluster":
+        state = folder / "cluster.json"
+        pids = json.loads(state.read_text()) if state.exists() else {}
+        return cls(folder, {k: int(v) for k, v in pids.items()})
+
+    def _save(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._state.write_text(json.dumps(self.pids, indent=1))
+
+    def alive(self) -> dict[str, bool]:
+        return {name: _ours(pid, self.folder) for name, pid in self.pids.items()}
+
+    # ------------------------------------------------------------------ up
+    def up(self, timeout: float = 120.0) -> "Cluster":
+        """Start whatever is not running yet and wait until three brokers and two workers are ready."""
+        busy = [p for p in (*KAFKA_PORTS, *CONTROLLER_PORTS, SPARK_PORT, SPARK_UI_PORT, *WORKER_UI_PORTS)
+                if _port_in_use(HOST, p)]
+        if busy and not any(self.alive().values()):
+            raise ClusterError(f"Port(s) {', '.join(map(str, busy))} on {HOST} are in use by other programs; the "
+                               "practice cluster needs them. Stop those programs (or `make cluster-down` if an "
+                               "earlier cluster of another DATA_DIR holds them).")
+        java = _jvm.java_executable()
+        _jvm.java_version(java)
+        try:
+            self._start_kafka(java)
+            self._start_spark(java)
+            self._wait(timeout)
+        except BaseException:
+            self.down()
+            raise
+        return self
+
+    def _start_kafka(self, java: str) -> None:
+        classpath = _jvm.broker_classpath()
+        cluster_id_file = self.folder / "kafka-cluster-id"
+        if not cluster_id_file.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            cluster_id_file.write_text(new_cluster_id())
+        cluster_id = cluster_id_file.read_text().strip()
+        voters = ",".join(f"{n}@{HOST}:{c}" for n, c in enumerate(CONTROLLER_PORTS, start=1))
+        for n, (port, cport) in enumerate(zip(KAFKA_PORTS, CONTROLLER_PORTS), start=1):
+            name = f"kafka-{n}"
+            if self.alive().get(name):
+                continue
+            node = self.folder / name
+            node.mkdir(parents=True, exist_ok=True)
+            props = node / "server.properties"
+            props.write_text("\n".join([
+                "process.roles=broker,controller",
+                f"node.id={n}",
+                f"listeners=PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{cport}",
+                f"advertised.listeners=PLAINTEXT://{HOST}:{port}",
+                "controller.listener.names=CONTROLLER",
+                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                f"controller.quorum.voters={voters}",
+                f"log.dirs={node / 'data'}",
+                "num.partitions=3",
+                "default.replication.factor=3",
+                "min.insync.replicas=2",
+                "offsets.topic.replication.factor=3",
+                "offsets.topic.num.partitions=5",
+                "transaction.state.log.replication.factor=3",
+                "transaction.state.log.min.isr=2",
+                "share.coordinator.state.topic.replication.factor=3",
+                "share.coordinator.state.topic.min.isr=2",
+                "group.initial.rebalance.delay.ms=0",
+                "log.retention.ms=-1",
+                "",
+            ]))
+            (node / "log4j2.properties").write_text(_LOG4J2.format(log=node / "broker.log"))
+            if not (node / "data" / "meta.properties").exists():
+                fmt = subprocess.run([java, "-cp", classpath, "kafka.tools.StorageTool", "format",
+                                      f"--cluster-id={cluster_id}", f"--config={props}"],
+                                     capture_output=True, text=True, timeout=120)
+                if fmt.returncode != 0:
+                    raise ClusterError(f"Formatting {name}'s storage failed:\n{fmt.stdout}{fmt.stderr}")
+            cmd = [java, "-Xms128m", "-Xmx384m", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError",
+                   "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={node / 'log4j2.properties'}",
+                   f"-Detl.kit.cluster={self.folder}", "-cp", classpath, "kafka.Kafka", str(props)]
+            self._spawn(name, cmd, node / "broker.out")
+
+    def _start_spark(self, java: str) -> None:
+        import pyspark
+
+        home = Path(pyspark.__file__).parent
+        env = {**os.environ, "SPARK_HOME": str(home), "JAVA_HOME": str(Path(java).resolve().parents[1]),
+               "SPARK_LOCAL_IP": HOST, "SPARK_DAEMON_MEMORY": "256m",
+               "SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false",
+               "SPARK_DAEMON_JAVA_OPTS": f"-Detl.kit.cluster={self.folder}"}
+        spark_class = str(home / "bin" / "spark-class")
+        if not self.alive().get("spark-master"):
+            self._spawn("spark-master", [spark_class, "org.apache.spark.deploy.master.Master", "--host", HOST,
+                                         "--port", str(SPARK_PORT), "--webui-port", str(SPARK_UI_PORT)],
+                        self.folder / "spark-master.log", env)
+        for n, ui in enumerate(WORKER_UI_PORTS, start=1):
+            name = f"spark-worker-{n}"
+            if self.alive().get(name):
+                continue
+            work = self.folder / name
+            work.mkdir(parents=True, exist_ok=True)
+            self._spawn(name, [spark_class, "org.apache.spark.deploy.worker.Worker", self.spark_master,
+                               "--host", HOST, "--cores", "1", "--memory", "1g", "--webui-port", str(ui),
+                               "--work-dir", str(work)], self.folder / f"{name}.log", env)
+
+    def _spawn(self, name: str, cmd: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, env=env)
+        self.pids[name] = proc.pid
+        self._save()
+
+    def _wait(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            dead = [name for name, ok in self.alive().items() if not ok]
+            if dead:
+                raise ClusterError(f"{', '.join(dead)} exited while starting; see the logs in {self.folder}.")
+            if self.brokers() == 3 and self.workers() == 2:
+                return
+            time.sleep(1.0)
+        raise ClusterError(f"The cluster was not ready within {timeout:.0f} s ({self.brokers()} of 3 brokers, "
+                           f"{self.workers()} of 2 Spark workers); see the logs in {self.folder}.")
+
+    # ------------------------------------------------------------------ inspect
+    def brokers(self) -> int:
+        """How many brokers the cluster's metadata lists (0 when none answers)."""
+        if not broker_answers(self.bootstrap_servers, timeout=2.0):
+            return 0
+        from kafka import KafkaAdminClient
+
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id="etl-kit-cluster")
+        try:
+            return len(admin.describe_cluster().get("brokers", []))
+        finally:
+            admin.close()
+
+    def workers(self) -> int:
+        """Alive workers registered with the Spark master (its UI's JSON), 0 when it does not answer."""
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{SPARK_UI_PORT}/json/", timeout=2) as r:
+                return sum(1 for w in json.load(r).get("workers", []) if w.get("state") == "ALIVE")
+        except (OSError, ValueError):
+            return 0
+
+    # ------------------------------------------------------------------ down
+    def kill(self, name: str) -> None:
+        """SIGKILL one process (a broker that crashes, for lessons and tests); ``up`` starts it again."""
+        pid = self.pids.get(name)
+        if pid is not None and _ours(pid, self.folder):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            _wait_gone(pid, self.folder, 30.0)
+
+    def down(self, timeout: float = 30.0) -> None:
+        """Stop every process of the cluster (SIGTERM, then SIGKILL); no JVM is left behind."""
+        for name in sorted(self.pids, key=lambda n: n.startswith("kafka")):  # Spark first, brokers last
+            pid = self.pids[name]
+            if _ours(pid, self.folder):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGTERM)
+        for name, pid in self.pids.items():
+            if not _wait_gone(pid, self.folder, timeout):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+                _wait_gone(pid, self.folder, 10.0)
+        self.pids.clear()
+        with contextlib.suppress(FileNotFoundError):
+            self._state.unlink()
+
+
+def _ours(pid: int, folder: Path) -> bool:
+    """True when ``pid`` is a live process this cluster started (its command line names the cluster folder)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    mark = f"-Detl.kit.cluster={folder}".encode()
+    return mark in cmdline or mark in environ
+
+
+def _wait_gone(pid: int, folder: Path, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _ours(pid, folder):
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            return True
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reap it if this process started it
+        time.sleep(0.1)
+    return False
+
+
+_LOG4J2 = """\
+status = warn
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = {log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+"""
+
+
+def cluster_folder(settings: Settings) -> Path:
+    return settings.data_dir / "cluster"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m etl_lib.cluster", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["up", "down", "status"])
+    args = parser.parse_args(argv)
+    settings = settings_or_exit()
+    cluster = Cluster.load(cluster_folder(settings))
+    if args.command == "status":
+        for name, ok in sorted(cluster.alive().items()):
+            print(f"{name:<16} {'running' if ok else 'not running'} (pid {cluster.pids[name]})")
+        print(f"brokers in the cluster: {cluster.brokers()} of 3 | Spark workers: {cluster.workers()} of 2")
+        return 0 if cluster.pids and all(cluster.alive().values()) else 1
+    if args.command == "down":
+        running = sum(cluster.alive().values())
+        cluster.down()
+        print(f"Stopped the practice cluster ({running} processes)." if running else "No practice cluster runs.")
+        return 0
+    t0 = time.monotonic()
+    try:
+        cluster.up()
+    except KeyboardInterrupt:
+        print("Interrupted: every process of the cluster was stopped.", file=sys.stderr)
+        return 130
+    except (ClusterError, BrokerError, _jvm.JavaError, _jvm.JarsMissingError) as err:
+        print(f"Error: {err}", file=sys.stderr)
+        return 1
+    print(f"Practice cluster ready in {time.monotonic() - t0:.0f} s: 3 Kafka brokers at {cluster.bootstrap_servers}, "
+          f"Spark master {cluster.spark_master} with 2 workers (UI http://{HOST}:{SPARK_UI_PORT}).")
+    print("Point the kit at it:\n  " + cluster.exports())
+    print("Stop it with: make cluster-down")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
