@@ -577,10 +577,14 @@ def run_message_pipeline(
                 batch = work_queue.get_nowait()
             except queue.Empty:
                 return
-            dead.write([{"batch_id": batch.batch_id, "reason": "not processed: the pipeline stopped first",
-                         "message": _message_record(m)} for m in batch.messages])
-            metrics.inc("batches_failed")
-            metrics.inc("messages_dead_lettered", len(batch.messages))
+            try:
+                dead.write([{"batch_id": batch.batch_id, "reason": "not processed: the pipeline stopped first",
+                             "message": _message_record(m)} for m in batch.messages])
+                metrics.inc("batches_failed")
+                metrics.inc("messages_dead_lettered", len(batch.messages))
+            finally:
+                # Taken off the queue here, not by a worker: without task_done the queue's join waits for ever.
+                work_queue.task_done()
 
     shutdown.on_force.append(record_unprocessed)
     threads = [
