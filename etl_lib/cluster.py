@@ -35,7 +35,7 @@ from pathlib import Path
 from . import _jvm
 from ._cli import settings_or_exit
 from .config import Settings
-from .kafka_local import BrokerError, _port_in_use, broker_answers, new_cluster_id
+from .kafka_local import _LOG4J2, BrokerError, _port_in_use, broker_answers, new_cluster_id
 
 __all__ = ["Cluster", "ClusterError", "main"]
 
@@ -269,18 +269,6 @@ def _wait_gone(pid: int, folder: Path, timeout: float) -> bool:
             os.waitpid(pid, os.WNOHANG)  # reap it if this process started it
         time.sleep(0.1)
     return False
-
-
-_LOG4J2 = """\
-status = warn
-appender.file.type = File
-appender.file.name = FILE
-appender.file.fileName = {log}
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = INFO
-rootLogger.appenderRef.file.ref = FILE
-"""
 
 
 def cluster_folder(settings: Settings) -> Path:
