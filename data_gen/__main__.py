@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             if not broker_answers(args.bootstrap_servers):
                 raise SinkError(f"No Kafka broker answers at {args.bootstrap_servers}. Start one with "
                                 "`python -m etl_lib.kafka_local start`, or pass --bootstrap-servers.")
-            create_topics(args.bootstrap_servers, topics.values(), settings.kafka_topic_partitions,
+            create_topics(args.bootstrap_servers, topics.values(), settings.kafka_partitions,
                           settings.kafka_replication_factor, settings.kafka_min_insync_replicas)
             sink = KafkaSink(args.bootstrap_servers, topics)
         else:

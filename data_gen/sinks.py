@@ -97,12 +97,15 @@ class KafkaSink:
         from kafka import KafkaProducer
         from kafka.errors import KafkaError, NoBrokersAvailable
 
+        from etl_lib.kafka_local import client_options
+
         self.topics = topics
         self.report = SinkReport()
         self._lock = threading.Lock()
         try:
             self.producer = KafkaProducer(
                 bootstrap_servers=bootstrap_servers,
+                **client_options(),
                 acks="all",
                 enable_idempotence=True,
                 # Retry for up to two minutes (a broker restart takes seconds), then report the failure.

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Sequence
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from .config import Settings, get_settings
+from .config import Location, Settings, get_settings
 from .parsing import precip_category
 from .schemas import RECORD_ID
 
@@ -189,7 +189,13 @@ def read_combined_windows_stream(spark: "SparkSession", schema: "StructType", se
     """
     s = settings or get_settings()
     path = s.silver_path / SILVER_WINDOWS
-    path.mkdir(parents=True, exist_ok=True)  # the source needs the folder before the silver query writes to it
+    # The source needs the folder before the silver query writes to it.
+    if isinstance(path, Location):  # s3a://, hdfs://: through Spark's own file system
+        jvm = spark.sparkContext._jvm
+        hpath = jvm.org.apache.hadoop.fs.Path(str(path))
+        hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).mkdirs(hpath)
+    else:
+        path.mkdir(parents=True, exist_ok=True)
     return (spark.readStream.schema(schema).parquet(str(path))
             .withWatermark("window_start", "0 seconds")
             .withColumn("window", F.window("window_start", s.window_duration_medium)))

@@ -36,6 +36,7 @@ __all__ = [
     "duration_seconds",
     "project_root",
     "ANALYTICS_FLAGS",
+    "Location",
 ]
 
 
@@ -165,14 +166,18 @@ def _parse_master(text: str) -> str:
     return text.strip()
 
 
-def _parse_choice(*choices: str) -> Callable[[str], str]:
+def _parse_choice(*choices: str, upper: bool = False) -> Callable[[str], str]:
     def parse(text: str) -> str:
-        low = text.strip().lower()
-        if low not in choices:
+        value = text.strip().upper() if upper else text.strip().lower()
+        if value not in choices:
             raise ValueError("expected one of: " + ", ".join(choices))
-        return low
+        return value
 
     return parse
+
+
+def _parse_optional_text(text: str) -> str:
+    return text.strip()
 
 
 def _parse_text(text: str) -> str:
@@ -203,6 +208,23 @@ def _parse_memory(text: str) -> str:
     return text.strip().lower()
 
 
+class Location(str):
+    """A storage URI that Spark resolves (``s3a://bucket/kit``, ``hdfs://namenode/kit``), kept as written.
+
+    ``pathlib`` would collapse ``s3a://bucket`` into ``s3a:/bucket``; this keeps the
+    text and joins with ``/`` like a path, so the writers hand Spark exactly what
+    was set.  Tools that read on this machine (the commit-log reader, the report,
+    the demo's clean-up) refuse it with a message instead.
+    """
+
+    def __truediv__(self, other: object) -> "Location":
+        return Location(self.rstrip("/") + "/" + str(other).strip("/"))
+
+    @property
+    def name(self) -> str:
+        return self.rstrip("/").rsplit("/", 1)[-1]
+
+
 def _parse_path(text: str) -> Path:
     text = text.strip()
     if not text:
@@ -212,10 +234,21 @@ def _parse_path(text: str) -> Path:
         text = urllib.parse.unquote(urllib.parse.urlparse(text).path)
     elif scheme:
         # A path would silently turn "s3a://bucket" into "s3a:/bucket": refuse instead.
-        raise ValueError(f"{scheme.group(1)}:// locations are not supported yet: the report and the commit-log "
-                         "reader read outputs with local tools, so use a folder on this machine that every Spark "
-                         "executor also reaches (a shared mount such as NFS, or a FUSE mount of the bucket)")
+        raise ValueError(f"{scheme.group(1)}:// is not a folder on this machine: DATA_DIR holds the broker's logs, "
+                         "the report and the practice cluster, so it must be local; the output and checkpoint "
+                         "settings (OUTPUT_BASE_PATH, CHECKPOINT_BASE_PATH, ...) may be URIs")
     return Path(text).expanduser()
+
+
+def _parse_location(text: str) -> "Path | Location":
+    """A local folder (a ``file://`` URI becomes its path) or a URI Spark resolves, passed through unchanged."""
+    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", text.strip())
+    if scheme and scheme.group(1).lower() != "file":
+        if not scheme.group(2).strip("/"):
+            raise ValueError(f"expected a location after {scheme.group(1)}://, such as "
+                             f"{scheme.group(1)}://bucket/etl-kit/raw")
+        return Location(text.strip().rstrip("/"))
+    return _parse_path(text)
 
 
 # --------------------------------------------------------------------------- fields
@@ -253,7 +286,7 @@ _FIELDS: tuple[_Field, ...] = (
     _Field("KAFKA_TOPIC_TAXI", "taxi-trips", _parse_topic, "topic of taxi trips"),
     _Field("KAFKA_TOPIC_WEATHER", "weather-data", _parse_topic, "topic of weather observations"),
     _Field("KAFKA_TOPIC_ACCIDENTS", "accidents", _parse_topic, "topic of accident reports"),
-    _Field("KAFKA_TOPIC_PARTITIONS", "3", _parse_positive_int, "partitions per topic the kit creates"),
+    _Field("KAFKA_PARTITIONS", "3", _parse_positive_int, "partitions per topic the kit creates"),
     _Field("KAFKA_REPLICATION_FACTOR", "1", _parse_positive_int,
            "copies of each partition in topics the kit creates (1 on one broker; 3 on a cluster)"),
     _Field("KAFKA_MIN_INSYNC_REPLICAS", "1", _parse_positive_int,
@@ -264,6 +297,15 @@ _FIELDS: tuple[_Field, ...] = (
            "stop a query when Kafka data it expected is gone (deleted topic, expired offsets)"),
     _Field("KAFKA_CONTROLLER_PORT", "auto", _parse_port_or_auto,
            "KRaft controller port of the local broker the kit starts (auto: any free port)"),
+    # How every Kafka client of the kit (kafka-python and Spark's Kafka source) authenticates.
+    _Field("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", _parse_choice("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL", upper=True),
+           "how clients talk to the brokers (a managed Kafka usually needs SASL_SSL)"),
+    _Field("KAFKA_SASL_MECHANISM", "PLAIN", _parse_choice("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", upper=True),
+           "SASL mechanism (with a SASL_* protocol)"),
+    _Field("KAFKA_SASL_USERNAME", "", _parse_optional_text, "SASL user name (with a SASL_* protocol)"),
+    _Field("KAFKA_SASL_PASSWORD", "", _parse_optional_text, "SASL password (with a SASL_* protocol; never printed)"),
+    _Field("KAFKA_SSL_CA_FILE", "", _parse_optional_text,
+           "PEM file of the CA that signed the brokers' certificates (with SSL/SASL_SSL; empty: the system's)"),
     # Spark
     _Field("SPARK_APP_NAME", "ETL Data Analysis", _parse_text, "name shown in the Spark UI"),
     _Field("SPARK_MASTER", "local[*]", _parse_master, "where Spark runs: local[*] or a cluster URL"),
@@ -275,13 +317,13 @@ _FIELDS: tuple[_Field, ...] = (
     # Paths (project-local by default, never /data or /tmp)
     _Field("DATA_DIR", lambda values: str(project_root() / "data"), _parse_path,
            "root of everything the kit writes"),
-    _Field("OUTPUT_BASE_PATH", _under_data("processed_simple"), _parse_path, "raw ETL Parquet output"),
-    _Field("CHECKPOINT_BASE_PATH", _under_data("checkpoints/raw"), _parse_path, "checkpoints of the raw ETL streams"),
-    _Field("QUARANTINE_PATH", _under_data("quarantine"), _parse_path, "Parquet of records that could not be parsed"),
-    _Field("SILVER_PATH", _under_data("silver"), _parse_path,
+    _Field("OUTPUT_BASE_PATH", _under_data("processed_simple"), _parse_location, "raw ETL Parquet output"),
+    _Field("CHECKPOINT_BASE_PATH", _under_data("checkpoints/raw"), _parse_location, "checkpoints of the raw ETL streams"),
+    _Field("QUARANTINE_PATH", _under_data("quarantine"), _parse_location, "Parquet of records that could not be parsed"),
+    _Field("SILVER_PATH", _under_data("silver"), _parse_location,
            "silver tables: the combined 15-minute windows the chained analytics read"),
-    _Field("ANALYTICS_OUTPUT_PATH", _under_data("analytics"), _parse_path, "analytics Parquet output"),
-    _Field("ANALYTICS_CHECKPOINT_PATH", _under_data("checkpoints/analytics"), _parse_path,
+    _Field("ANALYTICS_OUTPUT_PATH", _under_data("analytics"), _parse_location, "analytics Parquet output"),
+    _Field("ANALYTICS_CHECKPOINT_PATH", _under_data("checkpoints/analytics"), _parse_location,
            "checkpoints of the analytics streams"),
     # Windows
     _Field("WINDOW_DURATION_SHORT", "5 minutes", _parse_duration, "window for fast-moving metrics"),
@@ -297,7 +339,17 @@ _FIELDS: tuple[_Field, ...] = (
     _Field("PIPELINE_WORKERS", "10", _parse_positive_int, "worker threads per pipeline"),
     _Field("PIPELINE_QUEUE_SIZE", "50", _parse_positive_int, "bounded queue size (backpressure)"),
     _Field("BUCKET_CAPACITY_BYTES", str(10 * 1024 * 1024), _parse_size, "capacity of one file bucket"),
+    # The practice cluster (python -m etl_lib.cluster), all on 127.0.0.1
+    _Field("CLUSTER_KAFKA_PORT", "19092", _parse_port,
+           "practice cluster: first of its three broker ports (controllers listen 100 above each)"),
+    _Field("CLUSTER_SPARK_PORT", "7077", _parse_port, "practice cluster: the Spark master's port"),
+    _Field("CLUSTER_SPARK_UI_PORT", "8080", _parse_port,
+           "practice cluster: the Spark master's web UI (the two workers' UIs on the next two ports)"),
 )
+
+_SECRET = {"KAFKA_SASL_PASSWORD"}
+# Older names still read (the new name wins when both are set).
+_RENAMED = {"KAFKA_TOPIC_PARTITIONS": "KAFKA_PARTITIONS"}
 
 _BY_ENV = {f.env: f for f in _FIELDS}
 
@@ -316,12 +368,17 @@ class Settings:
     kafka_topic_taxi: str
     kafka_topic_weather: str
     kafka_topic_accidents: str
-    kafka_topic_partitions: int
+    kafka_partitions: int
     kafka_replication_factor: int
     kafka_min_insync_replicas: int
     kafka_starting_offsets: str
     kafka_fail_on_data_loss: bool
     kafka_controller_port: int
+    kafka_security_protocol: str
+    kafka_sasl_mechanism: str
+    kafka_sasl_username: str
+    kafka_sasl_password: str
+    kafka_ssl_ca_file: str
     spark_app_name: str
     spark_master: str
     spark_driver_memory: str
@@ -330,6 +387,7 @@ class Settings:
     spark_ui_port: int
     batch_interval: str
     data_dir: Path
+    # A local Path, or a Location (a URI such as s3a://...) handed to Spark unchanged.
     output_base_path: Path
     checkpoint_base_path: Path
     quarantine_path: Path
@@ -356,6 +414,9 @@ class Settings:
     pipeline_workers: int
     pipeline_queue_size: int
     bucket_capacity_bytes: int
+    cluster_kafka_port: int
+    cluster_spark_port: int
+    cluster_spark_ui_port: int
     _sources: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -367,6 +428,44 @@ class Settings:
             "weather": self.kafka_topic_weather,
             "accidents": self.kafka_topic_accidents,
         }
+
+    @property
+    def kafka_topic_partitions(self) -> int:
+        """The older name of :attr:`kafka_partitions`."""
+        return self.kafka_partitions
+
+    def kafka_client_options(self) -> dict[str, Any]:
+        """Security keyword arguments for every kafka-python client (producer, consumer, admin).
+
+        Empty for the default PLAINTEXT, so local use is unchanged.
+        """
+        opts: dict[str, Any] = {}
+        if self.kafka_security_protocol != "PLAINTEXT":
+            opts["security_protocol"] = self.kafka_security_protocol
+        if self.kafka_security_protocol.startswith("SASL"):
+            opts.update(sasl_mechanism=self.kafka_sasl_mechanism, sasl_plain_username=self.kafka_sasl_username,
+                        sasl_plain_password=self.kafka_sasl_password)
+        if self.kafka_security_protocol.endswith("SSL") and self.kafka_ssl_ca_file:
+            opts["ssl_cafile"] = self.kafka_ssl_ca_file
+        return opts
+
+    def spark_kafka_options(self) -> dict[str, str]:
+        """The same security settings as options of Spark's Kafka source (``kafka.``-prefixed Java client
+        properties): SASL through a JAAS line, a PEM CA file as the trust store."""
+        opts: dict[str, str] = {}
+        if self.kafka_security_protocol != "PLAINTEXT":
+            opts["kafka.security.protocol"] = self.kafka_security_protocol
+        if self.kafka_security_protocol.startswith("SASL"):
+            module = ("org.apache.kafka.common.security.plain.PlainLoginModule" if self.kafka_sasl_mechanism == "PLAIN"
+                      else "org.apache.kafka.common.security.scram.ScramLoginModule")
+            user = self.kafka_sasl_username.replace("\\", "\\\\").replace('"', '\\"')
+            password = self.kafka_sasl_password.replace("\\", "\\\\").replace('"', '\\"')
+            opts["kafka.sasl.mechanism"] = self.kafka_sasl_mechanism
+            opts["kafka.sasl.jaas.config"] = f'{module} required username="{user}" password="{password}";'
+        if self.kafka_security_protocol.endswith("SSL") and self.kafka_ssl_ca_file:
+            opts["kafka.ssl.truststore.type"] = "PEM"
+            opts["kafka.ssl.truststore.location"] = self.kafka_ssl_ca_file
+        return opts
 
     def enabled_analytics(self) -> list[str]:
         """The ``ENABLE_*`` flags that are on, in the seed's order."""
@@ -410,7 +509,9 @@ class Settings:
 
     def describe(self) -> list[tuple[str, str, str, str]]:
         """Rows of (variable, value, source, meaning) for printing."""
-        return [(f.env, self.as_env()[f.env], self.source(f.env), f.help) for f in _FIELDS]
+        env = self.as_env()
+        return [(f.env, "***" if f.env in _SECRET and env[f.env] else env[f.env], self.source(f.env), f.help)
+                for f in _FIELDS]
 
 
 def _cross_checks(values: dict[str, Any]) -> list[str]:
@@ -426,6 +527,14 @@ def _cross_checks(values: dict[str, Any]) -> list[str]:
         problems.append(f"KAFKA_MIN_INSYNC_REPLICAS={in_sync} is more than KAFKA_REPLICATION_FACTOR={replicas}: "
                         "no partition could ever have that many copies in sync, so every acks=all send would "
                         f"fail; use at most {replicas} (replication factor 3 usually goes with 2).")
+    protocol = values["KAFKA_SECURITY_PROTOCOL"]
+    if protocol.startswith("SASL") and not (values["KAFKA_SASL_USERNAME"] and values["KAFKA_SASL_PASSWORD"]):
+        problems.append(f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD "
+                        "(the credentials your Kafka provider gave you).")
+    ca = values["KAFKA_SSL_CA_FILE"]
+    if ca and not Path(ca).expanduser().is_file():
+        problems.append(f"KAFKA_SSL_CA_FILE={ca!r} is not a file: give the PEM file of the brokers' CA, or leave it "
+                        "empty to trust the system's CAs.")
     return problems
 
 
@@ -435,6 +544,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     Every bad value is reported, one line each, in a single :class:`ConfigError`.
     """
     environ = os.environ if environ is None else environ
+    renamed = {new: environ[old] for old, new in _RENAMED.items() if old in environ and new not in environ}
+    if renamed:
+        environ = {**environ, **renamed}
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     problems: list[str] = []

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from . import _jvm
-from .config import ConfigError, Settings, get_settings
+from .config import ConfigError, Location, Settings, get_settings
 from .kafka_local import BrokerError, ensure_broker, may_reset_topics, reset_topics
 
 
@@ -33,6 +33,13 @@ def _outputs_to_clean(settings: Settings) -> tuple[Path, ...]:
     must never make the demo delete a folder it does not own.
     """
     root = settings.data_dir.resolve()
+    remote = [f"{name}={value}" for name, value in settings.as_env().items()
+              if isinstance(getattr(settings, name.lower()), Location)]
+    if remote:
+        raise UnsafeDeleteError(
+            f"The demo runs on this machine and empties its output folders first; {', '.join(remote)} is not a "
+            "folder here. Unset it for the demo, or run the ETL on your cluster with "
+            "`python -m etl_lib.main --available-now`.")
     paths = (settings.output_base_path, settings.checkpoint_base_path, settings.quarantine_path,
              settings.silver_path, settings.analytics_output_path, settings.analytics_checkpoint_path, settings.data_dir / "report")
     outside = [p for p in paths if not Path(p).resolve().is_relative_to(root) or Path(p).resolve() == root]
@@ -66,7 +73,7 @@ def run_demo(days: int = 7, scale: float = 0.5, seed: int = 42, reset_topics_ask
                 f"not start: it will not delete {', '.join(settings.kafka_topics.values())} there unless asked. "
                 "Run `python -m etl_lib.demo --reset-topics` to delete and recreate them, or set KAFKA_TOPIC_* "
                 "to topics of the demo's own.")
-        reset_topics(settings.kafka_bootstrap_servers, settings.kafka_topics.values(), settings.kafka_topic_partitions,
+        reset_topics(settings.kafka_bootstrap_servers, settings.kafka_topics.values(), settings.kafka_partitions,
                      replication_factor=settings.kafka_replication_factor,
                      min_insync_replicas=settings.kafka_min_insync_replicas)
         _clean_outputs(settings)

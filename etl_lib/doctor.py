@@ -92,7 +92,7 @@ def _spark_reads_kafka(settings: Settings) -> Check:
     topic = f"doctor-{uuid.uuid4().hex[:8]}"
     try:
         create_topics(settings.kafka_bootstrap_servers, [topic], 1, settings.kafka_replication_factor)
-        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, **settings.kafka_client_options())
         for i in range(10):
             producer.send(topic, str(i).encode())
         producer.flush()

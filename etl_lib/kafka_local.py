@@ -101,6 +101,14 @@ def bootstrap_hosts(bootstrap: str) -> list[tuple[str, int]]:
     return out
 
 
+def client_options() -> dict:
+    """Security keyword arguments for kafka-python clients (``KAFKA_SECURITY_PROTOCOL`` and the
+    ``KAFKA_SASL_*`` / ``KAFKA_SSL_CA_FILE`` settings of this process); empty for plain local use."""
+    from .config import load_settings
+
+    return load_settings().kafka_client_options()
+
+
 def broker_answers(bootstrap: str, timeout: float = 3.0) -> bool:
     """True when a Kafka broker of ``bootstrap`` answers a metadata request.
 
@@ -117,6 +125,7 @@ def broker_answers(bootstrap: str, timeout: float = 3.0) -> bool:
     try:
         admin = KafkaAdminClient(
             bootstrap_servers=bootstrap,
+            **client_options(),
             request_timeout_ms=ms,
             api_version_auto_timeout_ms=ms,
             client_id="etl-kit-probe",
@@ -145,7 +154,7 @@ def create_topics(bootstrap: str, topics: Iterable[str], partitions: int = 3, re
     from kafka.errors import InvalidReplicationFactorError, TopicAlreadyExistsError
 
     configs = {"min.insync.replicas": str(min_insync_replicas)} if min_insync_replicas else {}
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="etl-kit-admin")
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="etl-kit-admin", **client_options())
     try:
         existing = set(admin.list_topics())
         wanted = [t for t in dict.fromkeys(topics) if t not in existing]
@@ -169,7 +178,7 @@ def create_topics(bootstrap: str, topics: Iterable[str], partitions: int = 3, re
 def ensure_topics(settings: Settings, topics: Iterable[str] | None = None) -> list[str]:
     """Create the kit's topics (or ``topics``) as the settings say: partitions, replication, min in-sync replicas."""
     return create_topics(settings.kafka_bootstrap_servers, settings.kafka_topics.values() if topics is None else topics,
-                         settings.kafka_topic_partitions, settings.kafka_replication_factor,
+                         settings.kafka_partitions, settings.kafka_replication_factor,
                          settings.kafka_min_insync_replicas)
 
 
@@ -180,7 +189,8 @@ def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[str, dict[int, in
     """
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="etl-kit-offsets", enable_auto_commit=False)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="etl-kit-offsets", enable_auto_commit=False,
+                             **client_options())
     try:
         out: dict[str, dict[int, int]] = {}
         for topic in dict.fromkeys(topics):
@@ -203,7 +213,7 @@ def reset_topics(bootstrap: str, topics: Iterable[str], partitions: int = 3, tim
     from kafka.errors import UnknownTopicOrPartitionError
 
     topics = list(dict.fromkeys(topics))
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="etl-kit-admin")
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="etl-kit-admin", **client_options())
     try:
         present = [t for t in topics if t in set(admin.list_topics())]
         if present:
@@ -277,6 +287,8 @@ class LocalKafka:
     startup_seconds: float | None = None
     cluster_id: str | None = None  # None: a new random id when storage is formatted
     controller_port: int = 0  # 0: any free port (KAFKA_CONTROLLER_PORT)
+    # user -> password: clients must log in with SASL/PLAIN (as on a managed Kafka) instead of PLAINTEXT.
+    sasl_users: dict[str, str] | None = None
     _proc: subprocess.Popen | None = None
 
     # ------------------------------------------------------------------ paths
@@ -374,16 +386,18 @@ class LocalKafka:
             raise BrokerError(
                 f"KAFKA_CONTROLLER_PORT={cport} is in use on {host}. Choose another port, or set "
                 "KAFKA_CONTROLLER_PORT=auto to let the kit pick a free one.")
+        name = "SASL_PLAINTEXT" if self.sasl_users else "PLAINTEXT"
         self._props.write_text(
             "\n".join(
                 [
                     "process.roles=broker,controller",
                     "node.id=1",
-                    f"listeners=PLAINTEXT://{host}:{port},CONTROLLER://{host}:{cport}",
-                    f"advertised.listeners=PLAINTEXT://{host}:{port}",
+                    f"listeners={name}://{host}:{port},CONTROLLER://{host}:{cport}",
+                    f"advertised.listeners={name}://{host}:{port}",
                     "controller.listener.names=CONTROLLER",
-                    "inter.broker.listener.name=PLAINTEXT",
-                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    f"inter.broker.listener.name={name}",
+                    f"listener.security.protocol.map={name}:{name},CONTROLLER:PLAINTEXT",
+                    *self._sasl_properties(),
                     f"controller.quorum.bootstrap.servers={host}:{cport}",
                     f"log.dirs={log_dirs}",
                     "num.partitions=3",
@@ -407,6 +421,20 @@ class LocalKafka:
         )
         if fmt.returncode != 0:
             raise BrokerError(f"Formatting Kafka storage in {log_dirs} failed:\n{fmt.stdout}{fmt.stderr}")
+
+    def _sasl_properties(self) -> list[str]:
+        """The SASL/PLAIN lines: the mechanism, and the users with the broker's own login for itself."""
+        if not self.sasl_users:
+            return []
+        secret = uuid.uuid4().hex
+        users = {"broker": secret, **self.sasl_users}
+        quote = lambda v: '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'  # noqa: E731
+        jaas = ("org.apache.kafka.common.security.plain.PlainLoginModule required "
+                f"username={quote('broker')} password={quote(secret)} "
+                + " ".join(f"user_{u}={quote(p)}" for u, p in users.items()) + ";")
+        return ["sasl.enabled.mechanisms=PLAIN", "sasl.mechanism.inter.broker.protocol=PLAIN",
+                # A properties file reads a backslash as an escape: double them to keep the JAAS quoting.
+                "listener.name.sasl_plaintext.plain.sasl.jaas.config=" + jaas.replace("\\", "\\\\")]
 
     def _wait_ready(self, t0: float, timeout: float) -> None:
         delay = 0.1

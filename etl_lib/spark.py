@@ -140,6 +140,7 @@ def read_kafka_stream(
         spark.readStream
         .format("kafka")
         .option("kafka.bootstrap.servers", settings.kafka_bootstrap_servers)
+        .options(**settings.spark_kafka_options())
         .option("subscribe", topic)
         .option("startingOffsets", starting_offsets or settings.kafka_starting_offsets)
         .option("failOnDataLoss", "true" if settings.kafka_fail_on_data_loss else "false")
@@ -157,6 +158,7 @@ def read_kafka_batch(spark: "SparkSession", topic: str, settings: Settings | Non
         spark.read
         .format("kafka")
         .option("kafka.bootstrap.servers", settings.kafka_bootstrap_servers)
+        .options(**settings.spark_kafka_options())
         .option("subscribe", topic)
         .option("startingOffsets", "earliest")
         .option("endingOffsets", "latest")

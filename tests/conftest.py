@@ -45,7 +45,7 @@ def settings(kafka_broker, tmp_path_factory) -> Settings:
     from etl_lib.kafka_local import create_topics
 
     s = load_settings(_base_env(tmp_path_factory.mktemp("data"), kafka_broker.bootstrap_servers))
-    create_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), s.kafka_topic_partitions)
+    create_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), s.kafka_partitions)
     return s
 
 

@@ -171,10 +171,13 @@ def kafka_message_source(
     """
     from kafka import KafkaConsumer
 
+    from ..kafka_local import client_options
+
     clock = clock or RealClock()
     consumer = KafkaConsumer(
         topic,
         bootstrap_servers=bootstrap_servers,
+        **client_options(),
         group_id=group_id,
         auto_offset_reset="earliest",
         enable_auto_commit=group_id is not None,

@@ -130,7 +130,7 @@ def test_topics_get_the_replication_the_settings_ask_for(kafka_broker, settings)
     from kafka.admin import ConfigResource, ConfigResourceType
 
     topic = f"replicated-{uuid.uuid4().hex[:6]}"
-    s = settings.replace(kafka_topic_partitions=2, kafka_replication_factor=1, kafka_min_insync_replicas=1)
+    s = settings.replace(kafka_partitions=2, kafka_replication_factor=1, kafka_min_insync_replicas=1)
     assert ensure_topics(s, [topic]) == [topic]
     admin = KafkaAdminClient(bootstrap_servers=s.kafka_bootstrap_servers)
     try:

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from etl_lib import config
-from etl_lib.config import ANALYTICS_FLAGS, ConfigError, duration_seconds, load_settings
+from etl_lib.config import ANALYTICS_FLAGS, ConfigError, Location, duration_seconds, load_settings
 
 DEFAULTS = {
     "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092",
@@ -17,12 +17,20 @@ DEFAULTS = {
     "KAFKA_TOPIC_TAXI": "taxi-trips",
     "KAFKA_TOPIC_WEATHER": "weather-data",
     "KAFKA_TOPIC_ACCIDENTS": "accidents",
-    "KAFKA_TOPIC_PARTITIONS": 3,
+    "KAFKA_PARTITIONS": 3,
     "KAFKA_REPLICATION_FACTOR": 1,
     "KAFKA_MIN_INSYNC_REPLICAS": 1,
     "KAFKA_STARTING_OFFSETS": "earliest",
     "KAFKA_FAIL_ON_DATA_LOSS": True,
     "KAFKA_CONTROLLER_PORT": 0,
+    "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
+    "KAFKA_SASL_MECHANISM": "PLAIN",
+    "KAFKA_SASL_USERNAME": "",
+    "KAFKA_SASL_PASSWORD": "",
+    "KAFKA_SSL_CA_FILE": "",
+    "CLUSTER_KAFKA_PORT": 19092,
+    "CLUSTER_SPARK_PORT": 7077,
+    "CLUSTER_SPARK_UI_PORT": 8080,
     "SPARK_APP_NAME": "ETL Data Analysis",
     "SPARK_MASTER": "local[*]",
     "SPARK_DRIVER_MEMORY": "2g",
@@ -149,12 +157,30 @@ def test_min_insync_replicas_above_the_replication_factor_is_refused():
     assert (s.kafka_replication_factor, s.kafka_min_insync_replicas) == (3, 2)
 
 
-def test_uri_locations_are_refused_instead_of_collapsed_and_file_uris_are_paths(tmp_path):
-    for name in ("DATA_DIR", "OUTPUT_BASE_PATH", "ANALYTICS_CHECKPOINT_PATH"):
-        with pytest.raises(ConfigError) as err:
-            load_settings({name: "s3a://bucket/etl-kit"})
-        assert name in str(err.value) and "s3a:// locations are not supported yet" in str(err.value)
+def test_output_uris_pass_through_unchanged_and_a_remote_data_dir_is_refused(tmp_path):
+    s = load_settings({"OUTPUT_BASE_PATH": "s3a://bucket/etl-kit/raw/", "ANALYTICS_CHECKPOINT_PATH": "hdfs://nn:8020/ck"})
+    assert s.output_base_path == "s3a://bucket/etl-kit/raw" and isinstance(s.output_base_path, Location)
+    assert s.output_base_path / "bike_trips" == "s3a://bucket/etl-kit/raw/bike_trips", "not s3a:/bucket/..."
+    assert s.analytics_checkpoint_path / "silver_windows" == "hdfs://nn:8020/ck/silver_windows"
+    assert s.replace(pipeline_workers=2).output_base_path == "s3a://bucket/etl-kit/raw", "kept through replace"
+    with pytest.raises(ConfigError, match="OUTPUT_BASE_PATH='s3a://' is not valid: expected a location after"):
+        load_settings({"OUTPUT_BASE_PATH": "s3a://"})
+    with pytest.raises(ConfigError) as err:
+        load_settings({"DATA_DIR": "s3a://bucket/etl-kit"})
+    assert "DATA_DIR" in str(err.value) and "must be local" in str(err.value)
     assert load_settings({"DATA_DIR": (tmp_path / "a b").as_uri()}).data_dir == tmp_path / "a b"
+    assert load_settings({"SILVER_PATH": (tmp_path / "s").as_uri()}).silver_path == tmp_path / "s"
+
+
+def test_local_readers_and_the_demo_refuse_a_uri_with_a_message():
+    from etl_lib.commit_log import SinkLogError, read_sink
+    from etl_lib.demo import UnsafeDeleteError, _outputs_to_clean
+
+    s = load_settings({"ANALYTICS_OUTPUT_PATH": "s3a://bucket/analytics"})
+    with pytest.raises(SinkLogError, match="Read it with Spark instead"):
+        read_sink(s.analytics_output_path / "pearson_correlations")
+    with pytest.raises(UnsafeDeleteError, match="ANALYTICS_OUTPUT_PATH=s3a://bucket/analytics is not a folder here"):
+        _outputs_to_clean(s)
 
 
 def test_settings_are_immutable():
@@ -241,3 +267,51 @@ def test_controller_port_is_a_setting():
     assert load_settings({"KAFKA_CONTROLLER_PORT": "19093"}).kafka_controller_port == 19093
     with pytest.raises(ConfigError, match="KAFKA_CONTROLLER_PORT.*0/auto"):
         load_settings({"KAFKA_CONTROLLER_PORT": "70000"})
+
+
+def test_the_older_partitions_name_is_still_read_and_the_new_one_wins():
+    assert load_settings({"KAFKA_TOPIC_PARTITIONS": "6"}).kafka_partitions == 6
+    assert load_settings({"KAFKA_TOPIC_PARTITIONS": "6", "KAFKA_PARTITIONS": "2"}).kafka_partitions == 2
+    assert load_settings({"KAFKA_PARTITIONS": "5"}).kafka_topic_partitions == 5
+
+
+def test_plaintext_adds_no_client_option():
+    s = load_settings({})
+    assert s.kafka_client_options() == {} and s.spark_kafka_options() == {}
+
+
+def test_sasl_ssl_reaches_kafka_python_and_spark_in_their_own_words(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    s = load_settings({"KAFKA_SECURITY_PROTOCOL": "sasl_ssl", "KAFKA_SASL_MECHANISM": "scram-sha-512",
+                       "KAFKA_SASL_USERNAME": "student", "KAFKA_SASL_PASSWORD": 'p"w\\1', "KAFKA_SSL_CA_FILE": str(ca)})
+    assert s.kafka_client_options() == {
+        "security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512", "sasl_plain_username": "student",
+        "sasl_plain_password": 'p"w\\1', "ssl_cafile": str(ca)}
+    spark = s.spark_kafka_options()
+    assert spark["kafka.security.protocol"] == "SASL_SSL" and spark["kafka.sasl.mechanism"] == "SCRAM-SHA-512"
+    assert spark["kafka.sasl.jaas.config"] == ('org.apache.kafka.common.security.scram.ScramLoginModule required '
+                                               'username="student" password="p\\"w\\\\1";')
+    assert spark["kafka.ssl.truststore.type"] == "PEM" and spark["kafka.ssl.truststore.location"] == str(ca)
+    # The password is never printed by `make config`.
+    row = next(r for r in s.describe() if r[0] == "KAFKA_SASL_PASSWORD")
+    assert row[1] == "***"
+
+
+def test_sasl_plain_uses_the_plain_login_module():
+    s = load_settings({"KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_USERNAME": "u",
+                       "KAFKA_SASL_PASSWORD": "p"})
+    assert s.spark_kafka_options()["kafka.sasl.jaas.config"].startswith(
+        "org.apache.kafka.common.security.plain.PlainLoginModule required")
+    assert "ssl_cafile" not in s.kafka_client_options()
+
+
+@pytest.mark.parametrize("env,words", [
+    ({"KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}, "needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"),
+    ({"KAFKA_SECURITY_PROTOCOL": "TLS"}, "expected one of: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL"),
+    ({"KAFKA_SSL_CA_FILE": "/nonexistent/ca.pem"}, "is not a file"),
+    ({"CLUSTER_KAFKA_PORT": "99999"}, "1 to 65535"),
+])
+def test_bad_security_and_cluster_settings_are_named(env, words):
+    with pytest.raises(ConfigError, match=words):
+        load_settings(env)

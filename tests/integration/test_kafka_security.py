@@ -1,0 +1,46 @@
+"""A broker that requires SASL/PLAIN logins, as a managed Kafka does: the KAFKA_SECURITY_PROTOCOL and KAFKA_SASL_*
+settings reach kafka-python (topic admin, data_gen's producer, end offsets) and Spark's Kafka source alike, and a
+client without them, or with a wrong password, gets nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from data_gen import GenParams, KafkaSink, generate
+from etl_lib.config import load_settings
+from etl_lib.kafka_local import LocalKafka, broker_answers, create_topics, end_offsets, free_port
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def test_sasl_settings_reach_every_kafka_client(settings, spark, tmp_path, monkeypatch):
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+    monkeypatch.setenv("KAFKA_SASL_MECHANISM", "PLAIN")
+    monkeypatch.setenv("KAFKA_SASL_USERNAME", "student")
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", 'exam "2018" pass')
+    broker = LocalKafka(f"127.0.0.1:{free_port()}", tmp_path / "broker", heap="256m",
+                        sasl_users={"student": 'exam "2018" pass'})
+    broker.start()  # ready means: a client logged in with the settings above listed the topics
+    try:
+        s = load_settings({**settings.as_env(), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+                           "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_USERNAME": "student",
+                           "KAFKA_SASL_PASSWORD": 'exam "2018" pass'})
+        create_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), 2)
+        key = generate(GenParams(days=1, scale=0.02, seed=5), KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics))
+        sent = key["counts"]["bike"]["produced"]
+        ends = end_offsets(s.kafka_bootstrap_servers, s.kafka_topics.values())
+        assert sent > 0 and {t: sum(ends[name].values()) for t, name in s.kafka_topics.items()} == \
+            {t: c["produced"] for t, c in key["counts"].items()}, "data_gen's producer logged in"
+
+        from etl_lib.spark import read_kafka_batch
+
+        assert read_kafka_batch(spark, s.kafka_topic_bike, s).count() == sent, "Spark's source logged in too"
+
+        # Without the settings, or with a wrong password, the broker serves nothing.
+        monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+        assert not broker_answers(broker.bootstrap_servers, timeout=2.0)
+        monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+        monkeypatch.setenv("KAFKA_SASL_PASSWORD", "guess")
+        assert not broker_answers(broker.bootstrap_servers, timeout=2.0)
+    finally:
+        broker.stop()
