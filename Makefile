@@ -10,12 +10,13 @@ BROKER_STAMP    := jvm/broker/lib/.resolved
 CONNECTOR_STAMP := jvm/connector/lib/.resolved
 INSTALL_STAMP   := $(VENV)/.installed
 
-.PHONY: help install jars demo test test-unit test-integration test-nbval test-notebooks-small notebooks notebooks-refresh \
+.PHONY: help install jars demo test test-cluster test-unit test-integration test-nbval test-notebooks-small notebooks notebooks-refresh \
         notebooks-build notebooks-check bench broker-start broker-stop broker-status cluster-up cluster-down cluster-status config doctor clean
 
 help:
 	@echo "make demo    run the main job end to end on a local Kafka broker"
 	@echo "make test    run every test (unit, integration, notebooks)"
+	@echo "make test-cluster   the practice cluster's test and lesson 12 (six more JVMs; CI runs it after make test)"
 	@echo "make test-notebooks-small   run every notebook with papermill and small parameters (opt-in)"
 	@echo "make install create .venv and install the kit with its dev tools"
 	@echo "make jars    resolve the Kafka broker and Spark-Kafka connector jars with Maven"
@@ -59,7 +60,13 @@ test: install jars
 	$(MAKE) test-nbval
 
 test-nbval: install jars
-	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider notebooks
+	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider notebooks --ignore=$(CLUSTER_LESSON)
+
+# The practice cluster (3 Kafka nodes, Spark master + 2 workers: six more JVMs): its test and its lesson.
+# Apart from `make test` to keep that under 30 minutes on 2 cores; CI runs it right after.
+CLUSTER_LESSON := notebooks/12_scale_out.ipynb
+test-cluster: install jars
+	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider tests/cluster $(CLUSTER_LESSON)
 
 # Every notebook executed by papermill with small parameters (a world other than the stored one).
 test-notebooks-small: install jars

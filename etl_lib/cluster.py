@@ -24,11 +24,13 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,10 +41,9 @@ from .kafka_local import _LOG4J2, BrokerError, _port_in_use, broker_answers, new
 
 __all__ = ["Cluster", "ClusterError", "main"]
 
-KAFKA_PORTS = (19092, 19093, 19094)
-CONTROLLER_PORTS = (19192, 19193, 19194)
-SPARK_PORT, SPARK_UI_PORT, WORKER_UI_PORTS = 7077, 8080, (8081, 8082)
 HOST = "127.0.0.1"
+NODES = 3  # Kafka nodes (broker + controller each)
+WORKERS = 2  # Spark workers
 
 
 class ClusterError(RuntimeError):
@@ -55,15 +56,34 @@ class Cluster:
 
     folder: Path
     pids: dict[str, int] = field(default_factory=dict)
+    kafka_port: int = 19092  # brokers listen on this port and the next two; controllers 100 above each
+    spark_port: int = 7077
+    ui_port: int = 8080  # the master's UI; the workers' UIs on the next two ports
 
     # ------------------------------------------------------------------ what it offers
     @property
+    def kafka_ports(self) -> tuple[int, ...]:
+        return tuple(self.kafka_port + n for n in range(NODES))
+
+    @property
+    def controller_ports(self) -> tuple[int, ...]:
+        return tuple(p + 100 for p in self.kafka_ports)
+
+    @property
+    def worker_ui_ports(self) -> tuple[int, ...]:
+        return tuple(self.ui_port + n for n in range(1, WORKERS + 1))
+
+    @property
     def bootstrap_servers(self) -> str:
-        return ",".join(f"{HOST}:{p}" for p in KAFKA_PORTS)
+        return ",".join(f"{HOST}:{p}" for p in self.kafka_ports)
 
     @property
     def spark_master(self) -> str:
-        return f"spark://{HOST}:{SPARK_PORT}"
+        return f"spark://{HOST}:{self.spark_port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{HOST}:{self.ui_port}"
 
     def exports(self) -> str:
         """The settings that point the kit at this cluster."""
@@ -75,10 +95,19 @@ class Cluster:
         return self.folder / "cluster.json"
 
     @classmethod
-    def load(cls, folder: Path) -> "Cluster":
+    def load(cls, folder: Path, settings: Settings | None = None) -> "Cluster":
+        """The cluster recorded in ``folder`` (none running yet is fine), on the ports of ``settings``."""
         state = folder / "cluster.json"
         pids = json.loads(state.read_text()) if state.exists() else {}
-        return cls(folder, {k: int(v) for k, v in pids.items()})
+        ports = {} if settings is None else {"kafka_port": settings.cluster_kafka_port,
+                                             "spark_port": settings.cluster_spark_port,
+                                             "ui_port": settings.cluster_spark_ui_port}
+        return cls(folder, {k: int(v) for k, v in pids.items()}, **ports)
+
+    @classmethod
+    def of(cls, settings: Settings) -> "Cluster":
+        """The practice cluster of these settings: under ``DATA_DIR/cluster``, on the ``CLUSTER_*`` ports."""
+        return cls.load(cluster_folder(settings), settings)
 
     def _save(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -88,14 +117,21 @@ class Cluster:
         return {name: _ours(pid, self.folder) for name, pid in self.pids.items()}
 
     # ------------------------------------------------------------------ up
-    def up(self, timeout: float = 120.0) -> "Cluster":
-        """Start whatever is not running yet and wait until three brokers and two workers are ready."""
-        busy = [p for p in (*KAFKA_PORTS, *CONTROLLER_PORTS, SPARK_PORT, SPARK_UI_PORT, *WORKER_UI_PORTS)
-                if _port_in_use(HOST, p)]
+    def up(self, timeout: float = 120.0, fresh: bool = False) -> "Cluster":
+        """Start whatever is not running yet and wait until three brokers and two workers are ready.
+
+        ``fresh``: first stop what an earlier run left and delete its data (empty topics, a new cluster id).
+        """
+        if fresh:
+            self.down()
+            shutil.rmtree(self.folder, ignore_errors=True)
+        ports = (*self.kafka_ports, *self.controller_ports, self.spark_port, self.ui_port, *self.worker_ui_ports)
+        busy = [p for p in ports if _port_in_use(HOST, p)]
         if busy and not any(self.alive().values()):
             raise ClusterError(f"Port(s) {', '.join(map(str, busy))} on {HOST} are in use by other programs; the "
                                "practice cluster needs them. Stop those programs (or `make cluster-down` if an "
-                               "earlier cluster of another DATA_DIR holds them).")
+                               "earlier cluster of another DATA_DIR holds them), or move the cluster with "
+                               "CLUSTER_KAFKA_PORT, CLUSTER_SPARK_PORT and CLUSTER_SPARK_UI_PORT.")
         java = _jvm.java_executable()
         _jvm.java_version(java)
         try:
@@ -114,8 +150,8 @@ class Cluster:
             self.folder.mkdir(parents=True, exist_ok=True)
             cluster_id_file.write_text(new_cluster_id())
         cluster_id = cluster_id_file.read_text().strip()
-        voters = ",".join(f"{n}@{HOST}:{c}" for n, c in enumerate(CONTROLLER_PORTS, start=1))
-        for n, (port, cport) in enumerate(zip(KAFKA_PORTS, CONTROLLER_PORTS), start=1):
+        voters = ",".join(f"{n}@{HOST}:{c}" for n, c in enumerate(self.controller_ports, start=1))
+        for n, (port, cport) in enumerate(zip(self.kafka_ports, self.controller_ports), start=1):
             name = f"kafka-{n}"
             if self.alive().get(name):
                 continue
@@ -168,9 +204,9 @@ class Cluster:
         spark_class = str(home / "bin" / "spark-class")
         if not self.alive().get("spark-master"):
             self._spawn("spark-master", [spark_class, "org.apache.spark.deploy.master.Master", "--host", HOST,
-                                         "--port", str(SPARK_PORT), "--webui-port", str(SPARK_UI_PORT)],
+                                         "--port", str(self.spark_port), "--webui-port", str(self.ui_port)],
                         self.folder / "spark-master.log", env)
-        for n, ui in enumerate(WORKER_UI_PORTS, start=1):
+        for n, ui in enumerate(self.worker_ui_ports, start=1):
             name = f"spark-worker-{n}"
             if self.alive().get(name):
                 continue
@@ -194,11 +230,11 @@ class Cluster:
             dead = [name for name, ok in self.alive().items() if not ok]
             if dead:
                 raise ClusterError(f"{', '.join(dead)} exited while starting; see the logs in {self.folder}.")
-            if self.brokers() == 3 and self.workers() == 2:
+            if self.brokers() == NODES and self.workers() == WORKERS:
                 return
             time.sleep(1.0)
-        raise ClusterError(f"The cluster was not ready within {timeout:.0f} s ({self.brokers()} of 3 brokers, "
-                           f"{self.workers()} of 2 Spark workers); see the logs in {self.folder}.")
+        raise ClusterError(f"The cluster was not ready within {timeout:.0f} s ({self.brokers()} of {NODES} brokers, "
+                           f"{self.workers()} of {WORKERS} Spark workers); see the logs in {self.folder}.")
 
     # ------------------------------------------------------------------ inspect
     def brokers(self) -> int:
@@ -216,10 +252,54 @@ class Cluster:
     def workers(self) -> int:
         """Alive workers registered with the Spark master (its UI's JSON), 0 when it does not answer."""
         try:
-            with urllib.request.urlopen(f"http://{HOST}:{SPARK_UI_PORT}/json/", timeout=2) as r:
-                return sum(1 for w in json.load(r).get("workers", []) if w.get("state") == "ALIVE")
+            return sum(1 for w in self.master_state().get("workers", []) if w.get("state") == "ALIVE")
         except (OSError, ValueError):
             return 0
+
+    def master_state(self) -> dict:
+        """The Spark master's view (its UI's JSON): workers with their cores and memory, running applications."""
+        with urllib.request.urlopen(f"{self.ui_url}/json/", timeout=2) as r:
+            return json.load(r)
+
+    def partitions(self, topic: str) -> list[dict]:
+        """Each partition of ``topic``: its leader, replicas (in assignment order) and in-sync replicas (sorted).
+
+        Broker ids are the node numbers: ``kafka-2`` is broker 2.
+        """
+        from kafka import KafkaAdminClient
+
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, client_id="etl-kit-cluster")
+        try:
+            (info,) = admin.describe_topics([topic])
+        finally:
+            admin.close()
+        return [{"partition": p["partition"], "leader": p["leader"], "replicas": list(p["replicas"]),
+                 "isr": sorted(p["isr"])} for p in sorted(info["partitions"], key=lambda p: p["partition"])]
+
+    def wait_for(self, topic: str, condition: Callable[[list[dict]], bool], timeout: float = 90.0) -> list[dict]:
+        """Poll :meth:`partitions` until ``condition`` holds (a failover or a catch-up takes seconds)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                parts = self.partitions(topic)
+                if condition(parts):
+                    return parts
+            except Exception:  # noqa: BLE001 - metadata may be briefly unavailable during a failover
+                parts = []
+            if time.monotonic() >= deadline:
+                raise ClusterError(f"{topic}: the partitions did not reach the expected state within {timeout:.0f} s "
+                                   f"(last seen: {parts})")
+            time.sleep(0.5)
+
+    def stop_when_gone(self, pid: int | None = None) -> None:
+        """Stop the cluster when process ``pid`` (default: this one) ends, however it ends.
+
+        For a notebook: a kernel that is restarted, interrupted or killed runs no
+        clean-up code, so a small watcher process waits for it and runs ``down``.
+        """
+        cmd = [sys.executable, "-m", "etl_lib.cluster", "_watch", str(pid or os.getpid()), str(self.folder)]
+        subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True, cwd=Path(__file__).resolve().parents[1])
 
     # ------------------------------------------------------------------ down
     def kill(self, name: str) -> None:
@@ -272,19 +352,32 @@ def _wait_gone(pid: int, folder: Path, timeout: float) -> bool:
 
 
 def cluster_folder(settings: Settings) -> Path:
+    """Where the practice cluster of these settings keeps its data, logs and process list."""
     return settings.data_dir / "cluster"
 
 
+def _watch(pid: int, folder: Path) -> int:
+    """The watcher of :meth:`Cluster.stop_when_gone`: wait for ``pid`` to end, then stop the cluster."""
+    while Path(f"/proc/{pid}").exists():
+        time.sleep(1.0)
+    Cluster.load(folder).down()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["_watch"]:
+        return _watch(int(argv[1]), Path(argv[2]))
     parser = argparse.ArgumentParser(prog="python -m etl_lib.cluster", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["up", "down", "status"])
     args = parser.parse_args(argv)
     settings = settings_or_exit()
-    cluster = Cluster.load(cluster_folder(settings))
+    cluster = Cluster.of(settings)
     if args.command == "status":
         for name, ok in sorted(cluster.alive().items()):
             print(f"{name:<16} {'running' if ok else 'not running'} (pid {cluster.pids[name]})")
-        print(f"brokers in the cluster: {cluster.brokers()} of 3 | Spark workers: {cluster.workers()} of 2")
+        print(f"brokers in the cluster: {cluster.brokers()} of {NODES} | Spark workers: {cluster.workers()} of {WORKERS}")
         return 0 if cluster.pids and all(cluster.alive().values()) else 1
     if args.command == "down":
         running = sum(cluster.alive().values())
@@ -301,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: {err}", file=sys.stderr)
         return 1
     print(f"Practice cluster ready in {time.monotonic() - t0:.0f} s: 3 Kafka brokers at {cluster.bootstrap_servers}, "
-          f"Spark master {cluster.spark_master} with 2 workers (UI http://{HOST}:{SPARK_UI_PORT}).")
+          f"Spark master {cluster.spark_master} with 2 workers (UI {cluster.ui_url}).")
     print("Point the kit at it:\n  " + cluster.exports())
     print("Stop it with: make cluster-down")
     return 0

@@ -77,6 +77,9 @@ def setup(lesson: str, seed: int = 42, kafka: bool = True, fresh: bool = True) -
         pass
     s = lesson_settings(lesson, topics=kafka)
     if fresh:
+        from .cluster import Cluster, cluster_folder
+
+        Cluster.load(cluster_folder(s)).down()  # a practice cluster an earlier run of this lesson left running
         shutil.rmtree(s.data_dir, ignore_errors=True)
     s.data_dir.mkdir(parents=True, exist_ok=True)
     if kafka:
@@ -86,7 +89,7 @@ def setup(lesson: str, seed: int = 42, kafka: bool = True, fresh: bool = True) -
         if not broker_answers(base.kafka_bootstrap_servers):
             # Detached: the broker outlives this kernel and serves the next notebook too.
             LocalKafka(base.kafka_bootstrap_servers, default_data_dir(base)).start(detach=True)
-        reset_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), s.kafka_topic_partitions,
+        reset_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), s.kafka_partitions,
                      replication_factor=s.kafka_replication_factor, min_insync_replicas=s.kafka_min_insync_replicas)
     print(f"Lesson {lesson} ready: seed {seed}" + (", Kafka broker answering, topics emptied" if kafka else ""))
     return Lesson(s, kafka)
@@ -108,7 +111,9 @@ def send_json(bootstrap: str, topic: str, records: list[dict[str, Any]]) -> None
 
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    from .kafka_local import client_options
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", **client_options())
     try:
         for record in records:
             producer.send(topic, value=json.dumps(record).encode())

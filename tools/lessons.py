@@ -35,7 +35,7 @@ import nbnav  # noqa: E402
 
 FORMAT = "py:percent"
 PAIRING = "ipynb,lessons//py:percent"
-REVIEW = "12_exam_review"
+REVIEW = "13_exam_review"
 KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from data_gen import GenParams, KafkaSink, generate
-from etl_lib.cluster import Cluster, cluster_folder
+from etl_lib.cluster import Cluster
 from etl_lib.commit_log import read_sink
 from etl_lib.config import ANALYTICS_FLAGS, project_root
 from etl_lib.kafka_local import end_offsets, ensure_topics
@@ -35,7 +35,7 @@ def _isr(bootstrap: str, topics) -> dict[str, list[int]]:
 
 
 def test_cluster_survives_a_broker_kill_and_runs_the_etl_on_standalone_spark(settings, tmp_path):
-    cluster = Cluster.load(cluster_folder(settings.replace(data_dir=tmp_path)))
+    cluster = Cluster.of(settings.replace(data_dir=tmp_path))
     t0 = time.monotonic()
     cluster.up()
     started = time.monotonic() - t0

@@ -33,7 +33,7 @@ SMALL = {
 
 
 def test_every_notebook_is_found():
-    assert [p.name[:2] for p in NOTEBOOKS] == [f"{i:02d}" for i in range(13)]
+    assert [p.name[:2] for p in NOTEBOOKS] == [f"{i:02d}" for i in range(14)]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
