@@ -10,7 +10,7 @@ BROKER_STAMP    := jvm/broker/lib/.resolved
 CONNECTOR_STAMP := jvm/connector/lib/.resolved
 INSTALL_STAMP   := $(VENV)/.installed
 
-.PHONY: help install jars demo test test-cluster test-unit test-integration test-nbval test-notebooks-small notebooks notebooks-refresh \
+.PHONY: help install jars demo grade test test-cluster test-unit test-integration test-nbval test-notebooks-small notebooks notebooks-refresh \
         notebooks-build notebooks-check bench broker-start broker-stop broker-status cluster-up cluster-down cluster-status config doctor clean
 
 help:
@@ -27,6 +27,7 @@ help:
 	@echo "make notebooks-build    carry edits of notebooks/lessons/*.py into the notebooks"
 	@echo "make doctor  check Java, jars, broker and Spark; print the fix for what is missing"
 	@echo "make config  print the effective settings"
+	@echo "make grade   grade the exercise notebooks in exercises/ (FOLDER=... for another folder)"
 
 install: $(INSTALL_STAMP)
 $(INSTALL_STAMP): pyproject.toml
@@ -52,6 +53,10 @@ $(CONNECTOR_STAMP): jvm/connector/pom.xml jvm/settings.xml
 
 demo: install jars
 	$(PY) -m etl_lib.demo
+
+FOLDER ?= exercises
+grade: install jars
+	$(PY) -m etl_lib.exercises grade $(FOLDER)
 
 # Unit, integration and papermill (parameter injection) tests, then each notebook executed once and held
 # to its stored outputs (strict nbval).
@@ -114,6 +119,7 @@ notebooks-build: install
 # Fails when a notebook and its source in notebooks/lessons/ differ.
 notebooks-check: install
 	$(PY) tools/lessons.py check
+	$(PY) tools/exercises.py check
 
 bench: install jars
 	$(PY) bench/foundation.py

@@ -114,16 +114,21 @@ def review_source(lessons: list[Path]) -> str:
         nbformat.v4.new_markdown_cell(
             f"# {REVIEW[:2]} · Exam review\n\n**You will learn to**\n\n"
             "- answer every self-check question of the kit in one place\n"
+            "- score yourself per concept on the question bank, and find the lesson and page to reread\n"
             "- find the notebook to reread for each topic\n\n"
             f"**Prerequisites:** notebooks 00 to {max(counts)}\\\n**Time:** about 40 minutes"),
         nbformat.v4.new_code_cell(f'from etl_lib.notebook import setup\n\nlesson = setup("{REVIEW[:2]}", kafka=False)'),
-        nbformat.v4.new_code_cell("show_counts: bool = True", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            'show_counts: bool = True\n'
+            'answers_file: str = ""  # a JSON file {question id: letter} to score; empty: the answers in the quiz cell',
+            metadata={"tags": ["parameters"]}),
         nbformat.v4.new_markdown_cell(
             "Try each question before opening the answer. The heading under each notebook links back to it."),
         *[nbformat.v4.new_markdown_cell(s) for s in sections],
         nbformat.v4.new_code_cell(
             "counts = {" + ", ".join(f'"{k}": {v}' for k, v in counts.items()) + "}\n"
             "if show_counts:\n    print(sum(counts.values()), \"questions in\", len(counts), \"notebooks\")"),
+        *_quiz_cells(),
         nbformat.v4.new_markdown_cell(
             "## Summary\n\nEvery question of the kit with its answer. For the concepts behind them, see docs/ "
             "and the glossary.\n\n**Further reading**\n\n- docs/glossary.md\n- docs/README.md"),
@@ -136,6 +141,47 @@ def review_source(lessons: list[Path]) -> str:
         nav = [c for c in jupytext.read(old).cells if nbnav.MARKER in c.source]
         nb.cells += nav
     return jupytext.writes(nb, fmt=FORMAT)
+
+
+def _quiz_cells() -> list[nbformat.NotebookNode]:
+    """The quiz over exercises/questions.md: the bank per concept, one concept's questions, a scored answer set."""
+    return [
+        nbformat.v4.new_markdown_cell(
+            "## Quiz: the question bank, scored per concept\n\n"
+            "`exercises/questions.md` holds multiple-choice questions tagged with a lesson and one of the 30 concepts "
+            "of [docs/concepts.md](../docs/concepts.md). Many are *predict the output*: change a parameter in the "
+            "lesson, predict, then run it. The table counts them per concept and kind."),
+        nbformat.v4.new_code_cell(
+            "import pandas as pd\n\n"
+            "from etl_lib.exercises.quiz import load_bank, load_concepts, score_answers, show\n\n"
+            "bank, concepts = load_bank(), load_concepts()\n"
+            "per_concept = pd.crosstab(pd.Series([q.concept for q in bank], name=\"concept\"),\n"
+            "                          pd.Series([q.kind for q in bank], name=\"kind\")).reindex(list(concepts))\n"
+            "per_concept[\"total\"] = per_concept.sum(axis=1)\n"
+            "print(f\"{len(bank)} questions on {per_concept.shape[0]} concepts\")\n"
+            "per_concept"),
+        nbformat.v4.new_markdown_cell(
+            "Print the questions of a concept (or `lesson=\"06\"`) without their answers, and note your letters:"),
+        nbformat.v4.new_code_cell('show(bank, concept="watermarks")'),
+        nbformat.v4.new_markdown_cell(
+            "Write your answers as `{question id: letter}` in the cell below (the stored ones are a sample "
+            "student's), or save them as JSON and pass the file as the `answers_file` parameter "
+            "(`papermill ... -p answers_file my_answers.json`). The report scores each concept you answered, "
+            "explains each wrong answer, and says which lesson and page to reread."),
+        nbformat.v4.new_code_cell(
+            "import json\n"
+            "from pathlib import Path\n\n"
+            "answers = {\"q070\": \"b\", \"q071\": \"a\", \"q072\": \"b\", \"q103\": \"b\", "
+            "\"q036\": \"a\", \"q037\": \"b\",\n"
+            "           \"q004\": \"b\", \"q005\": \"b\", \"q006\": \"b\", \"q028\": \"b\", \"q029\": \"b\"}\n"
+            "if answers_file:\n"
+            "    answers = json.loads(Path(answers_file).read_text())\n"
+            "report = score_answers(answers, bank, concepts)\n"
+            "report"),
+        nbformat.v4.new_code_cell(
+            "assert report.answered == len(answers) - len(report.unknown)\n"
+            "print(\"every answer scored against the bank:\", report.correct <= report.answered)"),
+    ]
 
 
 def build(selected: list[str] | None = None) -> list[str]:

@@ -19,6 +19,7 @@
 # **You will learn to**
 #
 # - answer every self-check question of the kit in one place
+# - score yourself per concept on the question bank, and find the lesson and page to reread
 # - find the notebook to reread for each topic
 #
 # **Prerequisites:** notebooks 00 to 12\
@@ -31,6 +32,7 @@ lesson = setup("13", kafka=False)
 
 # %% tags=["parameters"]
 show_counts: bool = True
+answers_file: str = ""  # a JSON file {question id: letter} to score; empty: the answers in the quiz cell
 
 # %% [markdown]
 # Try each question before opening the answer. The heading under each notebook links back to it.
@@ -647,6 +649,47 @@ show_counts: bool = True
 counts = {"00": 3, "01": 3, "02": 6, "03": 5, "04": 6, "05": 6, "06": 8, "07": 5, "08": 6, "09": 3, "10": 5, "11": 5, "12": 5}
 if show_counts:
     print(sum(counts.values()), "questions in", len(counts), "notebooks")
+
+# %% [markdown]
+# ## Quiz: the question bank, scored per concept
+#
+# `exercises/questions.md` holds multiple-choice questions tagged with a lesson and one of the 30 concepts of [docs/concepts.md](../docs/concepts.md). Many are *predict the output*: change a parameter in the lesson, predict, then run it. The table counts them per concept and kind.
+
+# %%
+import pandas as pd
+
+from etl_lib.exercises.quiz import load_bank, load_concepts, score_answers, show
+
+bank, concepts = load_bank(), load_concepts()
+per_concept = pd.crosstab(pd.Series([q.concept for q in bank], name="concept"),
+                          pd.Series([q.kind for q in bank], name="kind")).reindex(list(concepts))
+per_concept["total"] = per_concept.sum(axis=1)
+print(f"{len(bank)} questions on {per_concept.shape[0]} concepts")
+per_concept
+
+# %% [markdown]
+# Print the questions of a concept (or `lesson="06"`) without their answers, and note your letters:
+
+# %%
+show(bank, concept="watermarks")
+
+# %% [markdown]
+# Write your answers as `{question id: letter}` in the cell below (the stored ones are a sample student's), or save them as JSON and pass the file as the `answers_file` parameter (`papermill ... -p answers_file my_answers.json`). The report scores each concept you answered, explains each wrong answer, and says which lesson and page to reread.
+
+# %%
+import json
+from pathlib import Path
+
+answers = {"q070": "b", "q071": "a", "q072": "b", "q103": "b", "q036": "a", "q037": "b",
+           "q004": "b", "q005": "b", "q006": "b", "q028": "b", "q029": "b"}
+if answers_file:
+    answers = json.loads(Path(answers_file).read_text())
+report = score_answers(answers, bank, concepts)
+report
+
+# %%
+assert report.answered == len(answers) - len(report.unknown)
+print("every answer scored against the bank:", report.correct <= report.answered)
 
 # %% [markdown]
 # ## Summary

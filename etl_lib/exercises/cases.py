@@ -1,0 +1,564 @@
+"""The hidden cases of every exercise.  Each case shows its input, checks one property and carries a hint that
+points at the idea, not at the code."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import uuid
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from .grader import Case, Context, Mismatch, exercise
+
+
+def _expect(condition: bool, problem: str) -> None:
+    if not condition:
+        raise Mismatch(problem)
+
+
+def _t(hhmm: str) -> datetime:
+    return datetime(2018, 4, 2, int(hhmm[:2]), int(hhmm[3:5]), int(hhmm[6:8]) if len(hhmm) > 5 else 0)
+
+
+# =========================================================================== 01 · configuration
+@exercise("parse_duration", "01", "Seconds in a Spark interval, with a message that names the bad value",
+          ["env-config"])
+def _parse_duration(ctx: Context) -> list[Case]:
+    good = [("15 minutes", 900), ("1 hour", 3600), ("10 seconds", 10), ("2 hours", 7200), ("1 minute", 60),
+            ("5 Minutes", 300), ("1 day", 86400)]
+    bad = ["15 minuts", "", "minutes", "-5 minutes", "0 seconds", "1.5 hours", "15"]
+
+    def ok(text: str, seconds: int) -> Case:
+        def run(fn):
+            got = fn(text)
+            _expect(isinstance(got, (int, float)) and not isinstance(got, bool) and got == seconds,
+                    f"returned {got!r}, expected {seconds}")
+        hint = ("accept singular and plural units ('1 hour', '2 hours') and any letter case"
+                if text in ("1 hour", "1 minute", "5 Minutes", "1 day") else "the number times the unit's seconds")
+        return Case(f"parse_duration({text!r})", run, hint, len(text))
+
+    def refused(text: str) -> Case:
+        def run(fn):
+            try:
+                got = fn(text)
+            except ValueError as err:
+                _expect(repr(text) in str(err) or (text and text in str(err)),
+                        f"the ValueError does not name the bad value: {str(err)!r}")
+                _expect("minute" in str(err).lower(), "the ValueError does not show an accepted form such as "
+                        f"'5 minutes': {str(err)!r}")
+                return
+            raise Mismatch(f"returned {got!r} instead of raising ValueError")
+        return Case(f"parse_duration({text!r})", run,
+                    "a bad value must stop the program at once: raise ValueError naming the value and the accepted "
+                    "form; a positive whole number and a unit only", 100 + len(text))
+
+    return [ok(t, s) for t, s in good] + [refused(t) for t in bad]
+
+
+# =========================================================================== 02 · threads
+@exercise("retry_with_backoff", "02", "Retry with exponential backoff and full jitter", ["retry"])
+def _retry(ctx: Context) -> list[Case]:
+    class Boom(Exception):
+        pass
+
+    def flaky(failures: int, value: str = "ok"):
+        calls = []
+
+        def fn():
+            calls.append(1)
+            if len(calls) <= failures:
+                raise Boom(f"failure {len(calls)}")
+            return value
+        return fn, calls
+
+    def case(failures, attempts, base, cap, rng_values, expect_sleeps, expect_raise, shown, hint, size):
+        def run(student):
+            fn, calls = flaky(failures)
+            sleeps: list[float] = []
+            values = iter(rng_values)
+            try:
+                got = student(fn, attempts=attempts, base=base, cap=cap, sleep=sleeps.append,
+                              rng=lambda: next(values, 0.5))
+            except Boom:
+                _expect(expect_raise, f"raised the function's error after {len(calls)} calls; it should have "
+                                      "succeeded")
+                _expect(len(calls) == attempts, f"called the function {len(calls)} times, expected {attempts}")
+            else:
+                _expect(not expect_raise, f"returned {got!r}; after {attempts} failed attempts it should re-raise "
+                                          "the last error")
+                _expect(got == "ok", f"returned {got!r}, not the function's result 'ok'")
+            _expect(len(sleeps) == len(expect_sleeps), f"slept {len(sleeps)} times ({sleeps}), expected "
+                                                       f"{len(expect_sleeps)}")
+            for k, (got_s, want) in enumerate(zip(sleeps, expect_sleeps)):
+                _expect(math.isclose(got_s, want, rel_tol=1e-9, abs_tol=1e-12),
+                        f"sleep {k + 1} was {got_s!r}, expected {want!r}")
+        return Case(shown, run, hint, size)
+
+    never = "sleep only between attempts: no sleep after a success, none after the last failure"
+    return [
+        case(0, 5, 0.1, 10, [1.0], [], False, "a function that succeeds at once", never, 0),
+        case(2, 5, 0.1, 10, [1.0, 1.0], [0.1, 0.2], False,
+             "fails twice, then succeeds; attempts=5, base=0.1, cap=10, rng() always 1.0",
+             "the k-th retry (k from 0) waits up to base * 2**k", 1),
+        case(4, 4, 1.0, 3.0, [1.0] * 3, [1.0, 2.0, 3.0], True,
+             "always fails; attempts=4, base=1, cap=3, rng() always 1.0",
+             "after the last attempt re-raise the error; the wait is capped at cap", 2),
+        case(2, 5, 0.1, 10, [0.25, 0.75], [0.025, 0.15], False,
+             "fails twice; base=0.1, cap=10, rng() returns 0.25 then 0.75",
+             "full jitter: the wait is rng() * min(cap, base * 2**k), a random share of the exponential step", 3),
+        case(7, 7, 0.5, 4.0, [1.0] * 6, [0.5, 1.0, 2.0, 4.0, 4.0, 4.0], True,
+             "always fails; attempts=7, base=0.5, cap=4, rng() always 1.0", "cap every wait at cap", 4),
+    ]
+
+
+@exercise("minibatch_collector", "02", "A minibatch collector that closes a window on time, even when idle",
+          ["minibatch-windowing", "producer-consumer"], symbol="MinibatchCollector")
+def _minibatch(ctx: Context) -> list[Case]:
+    def script(steps, window=5.0):
+        """steps: ("offer", t, item, expected) / ("tick", t, expected) / ("flush", expected)."""
+        def run(cls):
+            c = cls(window)
+            for step in steps:
+                if step[0] == "offer":
+                    got = c.offer(step[1], step[2])
+                elif step[0] == "tick":
+                    got = c.tick(step[1])
+                else:
+                    got = c.flush()
+                want = step[-1]
+                got = [list(b) for b in (got or [])]
+                _expect(got == want, f"{_show_step(step)} returned {got}, expected {want}")
+        return run
+
+    rng = random.Random(7)
+    arrivals = sorted(rng.uniform(0, 60) for _ in range(40))
+
+    def many(cls):
+        c = cls(5.0)
+        batches: list[list] = []
+        for i, t in enumerate(arrivals):
+            batches += [list(b) for b in c.tick(t) or []]
+            batches += [list(b) for b in c.offer(t, i) or []]
+        batches += [list(b) for b in c.tick(1000.0) or []]
+        batches += [list(b) for b in c.flush() or []]
+        flat = [i for b in batches for i in b]
+        _expect(flat == list(range(len(arrivals))), "items lost, repeated or reordered across batches")
+        _expect(all(b for b in batches), "an empty batch was emitted")
+        for b in batches:
+            _expect(arrivals[b[-1]] - arrivals[b[0]] < 5.0, f"batch {b} spans more than the window")
+
+    return [
+        Case("window=5: offer(0,'a'), offer(1,'b'), tick(4.9), tick(5.0), tick(100)",
+             script([("offer", 0, "a", []), ("offer", 1, "b", []), ("tick", 4.9, []), ("tick", 5.0, [["a", "b"]]),
+                     ("tick", 100, [])]),
+             "a batch opens with its first item and closes window seconds later, when tick() sees the time pass; "
+             "an idle stretch emits no empty batches", 1),
+        Case("window=5: offer(0,'a'), offer(7,'b'), tick(11.9), tick(12)",
+             script([("offer", 0, "a", []), ("offer", 7, "b", [["a"]]), ("tick", 11.9, []), ("tick", 12, [["b"]])]),
+             "an item that arrives after the window's end first closes the old batch; it opens the next one", 2),
+        Case("window=5: offer(0,'a'), flush(), flush()",
+             script([("offer", 0, "a", []), ("flush", [["a"]]), ("flush", [])]),
+             "a graceful shutdown flushes the open batch, so nothing collected is lost", 3),
+        Case("40 items at random times over 60 s, window=5", many,
+             "every item in exactly one batch, in arrival order; no batch spans more than the window", 40),
+    ]
+
+
+def _show_step(step) -> str:
+    if step[0] == "offer":
+        return f"offer({step[1]}, {step[2]!r})"
+    return f"tick({step[1]})" if step[0] == "tick" else "flush()"
+
+
+# =========================================================================== 03 · nightly files
+def _reference_bfd_count(sizes: list[int], capacity: int) -> int:
+    rooms: list[int] = []
+    for s in sorted(sizes, reverse=True):
+        fits = [i for i, r in enumerate(rooms) if r >= s]
+        if fits:
+            best = min(fits, key=lambda i: rooms[i])
+            rooms[best] -= s
+        else:
+            rooms.append(capacity - s)
+    return len(rooms)
+
+
+@exercise("bfd_buckets", "03", "Best-fit decreasing bin packing", ["bfd"])
+def _bfd(ctx: Context) -> list[Case]:
+    def valid(sizes, capacity, hint, size, shown=None):
+        def run(fn):
+            buckets = fn(list(sizes), capacity)
+            flat = sorted(i for b in buckets for i in b)
+            _expect(flat == list(range(len(sizes))), "every file index must appear in exactly one bucket; got "
+                                                     f"{buckets}")
+            for n, b in enumerate(buckets):
+                total = sum(sizes[i] for i in b)
+                _expect(total <= capacity, f"bucket {n} holds {total} bytes, more than the capacity {capacity}")
+            want = _reference_bfd_count(sizes, capacity)
+            _expect(len(buckets) == want, f"{len(buckets)} buckets; best-fit decreasing makes {want}")
+        return Case(shown or f"sizes={sizes}, capacity={capacity}", run, hint, size)
+
+    def oversize(fn):
+        try:
+            got = fn([4, 12, 3], 10)
+        except ValueError as err:
+            _expect("12" in str(err), f"the ValueError does not name the file that is too big: {str(err)!r}")
+            return
+        raise Mismatch(f"returned {got} for a file larger than the capacity instead of raising ValueError")
+
+    rng = random.Random(3)
+    randoms = [[rng.randint(1, 60) for _ in range(n)] for n in (20, 60, 200)]
+    # First fit decreasing needs 3 buckets here; best fit (the fullest bucket that still fits) needs 2.
+    first_vs_best = [20, 11, 11, 8, 5, 5]
+    return [
+        valid([6, 5, 4, 3, 2], 10, "return a list of buckets, each a list of indices into sizes", 5),
+        valid([], 10, "no files, no buckets", 0, "sizes=[], capacity=10"),
+        Case("sizes=[4, 12, 3], capacity=10", oversize,
+             "a file larger than a bucket can never fit: refuse it with ValueError naming it", 3),
+        valid(first_vs_best, 30, "put each file in the bucket with the LEAST room left that still fits (best "
+              "fit), not the first one that fits", 6),
+        valid([1, 2, 8, 8], 10, "take the files largest first (decreasing): small files placed early can block "
+              "large ones", 4),
+        *[valid(s, 100, "sort by size, largest first, then best fit", len(s), f"{len(s)} random sizes from 1 to 60, "
+                f"capacity=100 (first: {s[:5]})") for s in randoms],
+    ]
+
+
+# =========================================================================== 04 · Kafka
+def _trips(n: int, stations: int, seed: int) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    return [{"trip_id": f"t{i}", "start_station_id": rng.randint(1, stations), "seq": i} for i in range(n)]
+
+
+@exercise("send_keyed", "04", "Send trips keyed by station, so each station's trips stay in order",
+          ["kafka-basics"], needs="kafka")
+def _send_keyed(ctx: Context) -> list[Case]:
+    def case(n, stations, seed):
+        trips = _trips(n, stations, seed)
+
+        def run(fn):
+            from kafka import KafkaConsumer
+
+            topic = ctx.new_topic("send-keyed")
+            fn(ctx.bootstrap(), topic, trips)
+            consumer = KafkaConsumer(topic, bootstrap_servers=ctx.bootstrap(), auto_offset_reset="earliest",
+                                     consumer_timeout_ms=3000)
+            got = [(m.partition, m.key, json.loads(m.value)) for m in consumer]
+            consumer.close()
+            _expect(len(got) == n, f"{len(got)} records in the topic after the call returned, {n} sent; did you "
+                                   "flush the producer before returning?")
+            _expect(sorted(r["seq"] for _, _, r in got) == list(range(n)), "the values are not the trips, as JSON")
+            where: dict[int, set[int]] = defaultdict(set)
+            order: dict[int, list[int]] = defaultdict(list)
+            for partition, _, record in got:
+                where[record["start_station_id"]].add(partition)
+                order[record["start_station_id"]].append(record["seq"])
+            spread = {s: sorted(p) for s, p in where.items() if len(p) > 1}
+            _expect(not spread, f"station(s) {sorted(spread)[:3]} landed in several partitions: {spread}")
+            _expect(all(seq == sorted(seq) for seq in order.values()), "a station's trips are out of order")
+        return Case(f"{n} trips from {stations} stations (topic with 3 partitions)", run,
+                    "records with the same key go to the same partition, and a partition keeps order; without a key "
+                    "the producer spreads records over partitions. Flush before returning.", n)
+
+    return [case(6, 2, 1), case(300, 12, 2)]
+
+
+@exercise("records_per_partition", "04", "Records each partition holds, from its offsets",
+          ["kafka-basics", "kafka-source"], needs="kafka")
+def _records_per_partition(ctx: Context) -> list[Case]:
+    def case(counts: dict[int, int], deleted: dict[int, int]):
+        def run(fn):
+            from kafka import KafkaAdminClient, KafkaProducer
+            from kafka.structs import TopicPartition
+
+            topic = ctx.new_topic("offsets", partitions=len(counts))
+            producer = KafkaProducer(bootstrap_servers=ctx.bootstrap(), acks="all")
+            for p, n in counts.items():
+                for i in range(n):
+                    producer.send(topic, value=b"x", partition=p)
+            producer.flush()
+            producer.close()
+            if deleted:
+                admin = KafkaAdminClient(bootstrap_servers=ctx.bootstrap())
+                admin.delete_records({TopicPartition(topic, p): n for p, n in deleted.items()})
+                admin.close()
+            want = {p: counts[p] - deleted.get(p, 0) for p in counts}
+            got = fn(ctx.bootstrap(), topic)
+            _expect({int(k): v for k, v in (got or {}).items()} == want, f"returned {got}, expected {want}")
+        shown = f"records sent per partition {counts}" + (f", then the first {deleted} deleted (retention)"
+                                                           if deleted else "")
+        hint = ("a partition holds end offset - beginning offset records: offsets start at 0 only until retention "
+                "deletes old records" if deleted else
+                "ask the broker for each partition's offsets (KafkaConsumer.beginning_offsets / end_offsets) instead "
+                "of reading every record")
+        return Case(shown, run, hint, sum(counts.values()) + 1000 * bool(deleted))
+
+    return [case({0: 3, 1: 0, 2: 5}, {}), case({0: 10, 1: 4}, {0: 6})]
+
+
+# =========================================================================== 05 · parsing
+_BIKE_GOOD = [
+    {"trip_id": "b1", "trip_duration": 300, "start_time": "2018-04-02 08:01:00", "stop_time": "2018-04-02 08:06:00",
+     "start_station_id": 3, "end_station_id": 4},
+    {"trip_id": "b2", "trip_duration": 1200, "start_time": "2018-04-02 09:15:30", "stop_time": "2018-04-02 09:35:30",
+     "start_station_id": 7, "end_station_id": 7, "user_type": "Customer"},
+]
+_BIKE_BAD = [
+    ("not json", "not JSON"),
+    (json.dumps({"trip_duration": 300, "start_time": "2018-04-02 08:01:00", "stop_time": "2018-04-02 08:06:00",
+                 "start_station_id": 3, "end_station_id": 4}), "trip_id missing"),
+    (json.dumps({**_BIKE_GOOD[0], "trip_id": "b3", "trip_duration": "five minutes"}), "trip_duration not a number"),
+    (json.dumps({**_BIKE_GOOD[0], "trip_id": "b4", "trip_duration": 0}), "trip_duration 0"),
+    (json.dumps({**_BIKE_GOOD[0], "trip_id": "b5", "start_time": "02/04/2018 08:01"}), "start_time in another format"),
+]
+
+
+def _send(ctx: Context, topic: str, values: list[str]) -> None:
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=ctx.bootstrap(), acks="all")
+    for v in values:
+        producer.send(topic, value=v.encode())
+    producer.flush()
+    producer.close()
+
+
+@exercise("parse_bikes", "05", "Parse bike trips with an explicit schema; quarantine the rest with a reason",
+          ["schemas", "schema-inference", "dead-letters"], needs="spark")
+def _parse_bikes(ctx: Context) -> list[Case]:
+    def run_with(values: list[str], valid_ids: list[str], bad: int):
+        def run(fn):
+            from pyspark.sql import types as T
+
+            spark = ctx.spark()
+            topic = ctx.new_topic("bikes", partitions=1)
+            _send(ctx, topic, values)
+            raw = (spark.read.format("kafka").option("kafka.bootstrap.servers", ctx.bootstrap())
+                   .option("subscribe", topic).option("startingOffsets", "earliest").load())
+            out = fn(raw)
+            _expect(isinstance(out, tuple) and len(out) == 2, "return a pair: (valid rows, rejected rows)")
+            valid, rejected = out
+            types = {f.name: type(f.dataType).__name__ for f in valid.schema.fields}
+            for name, kind in (("trip_id", T.StringType), ("trip_duration", T.IntegerType),
+                               ("start_time", T.TimestampType), ("start_station_id", T.IntegerType)):
+                _expect(types.get(name) == kind.__name__,
+                        f"valid column {name} is {types.get(name, 'missing')}, expected {kind.__name__}")
+            got_ids = sorted(r.trip_id for r in valid.select("trip_id").collect())
+            _expect(got_ids == valid_ids, f"valid trip ids {got_ids}, expected {valid_ids}")
+            _expect("reason" in rejected.columns, "the rejected rows need a reason column")
+            reasons = [r.reason for r in rejected.select("reason").collect()]
+            _expect(len(reasons) == bad, f"{len(reasons)} rejected rows, expected {bad}: every record is either "
+                                         "valid or rejected, never dropped")
+            _expect(all(reasons), "every rejected row needs a non-empty reason")
+        return run
+
+    good = [json.dumps(r) for r in _BIKE_GOOD]
+    cases = [Case("2 valid trips", run_with(good, ["b1", "b2"], 0),
+                  "from_json with an explicit schema (a StructType), then cast the time strings with to_timestamp "
+                  "and the format 'yyyy-MM-dd HH:mm:ss'", 2)]
+    for value, what in _BIKE_BAD:
+        cases.append(Case(f"2 valid trips and one with {what}: {value[:60]}",
+                          run_with(good + [value], ["b1", "b2"], 1),
+                          "a record whose JSON is broken, lacks a required field, has the wrong type or an "
+                          "impossible value (trip_duration < 1) goes to the rejected rows with a reason; Spark "
+                          "gives null for such fields instead of failing", 3))
+    cases.append(Case("2 valid trips and all 5 bad records", run_with(good + [v for v, _ in _BIKE_BAD], ["b1", "b2"], 5),
+                      "valid + rejected must add up to what was read", 7))
+    return cases
+
+
+# =========================================================================== 06 · windows
+def _memory_stream(ctx: Context, fn, batches: list[list[tuple[str, str]]], label: str) -> list[tuple]:
+    """Feed (trip_id, start_time) batches through Kafka, one micro-batch each, into ``fn``; return the output rows."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    spark = ctx.spark()
+    topic = ctx.new_topic(label, partitions=1)
+    schema = T.StructType([T.StructField("trip_id", T.StringType()), T.StructField("start_time", T.StringType())])
+    stream = (spark.readStream.format("kafka").option("kafka.bootstrap.servers", ctx.bootstrap())
+              .option("subscribe", topic).option("startingOffsets", "earliest").load()
+              .select(F.from_json(F.col("value").cast("string"), schema).alias("r"))
+              .select("r.trip_id", F.to_timestamp("r.start_time").alias("start_time")))
+    name = f"exercise_{label}_{uuid.uuid4().hex[:8]}"
+    query = (fn(stream).writeStream.format("memory").queryName(name).outputMode("append")
+             .option("checkpointLocation", str(ctx.scratch(label))).start())
+    try:
+        for batch in batches:
+            _send(ctx, topic, [json.dumps({"trip_id": i, "start_time": f"2018-04-02 {t}"}) for i, t in batch])
+            query.processAllAvailable()
+        rows = spark.sql(f"select * from {name}").collect()
+    finally:
+        query.stop()
+    return rows
+
+
+@exercise("windowed_counts", "06", "Trips per 15-minute window with a 10-minute watermark",
+          ["watermarks", "tumbling-sliding"], needs="spark")
+def _windowed_counts(ctx: Context) -> list[Case]:
+    def run(fn):
+        batches = [[("a", "08:01:00"), ("b", "08:05:00"), ("c", "08:20:00")],
+                   [("d", "08:40:00")],
+                   [("late", "08:07:00"), ("e", "08:41:00")],
+                   [("f", "10:00:00")]]
+        try:
+            rows = _memory_stream(ctx, fn, batches, "windows")
+        except Exception as err:  # noqa: BLE001
+            if "watermark" in str(err).lower():
+                raise Mismatch("Spark refused the query: append mode with an aggregation needs a watermark") from None
+            raise
+        got = sorted((r["window_start"].strftime("%H:%M"), r["window_end"].strftime("%H:%M"), int(r["trips"]))
+                     for r in rows)
+        want = [("08:00", "08:15", 2), ("08:15", "08:30", 1), ("08:30", "08:45", 2)]
+        _expect(got == want, f"rows {got}, expected {want}")
+
+    return [Case("micro-batches [08:01, 08:05, 08:20], [08:40], [a late 08:07, 08:41], [10:00], append mode", run,
+                 "withWatermark('start_time', '10 minutes') before groupBy(window('start_time', '15 minutes')); "
+                 "output columns window_start, window_end and trips; in append mode a window appears once the "
+                 "watermark passes its end, and the 08:07 trip arrives after the watermark passed 08:15", 4)]
+
+
+@exercise("sliding_counts", "06", "Trips per 15-minute window sliding every 5 minutes", ["tumbling-sliding"],
+          needs="spark")
+def _sliding_counts(ctx: Context) -> list[Case]:
+    def case(times: list[str]):
+        def run(fn):
+            spark = ctx.spark()
+            df = spark.createDataFrame([(f"t{i}", _t(t)) for i, t in enumerate(times)], "trip_id string, "
+                                       "start_time timestamp")
+            got = sorted((r["window_start"].strftime("%H:%M"), int(r["trips"])) for r in fn(df).collect())
+            counts: dict[datetime, int] = defaultdict(int)
+            for t in times:
+                ts = _t(t)
+                first = ts.replace(minute=ts.minute - ts.minute % 5, second=0) - timedelta(minutes=10)
+                for k in range(3):
+                    counts[first + timedelta(minutes=5 * k)] += 1
+            want = sorted((w.strftime("%H:%M"), n) for w, n in counts.items())
+            _expect(got == want, f"(window_start, trips) {got}, expected {want}")
+        return Case(f"trips at {times}", run, "window('start_time', '15 minutes', '5 minutes'): each trip counts in "
+                    "three overlapping windows; output window_start, window_end and trips", len(times))
+    return [case(["08:01"]), case(["08:01", "08:04", "08:12", "08:29:59"])]
+
+
+# =========================================================================== 07 · sinks
+def _local(path: Any) -> str:
+    """A path or a file:// URI as a plain local path."""
+    from urllib.parse import unquote, urlparse
+
+    text = str(path)
+    return unquote(urlparse(text).path) if text.startswith("file:") else text
+
+
+@exercise("committed_files", "07", "The files a Spark file sink committed, from its _spark_metadata log",
+          ["exactly-once", "checkpointing", "partition-by"], needs="spark")
+def _committed_files(ctx: Context) -> list[Case]:
+    def run(fn):
+        import shutil
+
+        from ..commit_log import committed_files
+
+        spark = ctx.spark()
+        base = ctx.scratch("sink")
+        source, sink = base / "in", base / "out"
+        source.mkdir()
+        for n in range(2):
+            (source / f"part{n}.json").write_text("\n".join(json.dumps({"hour": h, "n": i}) for i, h in
+                                                            enumerate([8, 9, 8][n:])))
+            q = (spark.readStream.schema("hour int, n int").json(str(source)).writeStream.format("parquet")
+                 .partitionBy("hour").option("path", str(sink)).option("checkpointLocation", str(base / "ck"))
+                 .trigger(availableNow=True).start())
+            q.awaitTermination(120)
+        one = next(sink.glob("hour=*/*.parquet"))
+        shutil.copy(one, one.with_name("part-99999-orphan-of-a-killed-batch.parquet"))
+        want = sorted(str(p) for p in committed_files(sink))
+        got = sorted(_local(p) for p in fn(str(sink)))
+        _expect(len(got) == len(want), f"{len(got)} files, expected {len(want)} (one file in the folder is left by "
+                                       "a killed batch and is not in the log)")
+        _expect(got == want, f"files {[p.rsplit('/', 2)[-2:] for p in got]} differ from the committed ones")
+
+    return [Case("a sink partitioned by hour after two micro-batches, plus an orphan file in one partition", run,
+                 "list the files named in _spark_metadata/<batch id> (after the first line 'v1', one JSON object per "
+                 "file with its 'path', a file:// URI); do not list the folder", 1)]
+
+
+# =========================================================================== 08 · analytics
+@exercise("pearson_from_sums", "08", "Pearson r from sufficient statistics", ["pearson"])
+def _pearson(ctx: Context) -> list[Case]:
+    def sums(xs, ys):
+        return (len(xs), sum(xs), sum(ys), sum(x * x for x in xs), sum(y * y for y in ys),
+                sum(x * y for x, y in zip(xs, ys)))
+
+    def reference(xs, ys):
+        n = len(xs)
+        mx, my = sum(xs) / n, sum(ys) / n
+        cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+        vx, vy = sum((x - mx) ** 2 for x in xs), sum((y - my) ** 2 for y in ys)
+        return cov / math.sqrt(vx * vy)
+
+    def case(xs, ys, want, shown, hint, size, tol=1e-9):
+        def run(fn):
+            got = fn(*sums(xs, ys))
+            if want is None:
+                _expect(got is None, f"returned {got!r}; r is undefined here, return None")
+                return
+            _expect(isinstance(got, float) and abs(got - want) <= tol, f"returned {got!r}, expected {want:.12g}")
+        return Case(shown, run, hint, size)
+
+    rng = random.Random(5)
+    xs = [rng.gauss(10, 3) for _ in range(200)]
+    ys = [2 * x + rng.gauss(0, 4) for x in xs]
+    big = [1e6 + rng.random() for _ in range(50)]
+    return [
+        case([1, 2, 3], [2, 4, 6], 1.0, "x=[1, 2, 3], y=[2, 4, 6]",
+             "r = (n·Σxy − Σx·Σy) / sqrt((n·Σx² − (Σx)²)·(n·Σy² − (Σy)²))", 3),
+        case([1, 2, 3], [3, 2, 1], -1.0, "x=[1, 2, 3], y=[3, 2, 1]", "a perfect falling line has r = −1", 3),
+        case([5], [7], None, "one pair", "with fewer than 2 pairs r is undefined: return None", 1),
+        case([2, 2, 2], [1, 5, 9], None, "x constant: [2, 2, 2]",
+             "when x or y does not vary the denominator is 0: return None, never divide by zero", 3),
+        case(xs, ys, reference(xs, ys), "200 noisy pairs around y = 2x", "compare with the formula above", 200),
+        case(big, [2 * b for b in big], 1.0, "x around 1e6 varying by less than 1, y = 2x",
+             "cancellation can make n·Σx² − (Σx)² slightly negative or r slightly above 1: clamp r to [-1, 1] and "
+             "treat a variance ≤ 0 as no variance", 50, tol=1e-3),
+    ]
+
+
+# =========================================================================== 11 · dedup and joins
+@exercise("dedup_trips", "11", "Drop re-sent trips in a stream, with bounded state", ["watermarks", "exactly-once"],
+          needs="spark")
+def _dedup(ctx: Context) -> list[Case]:
+    def run(fn):
+        batches = [[("a", "08:01:00"), ("b", "08:02:00"), ("a", "08:01:00")],
+                   [("c", "08:05:00"), ("b", "08:02:00")],
+                   [("d", "08:09:00"), ("c", "08:05:00"), ("a", "08:01:00")]]
+        rows = _memory_stream(ctx, fn, batches, "dedup")
+        got = sorted(r["trip_id"] for r in rows)
+        _expect(got == ["a", "b", "c", "d"], f"trip ids written {got}, expected each of a, b, c, d once")
+
+    return [Case("micro-batches [a, b, a], [c, b again], [d, c again, a again]; copies within 10 minutes", run,
+                 "withWatermark('start_time', '10 minutes') then dropDuplicatesWithinWatermark(['trip_id']) (or "
+                 "dropDuplicates on trip_id and start_time): copies in later micro-batches count too", 3)]
+
+
+@exercise("join_condition", "11", "The condition of a stream–stream join: same city, weather in the 30 minutes before",
+          ["joins"], needs="spark")
+def _join_condition(ctx: Context) -> list[Case]:
+    def run(fn):
+        spark = ctx.spark()
+        acc = spark.createDataFrame([("a1", "boston", _t("09:10")), ("a2", "boston", _t("10:00")),
+                                     ("a3", "cambridge", _t("09:10")), ("a4", "boston", _t("09:20"))],
+                                    "id string, city string, dispatch_ts timestamp").alias("a")
+        wx = spark.createDataFrame([("boston", _t("08:50"), 0.0), ("boston", _t("09:05"), 1.5),
+                                    ("cambridge", _t("09:15"), 3.0), ("boston", _t("09:20"), 2.0)],
+                                   "city string, obs_ts timestamp, precip double").alias("w")
+        cond = fn(acc, wx)
+        got = sorted((r["id"], r["obs_ts"].strftime("%H:%M"))
+                     for r in acc.join(wx, cond, "inner").select("a.id", "w.obs_ts").collect())
+        want = [("a1", "08:50"), ("a1", "09:05"), ("a4", "08:50"), ("a4", "09:05"), ("a4", "09:20")]
+        _expect(got == want, f"pairs (accident, observation) {got}, expected {want}")
+
+    return [Case("4 accidents and 4 observations in two cities", run,
+                 "an equality on city plus a time range: w.obs_ts between a.dispatch_ts − 30 minutes and "
+                 "a.dispatch_ts (both ends included; use expr('interval 30 minutes'))", 8)]

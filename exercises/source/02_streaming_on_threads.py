@@ -1,0 +1,87 @@
+# %% [markdown]
+# # Exercises 02 · Streaming on threads
+#
+# Practice for [notebook 02](../notebooks/02_streaming_on_threads.ipynb). Write your code in the cells marked ✏️
+# (each must run on its own: keep its imports in it), then run the check cell below it.
+
+# %%
+from etl_lib.exercises import check
+
+# %% [markdown]
+# ## 1. `retry_with_backoff` with full jitter
+#
+# Call `fn()` and return its result. If it raises, wait and call again, up to `attempts` calls in all; after the
+# last failed call, re-raise that error. The wait before retry k (k = 0 for the first retry) is
+# `rng() * min(cap, base * 2**k)`: exponential, capped, and scaled by a random share ("full jitter", so that
+# workers that failed together do not retry together). Use the `sleep` and `rng` you are given (the grader passes
+# fakes to see your waits).
+
+# %% tags=["exercise"]
+# ✏️ your code
+import random
+import time
+
+
+def retry_with_backoff(fn, attempts=5, base=0.1, cap=2.0, sleep=time.sleep, rng=random.random):
+    ### BEGIN SOLUTION
+    for k in range(attempts):
+        try:
+            return fn()
+        except Exception:
+            if k == attempts - 1:
+                raise
+            sleep(rng() * min(cap, base * 2**k))
+    ### END SOLUTION
+
+
+# %%
+check("retry_with_backoff", retry_with_backoff)
+
+# %% [markdown]
+# ## 2. `MinibatchCollector`: a window that closes on time
+#
+# The seed's consumer collects messages into 5-second minibatches. Write a class `MinibatchCollector(window)`
+# driven by a clock the caller passes in:
+#
+# - `offer(now, item)`: add an item. A batch opens with its first item and lasts `window` seconds. If the open
+#   batch is already due (`now >= opened + window`), close it first: return it, and the item opens the next one.
+#   Return a list of closed batches (each a list of items), usually empty.
+# - `tick(now)`: called by a timer even when nothing arrives; return the open batch if it is due (an idle window
+#   still closes on time), else `[]`. Never return an empty batch.
+# - `flush()`: at shutdown, return the open batch if it has items, so nothing is lost.
+
+# %% tags=["exercise"]
+# ✏️ your code
+class MinibatchCollector:
+    def __init__(self, window: float):
+        ### BEGIN SOLUTION
+        self.window = window
+        self.items: list = []
+        self.opened: float | None = None
+        ### END SOLUTION
+
+    def offer(self, now: float, item) -> list[list]:
+        ### BEGIN SOLUTION
+        closed = self.tick(now)
+        if not self.items:
+            self.opened = now
+        self.items.append(item)
+        return closed
+        ### END SOLUTION
+
+    def tick(self, now: float) -> list[list]:
+        ### BEGIN SOLUTION
+        if self.items and now >= self.opened + self.window:
+            return self.flush()
+        return []
+        ### END SOLUTION
+
+    def flush(self) -> list[list]:
+        ### BEGIN SOLUTION
+        batch, self.items, self.opened = self.items, [], None
+        return [batch] if batch else []
+        ### END SOLUTION
+
+
+# %%
+check("minibatch_collector", MinibatchCollector)

@@ -1,0 +1,54 @@
+"""Every solution notebook graded on the real broker and Spark: all pass; a typical Spark mistake is caught with a
+message a student can act on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from etl_lib.exercises import EXERCISES, check
+from etl_lib.exercises.grader import Context, grade_folder
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(scope="module")
+def context(settings, spark, tmp_path_factory):
+    return Context(settings.replace(data_dir=tmp_path_factory.mktemp("exercises")), spark)
+
+
+def test_every_solution_passes_every_check(context, capsys):
+    results = grade_folder(ROOT / "exercises" / "solutions", context)
+    out = capsys.readouterr().out
+    assert len(results) == len(EXERCISES) and all(r.status == "pass" for r in results), out
+    assert f"score: {len(EXERCISES)} of {len(EXERCISES)} exercises pass" in out
+
+
+def test_a_windowed_count_without_a_watermark_is_told_why(context):
+    def no_watermark(bikes):
+        from pyspark.sql import functions as F
+
+        return (bikes.groupBy(F.window("start_time", "15 minutes")).agg(F.count("*").alias("trips"))
+                .select(F.col("window.start").alias("window_start"), F.col("window.end").alias("window_end"),
+                        "trips"))
+
+    result = check("windowed_counts", no_watermark, context, quiet=True)
+    assert result.status == "fail" and "append mode with an aggregation needs a watermark" in result.failure
+
+
+def test_a_parser_that_drops_bad_records_is_told_nothing_may_be_dropped(context):
+    def drops(raw):
+        from pyspark.sql import functions as F
+
+        schema = "trip_id string, trip_duration int, start_time string, start_station_id int"
+        parsed = raw.select(F.from_json(F.col("value").cast("string"), schema).alias("r")).select("r.*")
+        valid = (parsed.where(F.col("trip_id").isNotNull() & (F.col("trip_duration") >= 1))
+                 .withColumn("start_time", F.to_timestamp("start_time")))
+        return valid, parsed.where("false").withColumn("reason", F.lit("bad"))
+
+    result = check("parse_bikes", drops, context, quiet=True)
+    assert result.status == "fail"
+    assert "never dropped" in result.failure or "valid trip ids" in result.failure, result.failure
