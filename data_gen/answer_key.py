@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .records import Simulation
-from .world import EFFECTS, day_period, precip_category, temp_bin
+from .world import EFFECTS, day_period, precip_category, step_rates, temp_bin
 
 WINDOW = timedelta(minutes=15)
 HOUR = timedelta(hours=1)
@@ -44,6 +44,23 @@ def _floor(t: datetime, width: timedelta) -> datetime:
     seconds = int(width.total_seconds())
     epoch = int((t - datetime(1970, 1, 1)).total_seconds())
     return datetime(1970, 1, 1) + timedelta(seconds=epoch - epoch % seconds)
+
+
+def expected_counts(sim: Simulation, width: timedelta = WINDOW) -> dict[datetime, dict[str, float]]:
+    """The model's expected bikes, taxis and accidents per window, from each step's weather and clock.
+
+    What the world planted, without the Poisson noise of one run: comparing a
+    measured effect with it tells sampling noise from a wrong pipeline.
+    """
+    out: dict[datetime, dict[str, float]] = defaultdict(lambda: {"bike_count": 0.0, "taxi_count": 0.0,
+                                                                 "accident_count": 0.0})
+    for w in sim.truth.weather:
+        rates = step_rates(w, sim.params.scale)
+        row = out[_floor(w.time, width)]
+        row["bike_count"] += rates.bikes
+        row["taxi_count"] += rates.taxis
+        row["accident_count"] += rates.accidents
+    return dict(out)
 
 
 def window_table(sim: Simulation, width: timedelta = WINDOW) -> dict[datetime, dict[str, float]]:
@@ -94,10 +111,54 @@ def _direction(value: float) -> str:
 # The sign each relationship must have by construction (from EFFECTS), independent of any one run.
 PLANTED = {
     ("bike_count", "temperature"): "positive" if EFFECTS["bike_temp_per_degree"] > 0 else "negative",
-    ("bike_count", "precip_intensity"): "positive" if EFFECTS["bike_precip_per_mm_h"] > 0 else "negative",
-    ("taxi_count", "precip_intensity"): "positive" if EFFECTS["taxi_precip_per_mm_h"] > 0 else "negative",
-    ("avg_surge", "precip_intensity"): "positive" if EFFECTS["surge_precip_per_mm_h"] > 0 else "negative",
+    ("bike_count", "precip_intensity"): "positive" if EFFECTS["bike_rain_max_change"] > 0 else "negative",
+    ("taxi_count", "precip_intensity"): "positive" if EFFECTS["taxi_rain_max_change"] > 0 else "negative",
+    ("avg_surge", "precip_intensity"): "positive" if EFFECTS["surge_rain_max"] > 0 else "negative",
 }
+
+
+def stratum(start: datetime, long_window: timedelta = HOUR) -> tuple[bool, int]:
+    """The comparison stratum of a window: (weekend?, hour of day of its ``long_window`` group).
+
+    Rain falls at any hour, but trips and accidents depend strongly on the hour:
+    comparing rainy windows with dry windows *of the same hours* keeps a shower
+    at 3 a.m. from looking like rain emptying the streets.
+    """
+    group = _floor(start, long_window)
+    return group.weekday() >= 5, group.hour
+
+
+def period_stratum(start: datetime) -> tuple[str, str]:
+    """The comparison stratum of an accident hour: (weekday|weekend, night|rush_hour|leisure).
+
+    Accidents are rare: a baseline per hour of day would rest on a handful of dry
+    hours each, so rainy hours are compared with dry hours of the same period.
+    """
+    return day_period(start)
+
+
+def standardized_ratio(rows: list[tuple[Any, bool, float]]) -> tuple[float, int] | None:
+    """Observed / expected of the exposed rows, expected from the unexposed rate of the same stratum.
+
+    ``rows``: (stratum, exposed, count) per window.  Indirect standardisation:
+    expected = sum over exposed windows of the mean count of unexposed windows in
+    the same stratum; strata without unexposed windows are left out.  Returns
+    (ratio, exposed windows used), or None when nothing is comparable.
+    """
+    base: dict[Any, list[float]] = defaultdict(list)
+    for s, exposed, count in rows:
+        if not exposed:
+            base[s].append(count)
+    observed = expected = 0.0
+    used = 0
+    for s, exposed, count in rows:
+        if exposed and base.get(s):
+            observed += count
+            expected += float(np.mean(base[s]))
+            used += 1
+    if used == 0 or expected == 0:
+        return None
+    return observed / expected, used
 
 
 def _rel(name: str, analytic: str, value: float, tolerance: float, planted: str, **extra: Any) -> dict[str, Any]:
@@ -161,28 +222,35 @@ def build_answer_key(sim: Simulation, window: timedelta = WINDOW, long_window: t
         else:
             relationships.append(_rel(name, analytic, r, 0.05, PLANTED[(y, x)], x=x, y=y, n=n, window=label))
 
-    # Analytics 7 (precipitation impact): mean per window by category, change relative to dry.
+    # Analytics 7 (precipitation impact): trips per window by category, and the change relative to dry windows
+    # of the same hours (weekday or weekend, hour of day): a crude comparison of means is confounded by the hour.
     by_cat: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    cats = {s: precip_category(rows[s]["precip_intensity"]) for s in starts}
+    model = expected_counts(sim, window)
     for s in starts:
-        cat = precip_category(rows[s]["precip_intensity"])
         for y in ("bike_count", "taxi_count"):
-            by_cat[cat][y].append(rows[s][y])
+            by_cat[cats[s]][y].append(rows[s][y])
     impact = {cat: {y: {"windows": len(v), "mean": round(float(np.mean(v)), 4)} for y, v in ys.items()}
               for cat, ys in sorted(by_cat.items())}
     for cat in ("light", "heavy"):
         for y in ("bike_count", "taxi_count"):
             name, planted_dir = f"precipitation_impact_{y}_{cat}_vs_dry", PLANTED[(y, "precip_intensity")]
             windows = len(by_cat[cat][y]) if cat in by_cat else 0
-            dry = float(np.mean(by_cat["dry"][y])) if "dry" in by_cat else 0.0
-            if windows < MIN_CELL_WINDOWS or dry == 0:
+            ratio = standardized_ratio([(stratum(s, long_window), cats[s] == cat, rows[s][y])
+                                        for s in starts if cats[s] in (cat, "dry")])
+            if windows < MIN_CELL_WINDOWS or ratio is None:
                 why = (f"only {windows} windows with {cat} rain (needs {MIN_CELL_WINDOWS})" if windows < MIN_CELL_WINDOWS
-                       else f"no {y.split('_')[0]} trips in dry windows")
+                       else f"no dry window at the hours of the {cat}-rain windows, or no {y.split('_')[0]} trips")
                 relationships.append(_not_measurable(name, "precipitation_impact", planted_dir, why, category=cat, y=y))
                 continue
-            change = float(np.mean(by_cat[cat][y])) / dry - 1
+            change = ratio[0] - 1
+            planted = standardized_ratio([(stratum(s, long_window), cats[s] == cat, model[s][y])
+                                          for s in starts if cats[s] in (cat, "dry")])
+            impact[cat][y]["change_vs_dry_same_hours"] = round(change, 4)
             # A relative change is a ratio minus one: its tolerance is a share of the ratio (+29 is a ratio of 30).
             relationships.append(_rel(name, "precipitation_impact", change, _ratio_tolerance(1 + change, 0.1, 0.1),
-                                      planted_dir, category=cat, y=y))
+                                      planted_dir, category=cat, y=y, windows_compared=ratio[1],
+                                      planted_value=round(planted[0] - 1, 4) if planted else None))
 
     # Analytics 8 (temporal segments): r(bike_count, precip) per day type and period.
     segments: dict[tuple[str, str], list[datetime]] = defaultdict(list)
@@ -218,7 +286,8 @@ def build_answer_key(sim: Simulation, window: timedelta = WINDOW, long_window: t
                        "mean_taxi_count": round(float(np.mean([rows[s]["taxi_count"] for s in ss])), 4),
                        "relative_tolerance": 0.1})
 
-    # Analytics 2 (weather-safety): accidents per hour by condition, risk relative to dry hours.
+    # Analytics 2 (weather-safety): accidents per hour by condition, risk relative to dry hours of the same
+    # period of the day (weekday or weekend; night, rush hour, leisure).
     hours = window_table(sim, long_window)
     acc: dict[str, list[float]] = defaultdict(list)
     for row in hours.values():
@@ -226,15 +295,23 @@ def build_answer_key(sim: Simulation, window: timedelta = WINDOW, long_window: t
     safety = {cond: {"hours": len(v), "accidents_per_hour": round(float(np.mean(v)), 4)} for cond, v in acc.items()}
     long_label = f"{int(long_window.total_seconds() // 60)} minutes"
     safety_name = "weather_safety_relative_risk_rain_vs_dry"
-    if acc.get("rain") and acc.get("dry") and np.mean(acc["dry"]) > 0:
-        rr = float(np.mean(acc["rain"]) / np.mean(acc["dry"]))
+    standardized = standardized_ratio([(period_stratum(h), row["precip_intensity"] > 0, row["accident_count"])
+                                       for h, row in hours.items()])
+    if acc.get("rain") and acc.get("dry") and standardized is not None:
+        rr = standardized[0]
+        model_hours = expected_counts(sim, long_window)
+        planted_rr = standardized_ratio([(period_stratum(h), row["precip_intensity"] > 0,
+                                          model_hours[h]["accident_count"]) for h, row in hours.items()])
+        safety["rain"]["relative_risk_vs_dry_same_hours"] = round(rr, 4)
         relationships.append({"name": safety_name, "analytic": "weather_safety_analysis", "measurable": True,
                               "planted_direction": "above 1", "direction": "above 1" if rr > 1 else "below 1",
                               "agrees_with_planted": rr > 1, "expected": round(rr, 4),
-                              "tolerance": _ratio_tolerance(rr, 0.25, 0.25), "window": long_label})
+                              "tolerance": _ratio_tolerance(rr, 0.25, 0.25), "window": long_label,
+                              "hours_compared": standardized[1],
+                              "planted_value": round(planted_rr[0], 4) if planted_rr else None})
     else:
         why = ("no hour with rain" if not acc.get("rain") else "no dry hour" if not acc.get("dry")
-               else "no accident in dry hours")
+               else "no accident in the dry hours at the rainy hours' times of day")
         relationships.append(_not_measurable(safety_name, "weather_safety_analysis", "above 1", why,
                                              window=long_label))
 

@@ -21,33 +21,50 @@ STEPS_PER_HOUR = 12
 # Every planted effect, in one place.  Rates are per hour at scale 1.0, close to
 # the real city's order of magnitude (Bluebikes 2018: ~1.8M trips a year; Boston
 # rideshare: tens of thousands of rides a day; Vision Zero: ~25 crashes a day).
+# Rain effects saturate: rate x (1 + max_change * (1 - exp(-mm_h / rain_effect_scale_mm_h))), so light rain
+# has most of its effect at a few mm/h and a cloudburst cannot multiply demand without bound.  The sizes are
+# calibrated to published magnitudes (docs/answer_key.md, "Calibration").
 EFFECTS: dict[str, float] = {
     # bikes
     "bike_base_per_hour": 200.0,          # at 15 C, dry, average hour
     "bike_temp_per_degree": 0.04,         # log-rate change per degree C above 15
-    "bike_precip_per_mm_h": -0.35,        # log-rate change per mm/h of rain
+    "bike_rain_max_change": -0.55,        # bike trips at most 55% fewer in heavy rain
     "bike_duration_median_subscriber_s": 660.0,
     "bike_duration_median_customer_s": 1320.0,
     "bike_duration_rain_factor": 0.85,    # trips in rain are shorter
     "bike_customer_share": 0.18,
     # taxis
     "taxi_base_per_hour": 650.0,
-    "taxi_precip_per_mm_h": 0.30,         # log-rate change per mm/h of rain
-    "surge_precip_per_mm_h": 0.10,        # surge pressure per mm/h of rain
+    "taxi_rain_max_change": 0.40,         # ride-hailing at most 40% more in heavy rain
+    "surge_rain_max": 0.25,               # surge pressure added by heavy rain
     "surge_rush": 0.12,                   # surge pressure in rush hour
     "surge_noise_sd": 0.12,
     # accidents
     "accident_base_per_hour": 1.0,
-    "accident_precip_per_mm_h": 0.30,     # log-rate change per mm/h of rain
-    "accident_low_visibility": 0.6,       # log-rate change from 16 km to 0 km visibility
+    "accident_rain_max_change": 1.00,     # crash rate at most 2x in heavy rain
+    "accident_low_visibility": 0.15,      # log-rate change from 16 km to 0 km visibility
     "accident_rush": 0.5,                 # log-rate change in rush hour
+    "rain_effect_scale_mm_h": 2.0,        # mm/h at which a rain effect reaches 63% of its maximum
     # weather
     "rain_starts_per_day": 1.0,
     "rain_mean_hours": 5.0,
-    "rain_median_mm_h": 1.3,
+    "rain_median_mm_h": 1.2,              # spring and autumn; times the season's factor below
+    "rain_intensity_season_amplitude": 0.35,  # summer showers heavier, winter rain lighter
+    "rain_max_mm_h": 25.0,                # a Boston cloudburst, hourly rate
     "temp_daily_amplitude_c": 4.0,
     "temp_rain_drop_c": 2.0,
 }
+
+
+def rain_factor(max_change: float, mm_h: float) -> float:
+    """The multiplier of a saturating rain effect: 1 when dry, approaching 1 + max_change in heavy rain."""
+    return 1.0 + max_change * (1.0 - math.exp(-mm_h / EFFECTS["rain_effect_scale_mm_h"]))
+
+
+def rain_intensity_factor(when: datetime) -> float:
+    """Seasonal scale of rain intensity: about 1.35 in late July (convective showers), 0.65 in late January."""
+    doy = when.timetuple().tm_yday
+    return 1.0 - EFFECTS["rain_intensity_season_amplitude"] * math.cos(2 * math.pi * (doy - 20) / 365.0)
 
 SURGE_LEVELS = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5)
 
@@ -205,8 +222,8 @@ def weather_steps(start: datetime, steps: int, rng: random.Random) -> Iterator[W
             raining = False
         elif not raining and rng.random() < p_start:
             raining = True
-            episode_mm = rng.lognormvariate(math.log(EFFECTS["rain_median_mm_h"]), 0.7)
-        precip = round(episode_mm * rng.lognormvariate(0, 0.35), 2) if raining else 0.0
+            episode_mm = rng.lognormvariate(math.log(EFFECTS["rain_median_mm_h"] * rain_intensity_factor(t)), 0.7)
+        precip = round(min(EFFECTS["rain_max_mm_h"], episode_mm * rng.lognormvariate(0, 0.35)), 2) if raining else 0.0
         anomaly = 0.98 * anomaly + rng.gauss(0, 0.25)  # slow weather-system drift
         hour = t.hour + t.minute / 60.0
         temp = (seasonal_mean_c(t) + EFFECTS["temp_daily_amplitude_c"] * math.cos(2 * math.pi * (hour - 15) / 24)
@@ -283,15 +300,16 @@ def step_rates(w: Weather, scale: float) -> Rates:
     rush = day_period(t)[1] == "rush_hour"
     e = EFFECTS
     bikes = (e["bike_base_per_hour"] / STEPS_PER_HOUR * _bike_daily_shape(hour, weekend) / _BIKE_NORM
-             * math.exp(e["bike_temp_per_degree"] * (w.temperature - 15.0)
-                        + e["bike_precip_per_mm_h"] * w.precip_intensity))
+             * math.exp(e["bike_temp_per_degree"] * (w.temperature - 15.0))
+             * rain_factor(e["bike_rain_max_change"], w.precip_intensity))
     taxis = (e["taxi_base_per_hour"] / STEPS_PER_HOUR * _taxi_daily_shape(hour, weekend) / _TAXI_NORM
-             * math.exp(e["taxi_precip_per_mm_h"] * w.precip_intensity))
+             * rain_factor(e["taxi_rain_max_change"], w.precip_intensity))
     accidents = (e["accident_base_per_hour"] / STEPS_PER_HOUR * _accident_daily_shape(hour) / _ACC_NORM
-                 * math.exp(e["accident_precip_per_mm_h"] * w.precip_intensity
-                            + e["accident_low_visibility"] * (16.0 - w.visibility) / 16.0
+                 * rain_factor(e["accident_rain_max_change"], w.precip_intensity)
+                 * math.exp(e["accident_low_visibility"] * (16.0 - w.visibility) / 16.0
                             + (e["accident_rush"] if rush else 0.0)))
-    surge = e["surge_precip_per_mm_h"] * w.precip_intensity + (e["surge_rush"] if rush else 0.0)
+    surge = (e["surge_rain_max"] * (rain_factor(1.0, w.precip_intensity) - 1.0)
+             + (e["surge_rush"] if rush else 0.0))
     return Rates(bikes * scale, taxis * scale, accidents * scale, surge)
 
 

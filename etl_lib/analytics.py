@@ -416,15 +416,53 @@ def summarize_binned(df: "pd.DataFrame") -> "pd.DataFrame":
               "mean_surge"]])
 
 
+def _standardized_ratio(df: "pd.DataFrame", exposed: "pd.Series", strata: list[str], units: str, count: str) -> float:
+    """Observed / expected of the exposed rows, expected from the unexposed rate of the same stratum.
+
+    ``units`` counts windows (or hours) per row and ``count`` the events.  Strata
+    without unexposed rows are left out: they have nothing to compare with.
+    """
+    base = df[~exposed].groupby(strata)[[units, count]].sum()
+    rate = (base[count] / base[units]).rename("rate")
+    hit = df[exposed].join(rate, on=strata).dropna(subset=["rate"])
+    expected = float((hit[units] * hit["rate"]).sum())
+    return float(hit[count].sum()) / expected if expected > 0 else math.nan
+
+
+def _weekend(ts: "pd.Series") -> "pd.Series":
+    return ts.dt.dayofweek >= 5
+
+
+def _day_period(ts: "pd.Series") -> "pd.Series":
+    """night (22-6), weekday rush hour (7-10, 16-19) or leisure, as :func:`_period` in Spark."""
+    import pandas as pd
+
+    h, weekday = ts.dt.hour, ts.dt.dayofweek < 5
+    rush = weekday & (((h >= 7) & (h < 10)) | ((h >= 16) & (h < 19)))
+    return pd.Series("leisure", index=ts.index).mask(rush, "rush_hour").mask((h >= 22) | (h < 6), "night")
+
+
 def summarize_precipitation_impact(df: "pd.DataFrame") -> "pd.DataFrame":
-    """Mean trips per window in dry, light and heavy rain, and the change relative to dry."""
+    """Mean trips per window in dry, light and heavy rain, and the change relative to dry windows *of the same hours*.
+
+    ``{y}_change_vs_dry`` compares each category with dry windows of the same
+    weekday/weekend hour (the group's hour): rain falls at any hour, trips do not,
+    so a crude comparison of means (``{y}_crude_change_vs_dry``) mixes the effect
+    of rain with the hours it happened to fall in.
+    """
     g = df.groupby("precip_category", as_index=False)[["windows", "bike_trips", "taxi_trips"]].sum()
     g["mean_bike_count"] = g["bike_trips"] / g["windows"]
     g["mean_taxi_count"] = g["taxi_trips"] / g["windows"]
     dry = g.set_index("precip_category").reindex(["dry"])
-    for y in ("bike_count", "taxi_count"):
+    d = df.assign(weekend=_weekend(df["group_start"]), hour=df["group_start"].dt.hour)
+    for y, trips in (("bike_count", "bike_trips"), ("taxi_count", "taxi_trips")):
         base = float(dry[f"mean_{y}"].iloc[0]) if not dry.empty else math.nan
-        g[f"{y}_change_vs_dry"] = g[f"mean_{y}"] / base - 1
+        g[f"{y}_crude_change_vs_dry"] = g[f"mean_{y}"] / base - 1
+        g[f"{y}_change_vs_dry"] = [
+            0.0 if cat == "dry" else _standardized_ratio(
+                d[d["precip_category"].isin([cat, "dry"])], d["precip_category"] == cat, ["weekend", "hour"],
+                "windows", trips) - 1
+            for cat in g["precip_category"]]
     order = {"dry": 0, "light": 1, "heavy": 2}
     return g.sort_values("precip_category", key=lambda c: c.map(order)).reset_index(drop=True)
 
@@ -445,13 +483,21 @@ def summarize_surge(df: "pd.DataFrame") -> "pd.DataFrame":
 
 
 def summarize_safety(df: "pd.DataFrame") -> "pd.DataFrame":
-    """Accidents per hour by condition (dry / rain) and the risk relative to dry hours."""
-    d = df.assign(weather=df["condition"].where(df["condition"] == "dry", "rain"))
+    """Accidents per hour by condition (dry / rain) and the risk relative to dry hours of the same period.
+
+    ``relative_risk_vs_dry`` compares rainy hours with dry hours of the same
+    period (weekday or weekend; night, rush hour, leisure): accidents follow the
+    traffic of the hour.  ``crude_relative_risk_vs_dry`` is the plain ratio of means.
+    """
+    d = df.assign(weather=df["condition"].where(df["condition"] == "dry", "rain"),
+                  weekend=_weekend(df["window_start"]), period=_day_period(df["window_start"]), hours=1)
     g = d.groupby("weather", as_index=False).agg(hours=("accident_count", "size"),
                                                  accidents=("accident_count", "sum"))
     g["accidents_per_hour"] = g["accidents"] / g["hours"]
     dry = g.loc[g["weather"] == "dry", "accidents_per_hour"]
-    g["relative_risk_vs_dry"] = g["accidents_per_hour"] / (float(dry.iloc[0]) if len(dry) else math.nan)
+    g["crude_relative_risk_vs_dry"] = g["accidents_per_hour"] / (float(dry.iloc[0]) if len(dry) else math.nan)
+    rain_rr = _standardized_ratio(d, d["weather"] == "rain", ["weekend", "period"], "hours", "accident_count")
+    g["relative_risk_vs_dry"] = g["weather"].map({"dry": 1.0, "rain": rain_rr})
     return g.sort_values("weather").reset_index(drop=True)
 
 

@@ -58,7 +58,8 @@ def plot_correlation_heatmap(pearson: "pd.DataFrame", ax: "Axes | None" = None) 
 
 
 def plot_precipitation_impact(impact: "pd.DataFrame", ax: "Axes | None" = None) -> "Axes":
-    """Mean bike and taxi trips per window in dry, light and heavy rain, labelled with the change vs dry."""
+    """Mean bike and taxi trips per window in dry, light and heavy rain, labelled with the change against dry
+    windows of the same hours (the crude means alone mix rain with the hours it fell in)."""
     ax = _ax(ax)
     cats = [c for c in _ORDER if c in set(impact["precip_category"])]
     d = impact.set_index("precip_category").reindex(cats)
@@ -71,7 +72,7 @@ def plot_precipitation_impact(impact: "pd.DataFrame", ax: "Axes | None" = None) 
                         ha="center", va="bottom", fontsize=8)
     ax.set_xticks(list(xs), cats)
     ax.set_ylabel("mean trips per 15-minute window")
-    ax.set_title("Precipitation impact (change relative to dry)")
+    ax.set_title("Precipitation impact (labels: change vs dry windows of the same hours)")
     ax.legend()
     return ax
 

@@ -448,7 +448,7 @@ answers_file: str = ""  # a JSON file {question id: letter} to score; empty: the
 #
 # <details><summary>Answer</summary>
 #
-# Confounding: if the week's few rain episodes fell at night, light-rain windows are mostly night windows, when taxis are few anyway. Comparing means across categories mixes the rain effect with the time of day.
+# Confounding: if the week's few rain episodes fell at night, light-rain windows are mostly night windows, when taxis are few anyway. Comparing means across categories mixes the rain effect with the time of day. Comparing each rainy window with dry windows of the same hours (the kit's "same-hours change") removes that; what is left is sampling noise, which the answer key's planted value lets you see.
 #
 # </details>
 #

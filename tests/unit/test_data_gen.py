@@ -158,19 +158,25 @@ def test_planted_effects_recovered_from_the_bytes_with_pandas(week):
         rel = rels[f"pearson_{y}_vs_{x}"]
         r = table[x].corr(table[y])
         assert abs(r - rel["expected"]) <= rel["tolerance"], (y, x, r, rel)
-        assert np.sign(r) == (1 if rel["planted_direction"] == "positive" else -1), (y, x, r)
+        if y != "taxi_count":  # taxis vary tenfold over the day: rain's +20-40% is a weak r, of either sign
+            assert np.sign(r) == (1 if rel["planted_direction"] == "positive" else -1), (y, x, r)
+    # Rainy windows against dry windows of the same weekday/weekend hour.
+    table["weekend"], table["hour"] = table.index.dayofweek >= 5, table.index.hour
     dry = table[table.precip_intensity == 0]
-    heavy = table[table.precip_intensity >= 2.5]
-    for y in ("bike_count", "taxi_count"):
-        name = f"precipitation_impact_{y}_heavy_vs_dry"
-        if name in rels:
-            change = heavy[y].mean() / dry[y].mean() - 1
-            assert abs(change - rels[name]["expected"]) <= rels[name]["tolerance"]
+    for cat, rainy in (("light", table[(table.precip_intensity > 0) & (table.precip_intensity < 2.5)]),
+                       ("heavy", table[table.precip_intensity >= 2.5])):
+        for y in ("bike_count", "taxi_count"):
+            rel = rels[f"precipitation_impact_{y}_{cat}_vs_dry"]
+            if rel["measurable"]:
+                base = dry.groupby(["weekend", "hour"])[y].mean().rename("base")
+                matched = rainy.join(base, on=["weekend", "hour"]).dropna(subset=["base"])
+                change = matched[y].sum() / matched["base"].sum() - 1
+                assert abs(change - rel["expected"]) <= rel["tolerance"], (cat, y, change, rel)
 
 
 def test_answer_key_shape(week):
     _, key, _ = week
-    assert key["coefficients"]["bike_precip_per_mm_h"] < 0
+    assert key["coefficients"]["bike_rain_max_change"] < 0
     assert {r["analytic"] for r in key["relationships"]} >= {
         "pearson_correlations", "surge_weather_correlation", "precipitation_impact", "temporal_correlations",
         "weather_safety_analysis"}
@@ -180,9 +186,10 @@ def test_answer_key_shape(week):
             continue
         assert rel["tolerance"] > 0
         assert rel["agrees_with_planted"] == (rel["direction"] == rel["planted_direction"])
-        # Well-powered relationships (every window, or a large planted effect) must show the planted sign.
-        if rel["analytic"] in ("pearson_correlations", "surge_weather_correlation") or (
-                rel["analytic"] == "precipitation_impact" and rel["y"] == "bike_count"):
+        # Well-powered relationships (every window, or a large planted effect) must show the planted sign; the
+        # taxi r is not one of them (taxis vary tenfold over the day, rain adds 20-40%).
+        if (rel["analytic"] in ("pearson_correlations", "surge_weather_correlation") and rel.get("y") != "taxi_count"
+                ) or (rel["analytic"] == "precipitation_impact" and rel["y"] == "bike_count"):
             assert rel["agrees_with_planted"], rel["name"]
     assert key["usage"]["weekday_bike_peak_hour"] in key["usage"]["weekday_bike_peak_expected_in"]
     assert key["binned"] and all(c["windows"] >= 8 for c in key["binned"])
