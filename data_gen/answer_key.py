@@ -128,15 +128,6 @@ def stratum(start: datetime, long_window: timedelta = HOUR) -> tuple[bool, int]:
     return group.weekday() >= 5, group.hour
 
 
-def period_stratum(start: datetime) -> tuple[str, str]:
-    """The comparison stratum of an accident hour: (weekday|weekend, night|rush_hour|leisure).
-
-    Accidents are rare: a baseline per hour of day would rest on a handful of dry
-    hours each, so rainy hours are compared with dry hours of the same period.
-    """
-    return day_period(start)
-
-
 def standardized_ratio(rows: list[tuple[Any, bool, float]]) -> tuple[float, int] | None:
     """Observed / expected of the exposed rows, expected from the unexposed rate of the same stratum.
 
@@ -286,8 +277,8 @@ def build_answer_key(sim: Simulation, window: timedelta = WINDOW, long_window: t
                        "mean_taxi_count": round(float(np.mean([rows[s]["taxi_count"] for s in ss])), 4),
                        "relative_tolerance": 0.1})
 
-    # Analytics 2 (weather-safety): accidents per hour by condition, risk relative to dry hours of the same
-    # period of the day (weekday or weekend; night, rush hour, leisure).
+    # Analytics 2 (weather-safety): accidents per hour by condition, risk relative to dry hours at the same
+    # hour of the day (weekday or weekend).
     hours = window_table(sim, long_window)
     acc: dict[str, list[float]] = defaultdict(list)
     for row in hours.values():
@@ -295,12 +286,12 @@ def build_answer_key(sim: Simulation, window: timedelta = WINDOW, long_window: t
     safety = {cond: {"hours": len(v), "accidents_per_hour": round(float(np.mean(v)), 4)} for cond, v in acc.items()}
     long_label = f"{int(long_window.total_seconds() // 60)} minutes"
     safety_name = "weather_safety_relative_risk_rain_vs_dry"
-    standardized = standardized_ratio([(period_stratum(h), row["precip_intensity"] > 0, row["accident_count"])
+    standardized = standardized_ratio([(stratum(h, long_window), row["precip_intensity"] > 0, row["accident_count"])
                                        for h, row in hours.items()])
     if acc.get("rain") and acc.get("dry") and standardized is not None:
         rr = standardized[0]
         model_hours = expected_counts(sim, long_window)
-        planted_rr = standardized_ratio([(period_stratum(h), row["precip_intensity"] > 0,
+        planted_rr = standardized_ratio([(stratum(h, long_window), row["precip_intensity"] > 0,
                                           model_hours[h]["accident_count"]) for h, row in hours.items()])
         safety["rain"]["relative_risk_vs_dry_same_hours"] = round(rr, 4)
         relationships.append({"name": safety_name, "analytic": "weather_safety_analysis", "measurable": True,

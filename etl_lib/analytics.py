@@ -433,15 +433,6 @@ def _weekend(ts: "pd.Series") -> "pd.Series":
     return ts.dt.dayofweek >= 5
 
 
-def _day_period(ts: "pd.Series") -> "pd.Series":
-    """night (22-6), weekday rush hour (7-10, 16-19) or leisure, as :func:`_period` in Spark."""
-    import pandas as pd
-
-    h, weekday = ts.dt.hour, ts.dt.dayofweek < 5
-    rush = weekday & (((h >= 7) & (h < 10)) | ((h >= 16) & (h < 19)))
-    return pd.Series("leisure", index=ts.index).mask(rush, "rush_hour").mask((h >= 22) | (h < 6), "night")
-
-
 def summarize_precipitation_impact(df: "pd.DataFrame") -> "pd.DataFrame":
     """Mean trips per window in dry, light and heavy rain, and the change relative to dry windows *of the same hours*.
 
@@ -483,20 +474,20 @@ def summarize_surge(df: "pd.DataFrame") -> "pd.DataFrame":
 
 
 def summarize_safety(df: "pd.DataFrame") -> "pd.DataFrame":
-    """Accidents per hour by condition (dry / rain) and the risk relative to dry hours of the same period.
+    """Accidents per hour by condition (dry / rain) and the risk relative to dry hours at the same hours.
 
-    ``relative_risk_vs_dry`` compares rainy hours with dry hours of the same
-    period (weekday or weekend; night, rush hour, leisure): accidents follow the
-    traffic of the hour.  ``crude_relative_risk_vs_dry`` is the plain ratio of means.
+    ``relative_risk_vs_dry`` compares rainy hours with dry hours at the same
+    weekday/weekend hour of day: accidents follow the traffic of the hour.
+    ``crude_relative_risk_vs_dry`` is the plain ratio of means.
     """
     d = df.assign(weather=df["condition"].where(df["condition"] == "dry", "rain"),
-                  weekend=_weekend(df["window_start"]), period=_day_period(df["window_start"]), hours=1)
+                  weekend=_weekend(df["window_start"]), hour=df["window_start"].dt.hour, hours=1)
     g = d.groupby("weather", as_index=False).agg(hours=("accident_count", "size"),
                                                  accidents=("accident_count", "sum"))
     g["accidents_per_hour"] = g["accidents"] / g["hours"]
     dry = g.loc[g["weather"] == "dry", "accidents_per_hour"]
     g["crude_relative_risk_vs_dry"] = g["accidents_per_hour"] / (float(dry.iloc[0]) if len(dry) else math.nan)
-    rain_rr = _standardized_ratio(d, d["weather"] == "rain", ["weekend", "period"], "hours", "accident_count")
+    rain_rr = _standardized_ratio(d, d["weather"] == "rain", ["weekend", "hour"], "hours", "accident_count")
     g["relative_risk_vs_dry"] = g["weather"].map({"dry": 1.0, "rain": rain_rr})
     return g.sort_values("weather").reset_index(drop=True)
 

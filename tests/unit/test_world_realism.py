@@ -63,10 +63,12 @@ def test_measured_effects_are_near_the_planted_ones(worlds):
     hold a few hundred trips; a week a few dozen accidents in rain)."""
     for (season, seed), (_, key) in worlds.items():
         for rel in key["relationships"]:
-            if rel["measurable"] and rel.get("planted_value") is not None:
-                gap = abs(rel["expected"] - rel["planted_value"])
-                allowed = 0.5 if rel["analytic"] == "weather_safety_analysis" else 0.2
-                assert gap <= allowed, (season, seed, rel["name"], rel["expected"], rel["planted_value"])
+            if not rel["measurable"] or rel.get("planted_value") is None:
+                continue
+            if rel["analytic"] == "weather_safety_analysis":  # some tens of accidents in rain: a factor, not a gap
+                assert 1 / 1.8 <= rel["expected"] / rel["planted_value"] <= 1.8, (season, seed, rel)
+            else:
+                assert abs(rel["expected"] - rel["planted_value"]) <= 0.2, (season, seed, rel["name"], rel)
 
 
 def test_rain_intensity_is_realistic_for_boston(worlds):
