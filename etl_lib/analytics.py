@@ -429,6 +429,12 @@ def _standardized_ratio(df: "pd.DataFrame", exposed: "pd.Series", strata: list[s
     return float(hit[count].sum()) / expected if expected > 0 else math.nan
 
 
+def _change_vs_dry(d: "pd.DataFrame", cat: str, trips: str) -> float:
+    """Relative change of ``trips`` in rain category ``cat`` against dry windows of the same weekday/weekend hour."""
+    pair = d[d["precip_category"].isin([cat, "dry"])]
+    return _standardized_ratio(pair, pair["precip_category"] == cat, ["weekend", "hour"], "windows", trips) - 1
+
+
 def _weekend(ts: "pd.Series") -> "pd.Series":
     return ts.dt.dayofweek >= 5
 
@@ -449,11 +455,7 @@ def summarize_precipitation_impact(df: "pd.DataFrame") -> "pd.DataFrame":
     for y, trips in (("bike_count", "bike_trips"), ("taxi_count", "taxi_trips")):
         base = float(dry[f"mean_{y}"].iloc[0]) if not dry.empty else math.nan
         g[f"{y}_crude_change_vs_dry"] = g[f"mean_{y}"] / base - 1
-        g[f"{y}_change_vs_dry"] = [
-            0.0 if cat == "dry" else _standardized_ratio(
-                d[d["precip_category"].isin([cat, "dry"])], d["precip_category"] == cat, ["weekend", "hour"],
-                "windows", trips) - 1
-            for cat in g["precip_category"]]
+        g[f"{y}_change_vs_dry"] = [0.0 if cat == "dry" else _change_vs_dry(d, cat, trips) for cat in g["precip_category"]]
     order = {"dry": 0, "light": 1, "heavy": 2}
     return g.sort_values("precip_category", key=lambda c: c.map(order)).reset_index(drop=True)
 
