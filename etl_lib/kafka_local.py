@@ -182,24 +182,34 @@ def ensure_topics(settings: Settings, topics: Iterable[str] | None = None) -> li
                          settings.kafka_min_insync_replicas)
 
 
-def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[str, dict[int, int]]:
+def end_offsets(bootstrap: str, topics: Iterable[str], attempts: int = 5) -> dict[str, dict[int, int]]:
     """Per topic, the end offset of each partition: how many records it holds (the kit never compacts or deletes).
 
-    Read with a consumer that joins no group and commits nothing.
+    Read with a consumer that joins no group and commits nothing.  Right after a
+    leader moves (a broker died or came back) the client's metadata can be stale
+    and kafka-python's offset request fails; a fresh consumer a moment later
+    asks the new leaders, so the read is retried ``attempts`` times.
     """
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="etl-kit-offsets", enable_auto_commit=False,
-                             **client_options())
-    try:
-        out: dict[str, dict[int, int]] = {}
-        for topic in dict.fromkeys(topics):
-            parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-            ends = consumer.end_offsets(parts) if parts else {}
-            out[topic] = {tp.partition: int(ends[tp]) for tp in parts}
-        return out
-    finally:
-        consumer.close()
+    topics = list(dict.fromkeys(topics))
+    for attempt in range(attempts):
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="etl-kit-offsets", enable_auto_commit=False,
+                                 **client_options())
+        try:
+            out: dict[str, dict[int, int]] = {}
+            for topic in topics:
+                parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+                ends = consumer.end_offsets(parts) if parts else {}
+                out[topic] = {tp.partition: int(ends[tp]) for tp in parts}
+            return out
+        except Exception:  # noqa: BLE001 - stale metadata during a failover; kafka-python raises odd types here
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1.0)
+        finally:
+            consumer.close()
+    raise AssertionError("unreachable")
 
 
 def reset_topics(bootstrap: str, topics: Iterable[str], partitions: int = 3, timeout: float = 60.0,
