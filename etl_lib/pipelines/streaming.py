@@ -388,24 +388,31 @@ def inject_faults(
 ) -> Callable[[Batch], BatchResult]:
     """Wrap ``process`` so that it fails some of the time, before doing any work (for lessons and tests).
 
-    Each attempt fails with :class:`TransientError` with probability
-    ``transient_rate``; a batch chosen with probability ``permanent_rate``
-    (decided once per batch id) always fails with :class:`PermanentError`.
-    ``work_seconds`` makes every attempt take that long (a slow downstream).
+    A batch is doomed with probability ``permanent_rate`` and then always
+    fails with :class:`PermanentError`; any other attempt fails with
+    :class:`TransientError` with probability ``transient_rate``.  Every
+    decision is drawn from ``(seed, batch id, attempt number)`` alone, never
+    from one shared random stream, so which batches fail does not depend on
+    which worker thread happens to ask first: a lesson run with four workers
+    prints the same counts every time.  ``work_seconds`` makes every attempt
+    take that long (a slow downstream).
     """
-    rng = random.Random(seed)
     lock = threading.Lock()
-    doomed: dict[int, bool] = {}
+    attempts: dict[int, int] = {}
     clock = clock or RealClock()
+
+    def draw(batch_id: int, what: str, attempt: int = 0) -> float:
+        return random.Random(f"{seed}:{batch_id}:{what}:{attempt}").random()
 
     def faulty(batch: Batch) -> BatchResult:
         with lock:
-            if batch.batch_id not in doomed:
-                doomed[batch.batch_id] = rng.random() < permanent_rate
-            transient = rng.random() < transient_rate
+            attempt = attempts.get(batch.batch_id, 0)
+            attempts[batch.batch_id] = attempt + 1
+        doomed = draw(batch.batch_id, "permanent") < permanent_rate
+        transient = draw(batch.batch_id, "transient", attempt) < transient_rate
         if work_seconds:
             clock.sleep(work_seconds)
-        if doomed[batch.batch_id]:
+        if doomed:
             raise PermanentError(f"batch {batch.batch_id} is rejected downstream")
         if transient:
             raise TransientError("downstream busy")

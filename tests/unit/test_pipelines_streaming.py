@@ -87,10 +87,22 @@ def test_thirty_percent_transient_failures_are_retried(tmp_path):
 
 
 def test_permanent_failures_are_dead_lettered_with_reason(tmp_path):
-    result, rec = _run(tmp_path, permanent=0.2, transient=0.1)
+    result, rec = _run(tmp_path, permanent=0.4, transient=0.1)
     _, dead = _check_accounting(tmp_path, result, rec)
     assert result["batches_failed"] > 0
     assert any("rejected downstream" in d["reason"] for d in dead)
+
+
+def test_faults_do_not_depend_on_which_worker_asks_first(tmp_path):
+    """Lesson 02 prints these counts and nbval holds it to them: four workers must give the same run every time."""
+    keys = ["messages_in", "messages_processed", "messages_dead_lettered", "batches_ok", "batches_failed", "retries"]
+    runs = []
+    for i in range(4):
+        result, _ = _run(tmp_path / str(i), permanent=0.15, transient=0.1, invalid=0.02, seed=3)
+        dead = JsonLinesSink(tmp_path / str(i) / "dead_letters.jsonl").read()
+        runs.append(({k: int(result[k]) for k in keys}, sorted((d["message"]["id"], d["reason"]) for d in dead)))
+    assert runs[0][0]["batches_failed"] > 0 and runs[0][0]["retries"] > 0
+    assert all(r == runs[0] for r in runs[1:])
 
 
 def test_invalid_messages_dead_lettered_per_message(tmp_path):
