@@ -194,3 +194,36 @@ def test_a_failed_archive_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="does not match"):
         process_one_bucket(bucket, tmp_path / "out")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
+
+
+@given(st.lists(st.integers(0, 50), max_size=300))
+def test_largest_first_is_a_stable_descending_order(sizes):
+    import numpy as np
+
+    from etl_lib.pipelines.files import _largest_first
+
+    arr = np.asarray(sizes, dtype=np.int64)
+    assert _largest_first(arr).tolist() == np.argsort(-arr, kind="stable").tolist()
+
+
+def test_largest_first_falls_back_when_the_key_would_overflow():
+    import numpy as np
+
+    from etl_lib.pipelines.files import _largest_first
+
+    arr = np.asarray([1 << 61, 0, 1 << 61, 5], dtype=np.int64)
+    assert _largest_first(arr).tolist() == [0, 2, 3, 1]
+
+
+def test_bfd_leaves_the_garbage_collector_as_it_found_it():
+    import gc
+
+    assert gc.isenabled()
+    bfd_buckets([5, 4, 3], 10)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        bfd_buckets([5, 4, 3], 10)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
