@@ -130,6 +130,11 @@ class JsonLinesSink:
             return [json.loads(line) for line in f if line.strip()]
 
 
+# Put on the queue once per worker at the end: a worker blocked in ``get`` wakes at once instead of at its
+# next poll (50 ms of idle at the end of every run, a seventh of a short pipeline's wall time).
+_WAKE = object()
+
+
 def drain_queue(work_queue: "queue.Queue[Any]", stop_event: threading.Event, handle: Any,
                 on_error: Any = None) -> None:
     """The loop every worker thread runs: take an item, ``handle`` it, mark it done.
@@ -142,8 +147,13 @@ def drain_queue(work_queue: "queue.Queue[Any]", stop_event: threading.Event, han
     """
     while True:
         try:
-            item = work_queue.get(timeout=0.05)
+            item = work_queue.get(timeout=0.2)
         except queue.Empty:
+            if stop_event.is_set():
+                return
+            continue
+        if item is _WAKE:
+            work_queue.task_done()
             if stop_event.is_set():
                 return
             continue
@@ -155,3 +165,24 @@ def drain_queue(work_queue: "queue.Queue[Any]", stop_event: threading.Event, han
             on_error(item, exc)
         finally:
             work_queue.task_done()
+
+
+def is_work(item: Any) -> bool:
+    """False for the wake-up token :func:`stop_workers` puts on the queue."""
+    return item is not _WAKE
+
+
+def stop_workers(work_queue: "queue.Queue[Any]", stop_event: threading.Event, threads: list[threading.Thread]) -> None:
+    """Tell the workers to finish (``stop_event``), wake the ones blocked on the empty queue, and join them.
+
+    Call it once the queue has been drained: the workers return as soon as they
+    see the token instead of at their next poll.
+    """
+    stop_event.set()
+    for _ in threads:
+        try:
+            work_queue.put_nowait(_WAKE)
+        except queue.Full:  # still full (every worker died): the poll timeout ends the rest
+            break
+    for t in threads:
+        t.join()

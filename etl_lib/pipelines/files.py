@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from ._common import JsonLinesSink, Metrics, drain_queue
+from ._common import JsonLinesSink, Metrics, drain_queue, stop_workers
 from .retry import failure_reason, retry_with_backoff
 
 __all__ = [
@@ -496,9 +496,7 @@ def run_file_pipeline(
             work_queue.put(bucket)
     finally:
         work_queue.join()
-        stop_event.set()
-        for t in threads:
-            t.join()
+        stop_workers(work_queue, stop_event, threads)
     snap = metrics.snapshot()
     fills = metrics.samples("bucket_fill_ratio")
     snap["mean_fill_ratio"] = round(sum(fills) / len(fills), 4) if fills else None

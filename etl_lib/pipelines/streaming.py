@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from ._common import Clock, JsonLinesSink, Metrics, RealClock, drain_queue
+from ._common import Clock, JsonLinesSink, Metrics, RealClock, drain_queue, is_work, stop_workers
 from .retry import PermanentError, TransientError, failure_reason, retry_with_backoff
 
 __all__ = [
@@ -587,6 +587,9 @@ def run_message_pipeline(
                 batch = work_queue.get_nowait()
             except queue.Empty:
                 return
+            if not is_work(batch):  # a wake-up token of stop_workers, not a batch
+                work_queue.task_done()
+                continue
             try:
                 dead.write([{"batch_id": batch.batch_id, "reason": "not processed: the pipeline stopped first",
                              "message": _message_record(m)} for m in batch.messages])
@@ -622,9 +625,7 @@ def run_message_pipeline(
     finally:
         _join_queue(work_queue, threads)  # every batch processed or dead-lettered
         record_unprocessed()  # only non-empty if every worker died: recorded, not lost
-        stop_event.set()
-        for t in threads:
-            t.join()
+        stop_workers(work_queue, stop_event, threads)
         shutdown.on_force.remove(record_unprocessed)
     snap = metrics.snapshot()
     snap["wall_seconds"] = round(time.perf_counter() - t0, 3)

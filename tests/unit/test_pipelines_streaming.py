@@ -343,3 +343,22 @@ def test_second_signal_forces_a_stop_and_queued_batches_become_dead_letters(tmp_
     m = metrics.snapshot()
     assert m["messages_in"] == m["messages_processed"] + m["messages_dead_lettered"] == sum(
         r["count"] for r in out) + len(dead), "every message collected is either in the output or a dead letter"
+
+
+def test_stop_workers_wakes_blocked_workers_and_tokens_are_not_work():
+    import queue as queue_mod
+
+    from etl_lib.pipelines._common import _WAKE, drain_queue, is_work, stop_workers
+
+    q = queue_mod.Queue(maxsize=4)
+    stop = threading.Event()
+    seen = []
+    threads = [threading.Thread(target=drain_queue, args=(q, stop, seen.append)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    q.put(_WAKE)  # a token before the stop is skipped, not handled
+    q.put("a")
+    q.join()
+    stop_workers(q, stop, threads)
+    assert not any(t.is_alive() for t in threads)
+    assert seen == ["a"] and not is_work(_WAKE) and is_work("a")
