@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from . import _jvm
-from .config import Settings, get_settings
+from .config import Location, Settings, get_settings
 from .kafka_local import BrokerError, broker_answers
 
 if TYPE_CHECKING:
@@ -70,18 +70,24 @@ def create_spark_session(settings: Settings | None = None, app_name: str | None 
     'UTC'
     """
     settings = settings or get_settings()
-    _jvm.java_version()  # a clear message now beats a Py4J error later
+    java_major = _jvm.java_version()  # a clear message now beats a Py4J error later
     jars = _jvm.connector_jars()
     from pyspark.sql import SparkSession
 
     java_opts = f"-Duser.timezone=UTC -Dlog4j2.configurationFile=file:{_log4j_conf()}"
+    driver_opts = java_opts
+    if java_major <= 21:
+        # Without Hadoop's native library, every file Spark creates on a local disk gets its permissions
+        # set by a `chmod` child process; vfork starts one without copying the page tables of a JVM of
+        # several GB.  (Deprecated after Java 21, so only asked for up to there.)
+        driver_opts += " -Djdk.lang.Process.launchMechanism=VFORK"
     builder = (
         SparkSession.builder
         .master(settings.spark_master)
         .appName(app_name or settings.spark_app_name)
         .config("spark.jars", ",".join(jars))
         .config("spark.driver.memory", settings.spark_driver_memory)
-        .config("spark.driver.extraJavaOptions", java_opts)
+        .config("spark.driver.extraJavaOptions", driver_opts)
         .config("spark.executor.extraJavaOptions", java_opts)
         .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
         .config("spark.sql.session.timeZone", "UTC")
@@ -95,6 +101,12 @@ def create_spark_session(settings: Settings | None = None, app_name: str | None 
         .config("spark.ui.port", str(settings.spark_ui_port))
         .config("spark.ui.showConsoleProgress", "false")
     )
+    if _writes_only_local_files(settings):
+        # Checkpoint and sink logs are written to a temporary file and renamed into place.  Through Hadoop's
+        # FileContext (Spark's default) each rename on a local disk first runs `readlink` in a child process;
+        # the FileSystem API renames with one system call, just as atomically on a local disk.  A fifth of the
+        # ETL's wall time on a laptop; remote stores (s3a://, hdfs://) keep Spark's default.
+        builder = builder.config("spark.sql.streaming.checkpointFileManagerClass", LOCAL_CHECKPOINT_FILE_MANAGER)
     if settings.spark_master.startswith("local") or re.match(r"^spark://(127\.0\.0\.1|localhost)[:/]",
                                                             settings.spark_master):
         # One machine (local mode, or the practice cluster on loopback): keep the driver on loopback too,
@@ -109,6 +121,17 @@ def create_spark_session(settings: Settings | None = None, app_name: str | None 
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+LOCAL_CHECKPOINT_FILE_MANAGER = (
+    "org.apache.spark.sql.execution.streaming.checkpointing.FileSystemBasedCheckpointFileManager")
+
+
+def _writes_only_local_files(settings: Settings) -> bool:
+    """True when every folder Spark's streaming queries write (outputs, logs, checkpoints) is on this machine."""
+    folders = (settings.output_base_path, settings.quarantine_path, settings.silver_path,
+               settings.analytics_output_path, settings.checkpoint_base_path, settings.analytics_checkpoint_path)
+    return not any(isinstance(f, Location) for f in folders)
 
 
 def _require_broker(settings: Settings) -> None:

@@ -39,6 +39,10 @@ def test_session_is_utc_and_quiet(spark):
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
     assert spark.conf.get("spark.ui.showConsoleProgress") == "false"
     assert any("spark-sql-kafka" in j for j in spark.conf.get("spark.jars").split(","))
+    # Local folders: checkpoints renamed with one system call, not a `readlink` child process per file.
+    from etl_lib.spark import LOCAL_CHECKPOINT_FILE_MANAGER
+
+    assert spark.conf.get("spark.sql.streaming.checkpointFileManagerClass") == LOCAL_CHECKPOINT_FILE_MANAGER
 
 
 def test_unreachable_broker_gives_clear_message(spark, settings):

@@ -315,3 +315,12 @@ def test_sasl_plain_uses_the_plain_login_module():
 def test_bad_security_and_cluster_settings_are_named(env, words):
     with pytest.raises(ConfigError, match=words):
         load_settings(env)
+
+
+def test_the_fast_local_checkpoint_renames_are_used_only_when_every_folder_is_local(tmp_path):
+    from etl_lib.spark import _writes_only_local_files
+
+    assert _writes_only_local_files(load_settings({"DATA_DIR": str(tmp_path)}))
+    for name in ("OUTPUT_BASE_PATH", "SILVER_PATH", "CHECKPOINT_BASE_PATH", "ANALYTICS_CHECKPOINT_PATH"):
+        remote = load_settings({"DATA_DIR": str(tmp_path), name: "s3a://bucket/kit/x"})
+        assert not _writes_only_local_files(remote), name
