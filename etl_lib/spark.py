@@ -81,6 +81,8 @@ def create_spark_session(settings: Settings | None = None, app_name: str | None 
         # set by a `chmod` child process; vfork starts one without copying the page tables of a JVM of
         # several GB.  (Deprecated after Java 21, so only asked for up to there.)
         driver_opts += " -Djdk.lang.Process.launchMechanism=VFORK"
+    if settings.spark_driver_java_options:
+        driver_opts += " " + settings.spark_driver_java_options
     builder = (
         SparkSession.builder
         .master(settings.spark_master)

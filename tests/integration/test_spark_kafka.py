@@ -43,6 +43,9 @@ def test_session_is_utc_and_quiet(spark):
     from etl_lib.spark import LOCAL_CHECKPOINT_FILE_MANAGER
 
     assert spark.conf.get("spark.sql.streaming.checkpointFileManagerClass") == LOCAL_CHECKPOINT_FILE_MANAGER
+    # SPARK_DRIVER_JAVA_OPTIONS reached the driver JVM itself (the quick-start JIT by default).
+    jvm_args = list(spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+    assert "-XX:TieredStopAtLevel=1" in jvm_args and "-XX:+UseParallelGC" in jvm_args
 
 
 def test_unreachable_broker_gives_clear_message(spark, settings):

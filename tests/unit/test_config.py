@@ -34,6 +34,7 @@ DEFAULTS = {
     "SPARK_APP_NAME": "ETL Data Analysis",
     "SPARK_MASTER": "local[*]",
     "SPARK_DRIVER_MEMORY": "2g",
+    "SPARK_DRIVER_JAVA_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:+UseParallelGC",
     "SPARK_SHUFFLE_PARTITIONS": 4,
     "SPARK_UI_ENABLED": True,
     "SPARK_UI_PORT": 4040,
@@ -123,6 +124,7 @@ def test_environment_value_parsed(name, raw, expected):
         ("BUCKET_CAPACITY_BYTES", "10 parsecs", "size in bytes"),
         ("KAFKA_STARTING_OFFSETS", "beginning", "earliest, latest"),
         ("SPARK_DRIVER_MEMORY", "lots", "512m or 2g"),
+        ("SPARK_DRIVER_JAVA_OPTIONS", "-Xss4m UseSerialGC", "start with '-'"),
     ],
 )
 def test_bad_value_names_variable_value_and_form(name, raw, form):
