@@ -9,6 +9,7 @@ MVN    := mvn -B --no-transfer-progress -q -s jvm/settings.xml
 BROKER_STAMP    := jvm/broker/lib/.resolved
 CONNECTOR_STAMP := jvm/connector/lib/.resolved
 INSTALL_STAMP   := $(VENV)/.installed
+PRODUCER_JAR    := jvm/producer/lib/pipe-producer.jar
 
 .PHONY: help install jars demo grade test test-cluster test-unit test-integration test-nbval test-notebooks-small notebooks notebooks-refresh \
         notebooks-build notebooks-check bench broker-start broker-stop broker-status cluster-up cluster-down cluster-status config doctor clean
@@ -39,7 +40,7 @@ $(INSTALL_STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-jars: $(BROKER_STAMP) $(CONNECTOR_STAMP)
+jars: $(BROKER_STAMP) $(CONNECTOR_STAMP) $(PRODUCER_JAR)
 $(BROKER_STAMP): jvm/broker/pom.xml jvm/settings.xml
 	@command -v mvn >/dev/null || { echo "Maven is needed to resolve the jars (apt-get install maven, or the conda env)"; exit 1; }
 	rm -rf jvm/broker/lib
@@ -50,6 +51,12 @@ $(CONNECTOR_STAMP): jvm/connector/pom.xml jvm/settings.xml
 	rm -rf jvm/connector/lib
 	$(MVN) -f jvm/connector/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/jvm/connector/lib -DincludeScope=runtime
 	touch $@
+# data_gen's fast path into Kafka: one Java class compiled against the broker's kafka-clients jar.
+$(PRODUCER_JAR): jvm/producer/PipeProducer.java $(BROKER_STAMP)
+	@command -v javac >/dev/null || { echo "javac is needed to build data_gen's producer (a JDK, not only a JRE: apt-get install openjdk-17-jdk-headless)"; exit 1; }
+	rm -rf jvm/producer/lib && mkdir -p jvm/producer/lib/classes
+	javac --release 17 -nowarn -cp 'jvm/broker/lib/*' -d jvm/producer/lib/classes jvm/producer/PipeProducer.java
+	jar cf $@ -C jvm/producer/lib/classes .
 
 demo: install jars
 	$(PY) -m etl_lib.demo

@@ -19,11 +19,12 @@ from typing import Any, Callable
 
 from .answer_key import build_answer_key, window_table
 from .records import MALFORMED_KINDS, TOLERATED_KINDS, TOPICS, Delivery, GenParams, Simulation
-from .sinks import FilesSink, KafkaSink, ReplayStopped, SinkError, pace, read_bluebikes_csv
+from .sinks import FilesSink, JavaKafkaSink, KafkaSink, ReplayStopped, SinkError, pace, read_bluebikes_csv
 from .world import EFFECTS, day_period, precip_category, temp_bin
 
 __all__ = [
-    "EFFECTS", "MALFORMED_KINDS", "TOLERATED_KINDS", "TOPICS", "Delivery", "FilesSink", "GenParams", "KafkaSink",
+    "EFFECTS", "MALFORMED_KINDS", "TOLERATED_KINDS", "TOPICS", "Delivery", "FilesSink", "GenParams", "JavaKafkaSink",
+    "KafkaSink",
     "ReplayStopped", "Simulation", "SinkError", "build_answer_key", "day_period", "generate", "pace", "precip_category",
     "read_bluebikes_csv", "temp_bin", "window_table", "write_answer_key",
 ]

@@ -8,9 +8,10 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from etl_lib._jvm import JarsMissingError, JavaError
 from etl_lib._cli import fraction as _fraction, positive as _positive, settings_or_exit
 
-from . import FilesSink, GenParams, KafkaSink, SinkError, generate, read_bluebikes_csv, write_answer_key
+from . import FilesSink, GenParams, JavaKafkaSink, KafkaSink, SinkError, generate, read_bluebikes_csv, write_answer_key
 from .records import TOPICS
 
 
@@ -39,6 +40,9 @@ def build_parser(settings) -> argparse.ArgumentParser:
                    help="with --to files: folder of <topic>.jsonl files")
     p.add_argument("--bootstrap-servers", default=settings.kafka_bootstrap_servers,
                    help="with --to kafka: the broker (default: KAFKA_BOOTSTRAP_SERVERS)")
+    p.add_argument("--producer", choices=["java", "python"], default="java",
+                   help="with --to kafka: Kafka's Java producer in a second process (fast; built by `make jars`) or "
+                        "kafka-python in this one (what the lessons show); same records, same partitions")
     p.add_argument("--speedup", type=_positive(float), default=None,
                    help="simulated seconds per wall second (e.g. 600); default: as fast as possible")
     p.add_argument("--late-fraction", type=_fraction, default=d.late_fraction,
@@ -139,7 +143,10 @@ def main(argv: list[str] | None = None) -> int:
                                 "`python -m etl_lib.kafka_local start`, or pass --bootstrap-servers.")
             create_topics(args.bootstrap_servers, topics.values(), settings.kafka_partitions,
                           settings.kafka_replication_factor, settings.kafka_min_insync_replicas)
-            sink = KafkaSink(args.bootstrap_servers, topics)
+            if args.producer == "java":
+                sink = JavaKafkaSink(args.bootstrap_servers, topics, flush_each=args.speedup is not None)
+            else:
+                sink = KafkaSink(args.bootstrap_servers, topics)
         else:
             sink = FilesSink(args.out, topics)
         t0 = time.monotonic()
@@ -147,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             return _replay(args, sink, topics["bike"], settings)
         key = generate(params, sink, speedup=args.speedup, progress=ProgressBar(not args.no_progress))
         seconds = time.monotonic() - t0
-    except (SinkError, ValueError, OSError) as err:
+    except (SinkError, JarsMissingError, JavaError, ValueError, OSError) as err:
         print(f"Error: {err}", file=sys.stderr)
         return 1
 

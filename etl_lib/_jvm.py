@@ -15,6 +15,8 @@ MIN_JAVA = 17
 
 BROKER_LIB = "jvm/broker/lib"
 CONNECTOR_LIB = "jvm/connector/lib"
+# data_gen's Java producer (jvm/producer/PipeProducer.java), compiled by `make jars` against the broker's jars.
+PRODUCER_JAR = "jvm/producer/lib/pipe-producer.jar"
 
 # Only these connector jars are handed to Spark: the rest of the connector's
 # dependency tree (Hadoop client, Scala, compression codecs) ships with pyspark.
@@ -91,6 +93,17 @@ def _lib(rel: str, what: str) -> Path:
 def broker_classpath() -> str:
     """Classpath of the Kafka broker jars resolved into ``jvm/broker/lib``."""
     return str(_lib(BROKER_LIB, "Kafka broker") / "*")
+
+
+def producer_classpath() -> str:
+    """Classpath of data_gen's Java producer: its own small jar, then the broker's Kafka client jars."""
+    jar = project_root() / PRODUCER_JAR
+    if not jar.is_file():
+        raise JarsMissingError(
+            f"data_gen's Java producer is not built yet ({jar} is missing). "
+            "Run `make jars` (it compiles jvm/producer/PipeProducer.java with javac) and try again."
+        )
+    return f"{jar}{os.pathsep}{broker_classpath()}"
 
 
 def connector_jars() -> list[str]:

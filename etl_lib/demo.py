@@ -59,7 +59,7 @@ def _clean_outputs(settings: Settings) -> None:
 
 
 def run_demo(days: int = 7, scale: float = 0.5, seed: int = 42, reset_topics_asked: bool = False) -> int:
-    from data_gen import GenParams, KafkaSink, generate, write_answer_key
+    from data_gen import GenParams, JavaKafkaSink, generate, write_answer_key
 
     settings = get_settings()
     _outputs_to_clean(settings)
@@ -81,7 +81,7 @@ def run_demo(days: int = 7, scale: float = 0.5, seed: int = 42, reset_topics_ask
 
         t0 = time.monotonic()
         params = GenParams(days=days, scale=scale, seed=seed)
-        key = generate(params, KafkaSink(settings.kafka_bootstrap_servers, settings.kafka_topics))
+        key = generate(params, JavaKafkaSink(settings.kafka_bootstrap_servers, settings.kafka_topics))
         key_path = write_answer_key(settings.data_dir / "answer_key.json", key)
         produced = sum(c["produced"] for c in key["counts"].values())
         print(f"[3/5] data_gen: {days} simulated days from {params.start:%Y-%m-%d}, {produced:,} records into Kafka "

@@ -73,6 +73,14 @@ def _broker_jars() -> Check:
         return Check("Kafka broker jars", False, str(err))
 
 
+def _producer_jar() -> Check:
+    try:
+        _jvm.producer_classpath()
+        return Check("data_gen's Java producer", True, "built")
+    except _jvm.JarsMissingError as err:
+        return Check("data_gen's Java producer", False, str(err))
+
+
 def _broker(settings: Settings) -> Check:
     from .kafka_local import broker_answers
 
@@ -107,7 +115,7 @@ def _spark_reads_kafka(settings: Settings) -> Check:
 def run_checks(settings: Settings | None = None, spark: bool = True) -> list[Check]:
     """Run the checks in order; later checks are skipped (not run) when what they need failed."""
     s = settings or get_settings()
-    checks = [_java(), _pyspark(), _connector(), _broker_jars()]
+    checks = [_java(), _pyspark(), _connector(), _broker_jars(), _producer_jar()]
     broker = _broker(s)
     checks.append(broker)
     if spark:

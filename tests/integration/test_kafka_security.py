@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from data_gen import GenParams, KafkaSink, generate
+from data_gen import GenParams, JavaKafkaSink, KafkaSink, generate
 from etl_lib.config import load_settings
 from etl_lib.kafka_local import LocalKafka, broker_answers, create_topics, end_offsets, free_port
 
@@ -31,10 +31,15 @@ def test_sasl_settings_reach_every_kafka_client(settings, spark, tmp_path, monke
         ends = end_offsets(s.kafka_bootstrap_servers, s.kafka_topics.values())
         assert sent > 0 and {t: sum(ends[name].values()) for t, name in s.kafka_topics.items()} == \
             {t: c["produced"] for t, c in key["counts"].items()}, "data_gen's producer logged in"
+        # The Java producer gets the same login as Java client properties (a JAAS line with the quoted password).
+        generate(GenParams(days=1, scale=0.02, seed=5), JavaKafkaSink(s.kafka_bootstrap_servers, s.kafka_topics))
+        ends = end_offsets(s.kafka_bootstrap_servers, s.kafka_topics.values())
+        assert {t: sum(ends[name].values()) for t, name in s.kafka_topics.items()} == \
+            {t: 2 * c["produced"] for t, c in key["counts"].items()}, "data_gen's Java producer logged in"
 
         from etl_lib.spark import read_kafka_batch
 
-        assert read_kafka_batch(spark, s.kafka_topic_bike, s).count() == sent, "Spark's source logged in too"
+        assert read_kafka_batch(spark, s.kafka_topic_bike, s).count() == 2 * sent, "Spark's source logged in too"
 
         # Without the settings, or with a wrong password, the broker serves nothing.
         monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")

@@ -65,6 +65,15 @@ def test_doctor_finds_missing_broker(monkeypatch):
     assert next(c for c in checks if c.name == "pyspark and Scala").detail.endswith("Scala 2.13")
 
 
+def test_doctor_names_the_fix_for_an_unbuilt_producer(monkeypatch, tmp_path):
+    from etl_lib import _jvm
+
+    monkeypatch.setattr(_jvm, "PRODUCER_JAR", str(tmp_path / "absent.jar"))
+    checks = run_checks(load_settings({}), spark=False)
+    producer = next(c for c in checks if c.name == "data_gen's Java producer")
+    assert not producer.ok and "make jars" in producer.detail and "PipeProducer.java" in producer.detail
+
+
 def test_nbnav_is_rerunnable(tmp_path):
     for name in ("00_a.ipynb", "01_b.ipynb"):
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# {name[:2]} · Title {name}")])
