@@ -18,7 +18,7 @@ def _base_env(tmp: Path, bootstrap: str) -> dict[str, str]:
     return {
         "DATA_DIR": str(tmp),
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "SPARK_MASTER": "local[2]",
+        "SPARK_MASTER": "local[4]",
         "SPARK_UI_ENABLED": "false",
         "SPARK_SHUFFLE_PARTITIONS": "2",
         "SPARK_DRIVER_MEMORY": "2g",

@@ -39,7 +39,7 @@ scale: float = 0.05  # share of Boston's 2018 traffic
 # %% [markdown]
 # ## The practice cluster
 #
-# Until now one Kafka broker and Spark's `local[*]` mode did everything in one JVM each. A real deployment spreads
+# Until now one Kafka broker and Spark's local mode (`local[4]`) did everything in one JVM each. A real deployment spreads
 # both over machines. `python -m etl_lib.cluster up` (`make cluster-up`) builds the same shape on this machine:
 #
 # - **three Kafka nodes**, each a broker and a KRaft controller. The three controllers keep the cluster's metadata
@@ -231,7 +231,7 @@ print("acknowledged records:       ", acknowledged.to_dict())
 # %% [markdown]
 # ## Spark on a standalone master
 #
-# `SPARK_MASTER=spark://…` is the only change from `local[*]`. The session below asks the master for executors;
+# `SPARK_MASTER=spark://…` is the only change from `local[4]`. The session below asks the master for executors;
 # the master starts one on each worker. Executors are separate JVMs: they do not see this notebook's classpath, so
 # the Kafka connector must reach them. The kit lists the connector jars (resolved by Maven into `jvm/connector/lib`)
 # in `spark.jars`; the driver serves them and each executor downloads them when it starts. On a real cluster the

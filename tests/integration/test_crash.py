@@ -29,7 +29,7 @@ QUIET = lambda *_: None  # noqa: E731
 
 def _env(s, tmp_path) -> dict[str, str]:
     return {**os.environ, "DATA_DIR": str(tmp_path), "KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
-            "BATCH_INTERVAL": s.batch_interval, "SPARK_MASTER": "local[2]", "SPARK_UI_ENABLED": "false",
+            "BATCH_INTERVAL": s.batch_interval, "SPARK_MASTER": "local[4]", "SPARK_UI_ENABLED": "false",
             "SPARK_SHUFFLE_PARTITIONS": str(s.spark_shuffle_partitions),
             **{f"KAFKA_TOPIC_{t.upper()}": topic for t, topic in s.kafka_topics.items()}}
 

@@ -135,7 +135,7 @@ def test_all_queries_keep_running_through_empty_batches_and_a_restart(spark, set
 
 def _main_env(s, tmp_path) -> dict[str, str]:
     return {**os.environ, "DATA_DIR": str(tmp_path), "KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
-            "BATCH_INTERVAL": INTERVAL, "SPARK_MASTER": "local[2]", "SPARK_UI_ENABLED": "false",
+            "BATCH_INTERVAL": INTERVAL, "SPARK_MASTER": "local[4]", "SPARK_UI_ENABLED": "false",
             "SPARK_SHUFFLE_PARTITIONS": "2", "PYTHONUNBUFFERED": "1",
             **{f"KAFKA_TOPIC_{t.upper()}": topic for t, topic in s.kafka_topics.items()}}
 

@@ -32,7 +32,7 @@ DEFAULTS = {
     "CLUSTER_SPARK_PORT": 7077,
     "CLUSTER_SPARK_UI_PORT": 8080,
     "SPARK_APP_NAME": "ETL Data Analysis",
-    "SPARK_MASTER": "local[*]",
+    "SPARK_MASTER": "local[4]",
     "SPARK_DRIVER_MEMORY": "2g",
     "SPARK_DRIVER_JAVA_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:+UseParallelGC",
     "SPARK_SHUFFLE_PARTITIONS": 4,
