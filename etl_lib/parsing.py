@@ -134,8 +134,9 @@ def with_reasons(raw: "DataFrame", topic: str) -> "DataFrame":
     # pushed below this projection and every reference to a parsed field re-runs
     # from_json (about 5x slower).  Spark pushes no filter through a projection
     # that computes a nondeterministic value, and spark_partition_id() is the
-    # cheapest one.  (inline(array(struct)) blocks it too, but a generator is
-    # evaluated row by row by the interpreter: 3x slower than this compiled one.)
+    # cheapest one.  (inline(array(struct)) blocks it too, but a generator's
+    # expressions are evaluated row by row by the interpreter: the demo's ETL
+    # took 88 s with it, 63 s with this compiled projection.)
     return df.select(out.alias("_parsed"), F.spark_partition_id().alias("_barrier")).select("_parsed.*")
 
 
