@@ -213,10 +213,15 @@ class JavaKafkaSink:
                 f.write(f"{k}={_properties_escape(v)}\n")
         self._log_path = Path(self._folder.name) / "producer.log"
         self._log = open(self._log_path, "wb")
-        self._proc = subprocess.Popen(
-            [java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx256m", "-cp", classpath,
-             "etlkit.PipeProducer", str(config), *(topics[t] for t in TOPICS)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, bufsize=1024 * 1024)
+        try:
+            self._proc = subprocess.Popen(
+                [java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx256m", "-cp", classpath,
+                 "etlkit.PipeProducer", str(config), *(topics[t] for t in TOPICS)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, bufsize=1024 * 1024)
+        except OSError as err:
+            self._log.close()
+            self._folder.cleanup()  # the properties file may hold a password
+            raise SinkError(f"Could not start data_gen's Java producer with {java}: {err}") from None
         _widen_pipe(self._proc.stdin)
         self._write = self._proc.stdin.write
         self._flush_each = flush_each

@@ -45,6 +45,31 @@ class FakeClock:
         with self._lock:
             self._t += max(0.0, seconds)
 
+    def reader(self) -> "FakeClock":
+        """A view for other threads (the workers): it reads this clock, and its sleep returns at once.
+
+        Only the thread that drives the source moves fake time.  If a worker's
+        retry backoff moved it too, the windows the source's messages fall into
+        would depend on when that worker happened to run: a lesson with four
+        workers would print different counts each time.
+        """
+        view = _FakeClockReader.__new__(_FakeClockReader)
+        view._source = self
+        return view
+
+
+class _FakeClockReader(FakeClock):
+    _source: FakeClock
+
+    def now(self) -> float:
+        return self._source.now()
+
+    def sleep(self, seconds: float) -> None:
+        pass
+
+    def reader(self) -> "FakeClock":
+        return self
+
 
 def percentile(sorted_values: list[float], q: float) -> float | None:
     """The q-th percentile (0-100) by linear interpolation; None for no values."""

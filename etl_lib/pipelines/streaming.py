@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from ._common import Clock, JsonLinesSink, Metrics, RealClock, drain_queue, is_work, stop_workers
+from ._common import Clock, FakeClock, JsonLinesSink, Metrics, RealClock, drain_queue, is_work, stop_workers
 from .retry import PermanentError, TransientError, failure_reason, retry_with_backoff
 
 __all__ = [
@@ -605,7 +605,9 @@ def run_message_pipeline(
             target=worker,
             name=f"worker-{i + 1}",
             args=(i + 1, work_queue, metrics, stop_event, process, dead),
-            kwargs={"clock": clock, "max_attempts": max_attempts, "base_delay": base_delay},
+            # Workers wait in real time, or not at all on a FakeClock (only the source's thread moves fake time).
+            kwargs={"clock": clock.reader() if isinstance(clock, FakeClock) else clock,
+                    "max_attempts": max_attempts, "base_delay": base_delay},
         )
         for i in range(workers)
     ]

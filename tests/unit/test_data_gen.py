@@ -389,3 +389,22 @@ def test_a_replay_that_finishes_is_not_stopped(tmp_path):
     key = generate(GenParams(days=1, scale=0.02, seed=3), FilesSink(tmp_path, TOPIC_NAMES), stop=stop)
     stop.set()  # set after the end: changes nothing
     assert key["params"]["days"] == 1
+
+
+def test_java_producer_that_cannot_start_leaves_no_password_file(monkeypatch, tmp_path):
+    """Popen failing (a java that vanished) is one SinkError, and the properties file (it may hold a SASL
+    password) is deleted with its folder."""
+    import tempfile
+
+    from data_gen import JavaKafkaSink, SinkError
+    from data_gen.records import TOPICS
+    from etl_lib import _jvm, kafka_local
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(_jvm, "producer_classpath", lambda: "unused.jar")
+    monkeypatch.setattr(_jvm, "java_executable", lambda: str(tmp_path / "no-such-java"))
+    monkeypatch.setattr(_jvm, "java_version", lambda java=None: 17)
+    monkeypatch.setattr(kafka_local, "broker_answers", lambda bootstrap, timeout=3.0: True)
+    with pytest.raises(SinkError, match="Could not start data_gen's Java producer with .*no-such-java"):
+        JavaKafkaSink("127.0.0.1:9", {t: t for t in TOPICS})
+    assert list(tmp_path.iterdir()) == []

@@ -362,3 +362,17 @@ def test_stop_workers_wakes_blocked_workers_and_tokens_are_not_work():
     stop_workers(q, stop, threads)
     assert not any(t.is_alive() for t in threads)
     assert seen == ["a"] and not is_work(_WAKE) and is_work("a")
+
+
+def test_worker_backoff_does_not_move_the_sources_fake_time(tmp_path):
+    """On a FakeClock only the source's thread moves time: batches retried with backoff (every first attempt
+    fails) leave the windows, and so every count, as in a run without faults; if a worker's backoff moved the
+    shared clock, the source would end sooner and the windows would depend on thread timing."""
+    def windows(recorder):
+        return sorted((b.window_start, tuple((m.id, m.ts) for m in b.messages)) for b in recorder.batches.values())
+
+    calm, calm_recorder = _run(tmp_path / "calm", transient=0.0)
+    stormy, stormy_recorder = _run(tmp_path / "stormy", transient=0.7)
+    assert stormy["retries"] > 10
+    assert stormy["messages_in"] == calm["messages_in"]
+    assert windows(stormy_recorder) == windows(calm_recorder), "same messages, same timestamps, same windows"
