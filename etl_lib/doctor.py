@@ -26,12 +26,17 @@ class Check:
     detail: str  # what was found, or the fix when not ok
 
 
-def _java() -> Check:
+def _found(name: str, find, detail: str, missing: type[Exception]) -> Check:
+    """OK with ``detail`` when ``find()`` succeeds; otherwise the fix that its ``missing`` error names."""
     try:
-        _jvm.java_version()
-        return Check("Java 17 or newer", True, "found")
-    except _jvm.JavaError as err:
-        return Check("Java 17 or newer", False, str(err))
+        find()
+        return Check(name, True, detail)
+    except missing as err:
+        return Check(name, False, str(err))
+
+
+def _java() -> Check:
+    return _found("Java 17 or newer", _jvm.java_version, "found", _jvm.JavaError)
 
 
 def _pyspark() -> Check:
@@ -66,19 +71,11 @@ def _connector() -> Check:
 
 
 def _broker_jars() -> Check:
-    try:
-        _jvm.broker_classpath()
-        return Check("Kafka broker jars", True, "resolved")
-    except _jvm.JarsMissingError as err:
-        return Check("Kafka broker jars", False, str(err))
+    return _found("Kafka broker jars", _jvm.broker_classpath, "resolved", _jvm.JarsMissingError)
 
 
 def _producer_jar() -> Check:
-    try:
-        _jvm.producer_classpath()
-        return Check("data_gen's Java producer", True, "built")
-    except _jvm.JarsMissingError as err:
-        return Check("data_gen's Java producer", False, str(err))
+    return _found("data_gen's Java producer", _jvm.producer_classpath, "built", _jvm.JarsMissingError)
 
 
 def _broker(settings: Settings) -> Check:

@@ -45,7 +45,7 @@ class FakeClock:
         with self._lock:
             self._t += max(0.0, seconds)
 
-    def reader(self) -> "FakeClock":
+    def reader(self) -> "Clock":
         """A view for other threads (the workers): it reads this clock, and its sleep returns at once.
 
         Only the thread that drives the source moves fake time.  If a worker's
@@ -53,22 +53,20 @@ class FakeClock:
         would depend on when that worker happened to run: a lesson with four
         workers would print different counts each time.
         """
-        view = _FakeClockReader.__new__(_FakeClockReader)
-        view._source = self
-        return view
+        return _FakeClockReader(self)
 
 
-class _FakeClockReader(FakeClock):
-    _source: FakeClock
+class _FakeClockReader:
+    """What :meth:`FakeClock.reader` returns: the source's time, and a sleep that does not move it."""
+
+    def __init__(self, source: FakeClock) -> None:
+        self._source = source
 
     def now(self) -> float:
         return self._source.now()
 
     def sleep(self, seconds: float) -> None:
         pass
-
-    def reader(self) -> "FakeClock":
-        return self
 
 
 def percentile(sorted_values: list[float], q: float) -> float | None:
