@@ -291,7 +291,9 @@ ANALYTICS_FLAGS = (
 # fresh JVM, where the optimising C2 compiler spends more CPU than it later saves (on 2 cores it competes with
 # the queries).  C1 only, and the throughput collector instead of G1: a small world's first ETL 69 s -> 38-46 s.
 # The demo's world too (52.7 s -> 46.7 s); a job of many minutes may gain from C2: SPARK_DRIVER_JAVA_OPTIONS= (empty).
-QUICK_START_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseParallelGC"
+# C1 alone gets a 48 MB code cache, which a session running many queries fills (Spark generates classes for
+# every query): Java then stops compiling and runs the rest interpreted.  256 MB is Java's own tiered default.
+QUICK_START_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -XX:+UseParallelGC"
 
 _FIELDS: tuple[_Field, ...] = (
     # Kafka

@@ -61,6 +61,34 @@ def spark(settings):
         stop_spark(session)
 
 
+@pytest.fixture
+def batch_streams(spark):
+    """Build the ETL's DataFrames from a batch read of the topics, each parsed topic cached.
+
+    The stream == batch comparisons compute every analytic from the same four
+    topics; without the cache each analytic reads Kafka and parses it again.
+    Called with the test's settings; the cache is dropped when the test ends.
+    """
+    from etl_lib.analytics import create_combined_transport_weather_window
+    from etl_lib.main import build_streams
+    from etl_lib.spark import read_kafka_batch
+
+    cached = []
+
+    def build(settings: Settings) -> dict:
+        streams = build_streams(spark, settings, read=read_kafka_batch)
+        for topic in ("bike", "taxi", "weather", "accidents"):
+            streams[topic] = streams[topic].cache()
+            cached.append(streams[topic])
+        streams["combined"] = create_combined_transport_weather_window(
+            streams["bike"], streams["taxi"], streams["weather"], settings)
+        return streams
+
+    yield build
+    for df in cached:
+        df.unpersist()
+
+
 def pytest_collection_modifyitems(config, items):
     # Mark by folder, so `-m "not integration"` runs the JVM-free tests alone.
     for item in items:

@@ -20,8 +20,7 @@ from data_gen.records import TOPICS
 from etl_lib.commit_log import orphan_files, read_sink
 from etl_lib.config import project_root
 from etl_lib.kafka_local import LocalKafka, create_topics, free_port
-from etl_lib.main import ANALYTICS, build_streams, run_etl
-from etl_lib.spark import read_kafka_batch
+from etl_lib.main import ANALYTICS, run_etl
 from etl_lib.writers import TOPIC_FOLDERS, count_rows
 
 QUIET = lambda *_: None  # noqa: E731
@@ -39,7 +38,7 @@ def _started(s) -> int:
 
 
 @pytest.mark.timeout(900)
-def test_etl_killed_at_random_moments_loses_and_duplicates_nothing(spark, settings, tmp_path):
+def test_etl_killed_at_random_moments_loses_and_duplicates_nothing(spark, settings, tmp_path, batch_streams):
     suffix = uuid.uuid4().hex[:8]
     s = settings.replace(data_dir=tmp_path, batch_interval="2 seconds",
                          **{f"kafka_topic_{t}": f"{t}-crash-{suffix}" for t in TOPICS})
@@ -98,7 +97,7 @@ def test_etl_killed_at_random_moments_loses_and_duplicates_nothing(spark, settin
         assert seen == (counts["valid"], counts["valid"], counts["quarantined"], counts["quarantined"]), (t, seen)
         per_topic[t] = seen[:1] + seen[2:3]
     # Every analytics row is the batch computation's row for the same key (no row twice, none changed).
-    batch = build_streams(spark, s, read=read_kafka_batch)
+    batch = batch_streams(s)
     for a in ANALYTICS:
         streamed = read_sink(s.analytics_output_path / a.name)
         expected = a.build(batch, s).toPandas()

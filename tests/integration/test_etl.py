@@ -101,9 +101,9 @@ def _pandas(df) -> pd.DataFrame:
     return df.toPandas()
 
 
-def test_each_analytic_equals_its_batch_version(etl, spark):
+def test_each_analytic_equals_its_batch_version(etl, batch_streams):
     s, _, _ = etl
-    batch = build_streams(spark, s, read=read_kafka_batch)
+    batch = batch_streams(s)
     for a in ANALYTICS:
         streamed = read_sink(s.analytics_output_path / a.name)
         expected = _pandas(a.build(batch, s))

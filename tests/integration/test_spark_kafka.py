@@ -46,6 +46,7 @@ def test_session_is_utc_and_quiet(spark):
     # SPARK_DRIVER_JAVA_OPTIONS reached the driver JVM itself (the quick-start JIT by default).
     jvm_args = list(spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
     assert "-XX:TieredStopAtLevel=1" in jvm_args and "-XX:+UseParallelGC" in jvm_args
+    assert "-XX:ReservedCodeCacheSize=256m" in jvm_args  # C1's own 48 MB fills up in a long session
 
 
 def test_unreachable_broker_gives_clear_message(spark, settings):

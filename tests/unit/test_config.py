@@ -34,7 +34,7 @@ DEFAULTS = {
     "SPARK_APP_NAME": "ETL Data Analysis",
     "SPARK_MASTER": "local[4]",
     "SPARK_DRIVER_MEMORY": "2g",
-    "SPARK_DRIVER_JAVA_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:+UseParallelGC",
+    "SPARK_DRIVER_JAVA_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -XX:+UseParallelGC",
     "SPARK_SHUFFLE_PARTITIONS": 4,
     "SPARK_UI_ENABLED": True,
     "SPARK_UI_PORT": 4040,
