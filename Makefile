@@ -12,11 +12,12 @@ INSTALL_STAMP   := $(VENV)/.installed
 PRODUCER_JAR    := jvm/producer/lib/pipe-producer.jar
 
 .PHONY: help install jars demo grade test test-cluster test-unit test-integration test-nbval test-notebooks-small notebooks notebooks-refresh \
-        notebooks-build notebooks-check bench broker-start broker-stop broker-status cluster-up cluster-down cluster-status config doctor clean
+        notebooks-build notebooks-check bench test-pytest broker-start broker-stop broker-status cluster-up cluster-down cluster-status config doctor clean
 
 help:
 	@echo "make demo    run the main job end to end on a local Kafka broker"
-	@echo "make test    run every test (unit, integration, notebooks)"
+	@echo "make test    run every test (unit, integration, notebooks; two suites side by side)"
+	@echo "make test-pytest | test-nbval   one of the two suites alone"
 	@echo "make test-cluster   the practice cluster's test and lesson 12 (six more JVMs; CI runs it after make test)"
 	@echo "make test-notebooks-small   run every notebook with papermill and small parameters (opt-in)"
 	@echo "make install create .venv and install the kit with its dev tools"
@@ -65,11 +66,19 @@ FOLDER ?= exercises
 grade: install jars
 	$(PY) -m etl_lib.exercises grade $(FOLDER)
 
-# Unit, integration and papermill (parameter injection) tests, then each notebook executed once and held
-# to its stored outputs (strict nbval).
+# Unit, integration and papermill (parameter injection) tests, and each notebook executed once and held
+# to its stored outputs (strict nbval).  The two suites run side by side: alone, each keeps 2 cores only
+# about 60 % busy (tasks wait on Kafka and the disk; soak tests and live replays wait on the clock), so
+# together they finish in about the time of the longer one.  Each suite's report is printed when it ends.
 test: install jars
+	@echo "make test: the pytest suite and the notebooks (strict nbval) run side by side;" \
+	      "each report appears when its suite ends (about 11 minutes on 2 cores)"
+	@$(MAKE) --no-print-directory -j2 $(OUTPUT_SYNC) test-pytest test-nbval
+# GNU make 3.81 (macOS's own) has no --output-sync: there the two suites' lines interleave.
+OUTPUT_SYNC := $(if $(filter 3.%,$(MAKE_VERSION)),,--output-sync=target)
+
+test-pytest: install jars
 	$(PY) -m pytest
-	$(MAKE) test-nbval
 
 test-nbval: install jars
 	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider notebooks --ignore=$(CLUSTER_LESSON)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,6 +120,16 @@ def test_readme_quickstart_is_the_two_commands_and_ci_calls_make_test():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^demo:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_test_runs_the_pytest_suite_and_strict_nbval_side_by_side():
+    dry = subprocess.run(["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert dry.returncode == 0, dry.stderr
+    commands = dry.stdout.splitlines()
+    assert "-j2" in next(c for c in commands if "test-pytest" in c and "test-nbval" in c)
+    assert any(c.endswith("-m pytest") for c in commands)  # the suite pyproject.toml's testpaths name
+    assert any("--nbval " in c and " notebooks " in c for c in commands)
 
 
 def test_no_jar_is_tracked():
