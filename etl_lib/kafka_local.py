@@ -170,9 +170,28 @@ def create_topics(bootstrap: str, topics: Iterable[str], partitions: int = 3, re
                     f"Cannot create {', '.join(wanted)} with KAFKA_REPLICATION_FACTOR={replication_factor}: the "
                     f"cluster at {bootstrap} has {brokers} broker(s), and each copy needs its own broker. Set "
                     f"KAFKA_REPLICATION_FACTOR to at most {brokers} (1 for the local broker).") from err
+            _wait_for_leaders(admin, wanted, partitions, bootstrap)
         return wanted
     finally:
         admin.close()
+
+
+def _wait_for_leaders(admin, topics: list[str], partitions: int, bootstrap: str, timeout: float = 30.0) -> None:
+    """Return once every partition of ``topics`` has a leader in the metadata the brokers serve.
+
+    Kafka accepts a topic before its brokers know it: on a cluster, a describe or
+    a send right after the create can still find no partitions on the broker it asks.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        ready = {t["topic"] for t in admin.describe_topics(topics)
+                 if len(t.get("partitions") or ()) == partitions and all(p["leader"] >= 0 for p in t["partitions"])}
+        if ready >= set(topics):
+            return
+        if time.monotonic() > deadline:
+            raise BrokerError(f"Kafka at {bootstrap} created {', '.join(sorted(set(topics) - ready))} but elected no "
+                              f"leader for every partition within {timeout:.0f} s: check the brokers' logs.")
+        time.sleep(0.2)
 
 
 def ensure_topics(settings: Settings, topics: Iterable[str] | None = None) -> list[str]:

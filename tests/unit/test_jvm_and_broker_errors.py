@@ -117,3 +117,27 @@ def test_a_list_of_dead_brokers_is_never_replaced_by_a_new_local_one(tmp_path):
     with pytest.raises(BrokerError, match="list of 3 brokers"):
         LocalKafka(bootstrap, tmp_path / "b").start()
     assert not (tmp_path / "b").exists(), "nothing formatted, nothing started"
+
+
+class _LateMetadataAdmin:
+    """An admin client whose brokers learn of a new topic only after a few describes (as on a cluster)."""
+
+    def __init__(self, known_after: int) -> None:
+        self.calls, self.known_after = 0, known_after
+
+    def describe_topics(self, topics):
+        self.calls += 1
+        known = self.calls > self.known_after
+        return [{"topic": t, "error_code": 0 if known else 3,
+                 "partitions": [{"partition": p, "leader": 1} for p in range(3)] if known else []} for t in topics]
+
+
+def test_created_topics_are_waited_for_until_every_partition_has_a_leader(monkeypatch):
+    from etl_lib import kafka_local
+
+    monkeypatch.setattr(kafka_local.time, "sleep", lambda _: None)
+    admin = _LateMetadataAdmin(known_after=3)
+    kafka_local._wait_for_leaders(admin, ["a", "b"], 3, "b1:9092")
+    assert admin.calls == 4
+    with pytest.raises(BrokerError, match="created a, b but elected no leader for every partition"):
+        kafka_local._wait_for_leaders(_LateMetadataAdmin(known_after=10**9), ["a", "b"], 3, "b1:9092", timeout=0)
