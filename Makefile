@@ -16,8 +16,8 @@ PRODUCER_JAR    := jvm/producer/lib/pipe-producer.jar
 
 help:
 	@echo "make demo    run the main job end to end on a local Kafka broker"
-	@echo "make test    run every test (unit, integration, notebooks; two suites side by side)"
-	@echo "make test-pytest | test-nbval   one of the two suites alone"
+	@echo "make test    run every test (unit, integration, notebooks; three suites side by side)"
+	@echo "make test-unit | test-integration | test-nbval   one of its three suites alone (test-pytest: all but nbval)"
 	@echo "make test-cluster   the practice cluster's test and lesson 12 (six more JVMs; CI runs it after make test)"
 	@echo "make test-notebooks-small   run every notebook with papermill and small parameters (opt-in)"
 	@echo "make install create .venv and install the kit with its dev tools"
@@ -67,16 +67,18 @@ grade: install jars
 	$(PY) -m etl_lib.exercises grade $(FOLDER)
 
 # Unit, integration and papermill (parameter injection) tests, and each notebook executed once and held
-# to its stored outputs (strict nbval).  The two suites run side by side: alone, each keeps 2 cores only
-# about 60 % busy (tasks wait on Kafka and the disk; soak tests and live replays wait on the clock), so
-# together they finish in about the time of the longer one.  Each suite's report is printed when it ends.
+# to its stored outputs (strict nbval).  The three suites run side by side: alone, the integration tests and
+# the notebooks each keep 2 cores only about 60 % busy (tasks wait on Kafka and the disk; soak tests and live
+# replays wait on the clock), so together they finish in about the time of the longest.  Each suite's report
+# is printed when it ends.
 test: install jars
-	@echo "make test: the pytest suite and the notebooks (strict nbval) run side by side;" \
-	      "each report appears when its suite ends (about 11 minutes on 2 cores)"
-	@$(MAKE) --no-print-directory -j2 $(OUTPUT_SYNC) test-pytest test-nbval
+	@echo "make test: the JVM-free tests, the integration tests and the notebooks (strict nbval) run side by side;" \
+	      "each report appears when its suite ends (about 10 minutes on 2 cores)"
+	@$(MAKE) --no-print-directory -j3 $(OUTPUT_SYNC) test-unit test-integration test-nbval
 # GNU make 3.81 (macOS's own) has no --output-sync: there the two suites' lines interleave.
 OUTPUT_SYNC := $(if $(filter 3.%,$(MAKE_VERSION)),,--output-sync=target)
 
+# The whole pytest suite in one process (testpaths in pyproject.toml), without the notebooks' nbval run.
 test-pytest: install jars
 	$(PY) -m pytest
 
@@ -93,8 +95,9 @@ test-cluster: install jars
 test-notebooks-small: install jars
 	NOTEBOOKS_SMALL=1 $(PY) -m pytest -p no:cacheprovider tests/notebooks -k small_parameters
 
+# The JVM-free tests: the library's units, and the notebooks' skeleton and papermill parameters.
 test-unit: install
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest tests/unit tests/notebooks
 
 test-integration: install jars
 	$(PY) -m pytest tests/integration

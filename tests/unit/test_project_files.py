@@ -123,13 +123,16 @@ def test_readme_quickstart_is_the_two_commands_and_ci_calls_make_test():
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
-def test_make_test_runs_the_pytest_suite_and_strict_nbval_side_by_side():
+def test_make_test_runs_every_test_path_and_strict_nbval_side_by_side():
     dry = subprocess.run(["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert dry.returncode == 0, dry.stderr
     commands = dry.stdout.splitlines()
-    assert "-j2" in next(c for c in commands if "test-pytest" in c and "test-nbval" in c)
-    assert any(c.endswith("-m pytest") for c in commands)  # the suite pyproject.toml's testpaths name
-    assert any("--nbval " in c and " notebooks " in c for c in commands)
+    assert "-j3" in next(c for c in commands if "test-unit test-integration test-nbval" in c)
+    pytest_runs = [c.split("-m pytest", 1)[1].split() for c in commands if "-m pytest" in c]
+    ran = {arg for args in pytest_runs if "--nbval" not in args for arg in args}
+    testpaths = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["testpaths"]
+    assert set(testpaths) <= ran  # no suite of pyproject.toml's testpaths is left out
+    assert any("--nbval" in args and "notebooks" in args for args in pytest_runs)
 
 
 def test_no_jar_is_tracked():
