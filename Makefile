@@ -75,7 +75,7 @@ test: install jars
 	@echo "make test: the JVM-free tests, the integration tests and the notebooks (strict nbval) run side by side;" \
 	      "each report appears when its suite ends (about 10 minutes on 2 cores)"
 	@$(MAKE) --no-print-directory -j3 $(OUTPUT_SYNC) test-unit test-integration test-nbval
-# GNU make 3.81 (macOS's own) has no --output-sync: there the two suites' lines interleave.
+# GNU make 3.81 (macOS's own) has no --output-sync: there the three suites' lines interleave.
 OUTPUT_SYNC := $(if $(filter 3.%,$(MAKE_VERSION)),,--output-sync=target)
 
 # The whole pytest suite in one process (testpaths in pyproject.toml), without the notebooks' nbval run.
