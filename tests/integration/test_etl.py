@@ -293,7 +293,7 @@ def _forget_newest_commit(checkpoint) -> None:
     (checkpoint / "commits" / f".{commits[-1].name}.crc").unlink(missing_ok=True)
 
 
-def test_restarting_either_stage_repeats_no_window(spark, settings, tmp_path):
+def test_restarting_either_stage_repeats_no_window(spark, settings, tmp_path, batch_streams):
     """Silver (the windows) and gold (analytics over them) each restart from their own checkpoint: a rerun with
     no new data adds nothing, a batch redone after a crash in either stage adds nothing, new data adds its
     windows once, and the gold rows stay the batch computation's."""
@@ -339,7 +339,7 @@ def test_restarting_either_stage_repeats_no_window(spark, settings, tmp_path):
     assert not after["silver"].duplicated(["window_start"]).any()
     assert not after["weather_transport_correlation"].duplicated(["window_start"]).any()
     assert not after["pearson_correlations"].duplicated(KEYS["pearson_correlations"]).any()
-    batch = build_streams(spark, s, read=read_kafka_batch)
+    batch = batch_streams(s)
     expected = {a.name: a.build(batch, s).toPandas() for a in ANALYTICS if a.name in gold}
     for g in gold:
         merged = after[g].merge(expected[g], on=KEYS[g], how="left", suffixes=("", "_batch"), indicator=True)
