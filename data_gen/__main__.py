@@ -8,8 +8,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from etl_lib._jvm import JarsMissingError, JavaError
-from etl_lib._cli import fraction as _fraction, positive as _positive, settings_or_exit
+from etl_lib.core.cli import fraction as _fraction, positive as _positive, settings_or_exit
+from etl_lib.core.errors import KitError
 
 from . import FilesSink, GenParams, JavaKafkaSink, KafkaSink, SinkError, generate, read_bluebikes_csv, write_answer_key
 from .records import TOPICS
@@ -136,17 +136,19 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.to == "kafka":
-            from etl_lib.kafka_local import broker_answers, create_topics
+            from etl_lib.core.kafka import broker_answers, create_topics
 
-            if not broker_answers(args.bootstrap_servers):
+            settings = settings.replace(kafka_bootstrap_servers=args.bootstrap_servers)
+            if not broker_answers(args.bootstrap_servers, settings=settings):
                 raise SinkError(f"No Kafka broker answers at {args.bootstrap_servers}. Start one with "
                                 "`python -m etl_lib.kafka_local start`, or pass --bootstrap-servers.")
             create_topics(args.bootstrap_servers, topics.values(), settings.kafka_partitions,
-                          settings.kafka_replication_factor, settings.kafka_min_insync_replicas)
+                          settings.kafka_replication_factor, settings.kafka_min_insync_replicas, settings=settings)
             if args.producer == "java":
-                sink = JavaKafkaSink(args.bootstrap_servers, topics, flush_each=args.speedup is not None)
+                sink = JavaKafkaSink(args.bootstrap_servers, topics, flush_each=args.speedup is not None,
+                                     settings=settings)
             else:
-                sink = KafkaSink(args.bootstrap_servers, topics)
+                sink = KafkaSink(args.bootstrap_servers, topics, settings=settings)
         else:
             sink = FilesSink(args.out, topics)
         t0 = time.monotonic()
@@ -154,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             return _replay(args, sink, topics["bike"], settings)
         key = generate(params, sink, speedup=args.speedup, progress=ProgressBar(not args.no_progress))
         seconds = time.monotonic() - t0
-    except (SinkError, JarsMissingError, JavaError, ValueError, OSError) as err:
+    except (KitError, ValueError, OSError) as err:
         print(f"Error: {err}", file=sys.stderr)
         return 1
 

@@ -15,10 +15,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from etl_lib.core import jvm
+from etl_lib.core.errors import KitError
+from etl_lib.core.kafka import broker_answers, client_options
+from etl_lib.core.settings import Settings, get_settings
+
 from .records import TOPICS, Delivery
 
 
-class SinkError(RuntimeError):
+class SinkError(KitError):
     """The sink cannot take records (broker unreachable, sends failed); the message says why and what to do."""
 
 
@@ -97,11 +102,9 @@ class KafkaSink:
     """
 
     def __init__(self, bootstrap_servers: str, topics: dict[str, str], *, linger_ms: int = 50,
-                 batch_size: int = 1024 * 1024) -> None:
+                 batch_size: int = 1024 * 1024, settings: Settings | None = None) -> None:
         from kafka import KafkaProducer
         from kafka.errors import KafkaError, NoBrokersAvailable
-
-        from etl_lib.kafka_local import client_options
 
         self.topics = topics
         self.report = SinkReport()
@@ -109,7 +112,7 @@ class KafkaSink:
         try:
             self.producer = KafkaProducer(
                 bootstrap_servers=bootstrap_servers,
-                **client_options(),
+                **client_options(settings),
                 acks="all",
                 enable_idempotence=True,
                 # Retry for up to two minutes (a broker restart takes seconds), then report the failure.
@@ -174,16 +177,13 @@ class JavaKafkaSink:
     """
 
     def __init__(self, bootstrap_servers: str, topics: dict[str, str], *, linger_ms: int = 20,
-                 batch_size: int = 1024 * 1024, startup_timeout: float = 5.0, flush_each: bool = False) -> None:
-        from etl_lib import _jvm
-        from etl_lib.config import load_settings
-        from etl_lib.kafka_local import broker_answers
-
-        classpath = _jvm.producer_classpath()
-        java = _jvm.java_executable()
-        _jvm.java_version(java)
-        settings = load_settings()
-        if not broker_answers(bootstrap_servers, timeout=startup_timeout):
+                 batch_size: int = 1024 * 1024, startup_timeout: float = 5.0, flush_each: bool = False,
+                 settings: Settings | None = None) -> None:
+        classpath = jvm.producer_classpath()
+        java = jvm.java_executable()
+        jvm.java_version(java)
+        settings = settings or get_settings()
+        if not broker_answers(bootstrap_servers, timeout=startup_timeout, settings=settings):
             raise SinkError(
                 f"No Kafka broker answers at {bootstrap_servers}. Start one with "
                 "`python -m etl_lib.kafka_local start`, or pass --bootstrap-servers / set KAFKA_BOOTSTRAP_SERVERS.")

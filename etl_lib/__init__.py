@@ -1,14 +1,23 @@
-"""etl_lib: the teaching kit's pipeline stages, one module per stage.
+"""etl_lib: the teaching kit's pipeline stages, one module per stage, on three floors.
 
-- ``etl_lib.config``      settings from environment variables
-- ``etl_lib.kafka_local`` a real local Kafka broker without Docker
+Floor 0, the foundation (``etl_lib.core``): settings, errors, the command-line
+wrapper, Java, the Kafka admin helpers, the local broker and the practice
+cluster, and the analytics registry.  Floor 1 stands on it: ``data_gen`` (a
+sibling package) and the stages below.  Floor 2, the lab (``etl_lib.lab``):
+the notebooks' helpers, the demo, the doctor, live charts and the exercises.
+A module imports only its own floor and the ones below (a test checks it).
+
+- ``etl_lib.config``      the seed's settings module (``etl_lib.core.settings``)
+- ``etl_lib.kafka_local`` the local broker and topic helpers (``etl_lib.core.broker``, ``etl_lib.core.kafka``)
 - ``etl_lib.spark``       the Spark session and the Kafka source
 - ``etl_lib.parsing``     explicit schemas, reasons, quarantine
 - ``etl_lib.writers``     raw Parquet, quarantine and analytics sinks
-- ``etl_lib.analytics``   the windowed analytics (the seed's nine, short and sliding usage) and their readers
+- ``etl_lib.analytics``   the windowed analytics (the seed's nine, short and sliding usage)
+- ``etl_lib.summaries``   their outputs as graph-ready tables (pandas)
 - ``etl_lib.main``        the orchestrator (``python -m etl_lib.main``)
+- ``etl_lib.report``      the report: summaries, answer key check, plots, HTML
 - ``etl_lib.pipelines``   seed 000's thread/queue pipelines
-- ``etl_lib.notebook``    the notebooks' setup call
+- ``etl_lib.notebook``    the notebooks' setup call (``etl_lib.lab.notebook``)
 
 Public names are re-exported here lazily, so ``import etl_lib`` stays cheap
 (pyspark is imported only when a Spark function is first used).
@@ -19,9 +28,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .core.catalog import ANALYTICS
+
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "KitError": "core.errors",
     "ConfigError": "config",
     "Settings": "config",
     "load_settings": "config",
@@ -44,17 +56,8 @@ _EXPORTS = {
     "write_quarantine_stream": "writers",
     "write_analytics_stream": "writers",
     "create_combined_transport_weather_window": "analytics",
-    "calculate_weather_transport_correlation": "analytics",
-    "calculate_weather_safety_risk": "analytics",
-    "calculate_surge_weather_correlation": "analytics",
-    "generate_transport_usage_summary": "analytics",
-    "calculate_pearson_correlations": "analytics",
-    "calculate_binned_weather_aggregations": "analytics",
-    "calculate_precipitation_impact_analysis": "analytics",
-    "calculate_temporal_segmented_correlations": "analytics",
-    "calculate_multi_variable_correlation_summary": "analytics",
-    "calculate_realtime_transport_usage": "analytics",
-    "calculate_sliding_transport_usage": "analytics",
+    # the seed's nine analytics and the kit's two more, as the registry lists them
+    **{a.build: "analytics" for a in ANALYTICS},
     "run_etl": "main",
     "start_etl": "main",
 }

@@ -15,9 +15,9 @@ Every ``compactInterval`` batches (10 by default) Spark writes
 older batch files; a reader starts at the newest compact file and adds the
 batches after it.
 
->>> from etl_lib.commit_log import read_sink                  # doctest: +SKIP
->>> read_sink("data/analytics/pearson_correlations").shape    # doctest: +SKIP
-(42, 9)
+Usage, after an ETL run (needs a sink folder, so not a doctest)::
+
+    read_sink("data/analytics/pearson_correlations")   # a pandas DataFrame of the committed rows
 """
 
 from __future__ import annotations
@@ -28,12 +28,14 @@ from urllib.parse import unquote, urlparse
 
 import pandas as pd
 
+from .core.errors import KitError
+
 __all__ = ["SinkLogError", "committed_batches", "committed_files", "read_sink", "orphan_files", "rows_per_batch"]
 
 METADATA = "_spark_metadata"
 
 
-class SinkLogError(RuntimeError):
+class SinkLogError(KitError):
     """The sink's commit log cannot be read the way this reader needs; the message says why and what to do."""
 
 

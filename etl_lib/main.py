@@ -17,19 +17,19 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from . import _jvm
-from ._cli import settings_or_exit
-from .config import Settings
-from .kafka_local import BrokerError
+from .core.cli import fail, run, settings_or_exit
+from .core.errors import KitError
+from .core.catalog import ANALYTICS, Analytic
+from .core.settings import Settings
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming import StreamingQuery
 
-__all__ = ["ANALYTICS", "EtlRun", "QueryFailedError", "start_etl", "run_etl", "main"]
+__all__ = ["ANALYTICS", "EtlRun", "QueryFailedError", "build_analytic", "start_etl", "run_etl", "main"]
 
 
-class QueryFailedError(RuntimeError):
+class QueryFailedError(KitError):
     """One or more streaming queries ended with an error; the message names each and its JVM cause."""
 
     def __init__(self, failures: list[tuple[str, str]], log_file: str | None = None) -> None:
@@ -64,46 +64,13 @@ def describe_query_error(query: "StreamingQuery") -> str | None:
         return None if err is None else _first_line(repr(err))
 
 
-@dataclass(frozen=True)
-class Analytic:
-    flag: str
-    name: str  # output folder and query name
-    title: str
-    build: Callable[[dict, Settings], "DataFrame"]
-    on_windows: bool  # built on the combined windows: reads the silver table (else Kafka streams)
+def build_analytic(a: Analytic, streams: dict[str, "DataFrame"], settings: Settings) -> "DataFrame":
+    """The streaming DataFrame of one registry entry: its build function applied to its input streams."""
+    from . import analytics
+
+    return getattr(analytics, a.build)(*(streams[name] for name in a.inputs), settings)
 
 
-def _analytics() -> tuple[Analytic, ...]:
-    from . import analytics as A
-
-    c = "combined"
-    return (
-        Analytic("ENABLE_WEATHER_TRANSPORT_CORRELATION", "weather_transport_correlation",
-                 "weather-transport correlation", lambda s, cfg: A.calculate_weather_transport_correlation(s[c]), True),
-        Analytic("ENABLE_WEATHER_SAFETY_ANALYSIS", "weather_safety_analysis", "weather-safety analysis",
-                 lambda s, cfg: A.calculate_weather_safety_risk(s["accidents"], s["weather"], cfg), False),
-        Analytic("ENABLE_SURGE_WEATHER_CORRELATION", "surge_weather_correlation", "surge-weather correlation",
-                 lambda s, cfg: A.calculate_surge_weather_correlation(s[c], cfg), True),
-        Analytic("ENABLE_TRANSPORT_USAGE_SUMMARY", "transport_usage_summary", "transport usage summary",
-                 lambda s, cfg: A.generate_transport_usage_summary(s["bike"], s["taxi"], cfg), False),
-        Analytic("ENABLE_PEARSON_CORRELATIONS", "pearson_correlations", "Pearson correlations",
-                 lambda s, cfg: A.calculate_pearson_correlations(s[c], cfg), True),
-        Analytic("ENABLE_BINNED_AGGREGATIONS", "weather_binned_metrics", "binned weather aggregations",
-                 lambda s, cfg: A.calculate_binned_weather_aggregations(s[c], cfg), True),
-        Analytic("ENABLE_PRECIPITATION_ANALYSIS", "precipitation_impact", "precipitation impact",
-                 lambda s, cfg: A.calculate_precipitation_impact_analysis(s[c], cfg), True),
-        Analytic("ENABLE_TEMPORAL_CORRELATIONS", "temporal_correlations", "temporal segmented correlations",
-                 lambda s, cfg: A.calculate_temporal_segmented_correlations(s[c], cfg), True),
-        Analytic("ENABLE_MULTI_VARIABLE_SUMMARY", "multi_variable_summary", "multi-variable summary",
-                 lambda s, cfg: A.calculate_multi_variable_correlation_summary(s[c], cfg), True),
-        Analytic("ENABLE_REALTIME_USAGE", "realtime_transport_usage", "real-time usage (short windows)",
-                 lambda s, cfg: A.calculate_realtime_transport_usage(s["bike"], s["taxi"], cfg), False),
-        Analytic("ENABLE_SLIDING_USAGE", "sliding_transport_usage", "sliding-window usage",
-                 lambda s, cfg: A.calculate_sliding_transport_usage(s["bike"], s["taxi"], cfg), False),
-    )
-
-
-ANALYTICS: tuple[Analytic, ...] = _analytics()
 SILVER_QUERY = "silver_transport_weather_windows"
 
 
@@ -211,11 +178,11 @@ def _start(spark: "SparkSession", settings: Settings, available_now: bool, echo:
 
     run = EtlRun()
     streams = build_streams(spark, settings)
-    enabled = [a for a in ANALYTICS if getattr(settings, a.flag.lower())]
+    enabled = [a for a in ANALYTICS if getattr(settings, a.setting)]
     on_silver = [a for a in enabled if a.on_windows and silver]
 
     def analytic(a: Analytic, sources: dict) -> None:
-        run.queries[a.name] = write_analytics_stream(a.build(sources, settings), a.name, "append", settings,
+        run.queries[a.name] = write_analytics_stream(build_analytic(a, sources, settings), a.name, "append", settings,
                                                      available_now)
         echo(f"  ✓ {a.title} -> {a.name}")
 
@@ -322,6 +289,7 @@ def run_etl(spark: "SparkSession", settings: Settings, *, available_now: bool = 
     return run
 
 
+@run
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m etl_lib.main", description=__doc__.splitlines()[0] + " "
                                      "Reads the four Kafka topics, writes raw Parquet, quarantine and analytics.")
@@ -360,12 +328,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Report: {write_report(settings)}")
         print("ETL finished")
         return 0
-    except (BrokerError, _jvm.JavaError, _jvm.JarsMissingError) as err:
-        print(f"Error: {err}", file=sys.stderr)
-        return 1
-    except QueryFailedError as err:
-        print(f"Error: {err}", file=sys.stderr)
-        return 1
+    except KitError as err:
+        return fail(err)
     except Exception as err:  # noqa: BLE001 - a Spark error while starting a query: no traceback for the user
         from pyspark.errors import PySparkException
 
@@ -373,9 +337,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         from .spark import spark_log_file
 
-        print(f"Error: Spark refused to start the ETL: {type(err).__name__}: {_first_line(str(err))}\n"
-              f"The Spark driver log has the details: {spark_log_file(settings)}", file=sys.stderr)
-        return 1
+        return fail(KitError(f"Spark refused to start the ETL: {type(err).__name__}: {_first_line(str(err))}\n"
+                             f"The Spark driver log has the details: {spark_log_file(settings)}"))
     finally:
         if spark is not None:
             from .spark import stop_spark

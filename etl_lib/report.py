@@ -16,21 +16,13 @@ from typing import Any
 
 import pandas as pd
 
-from . import analytics as A
+from . import plots
+from . import summaries as _summaries
 from .commit_log import committed_batches, read_sink
-from .config import Settings, get_settings
+from .core.catalog import ANALYTICS
+from .core.settings import Settings, get_settings
 
 __all__ = ["read_analytics", "summaries", "check_answer_key", "answer_key_summary", "write_report"]
-
-_SUMMARIZE = {
-    "pearson_correlations": A.summarize_pearson,
-    "weather_binned_metrics": A.summarize_binned,
-    "precipitation_impact": A.summarize_precipitation_impact,
-    "temporal_correlations": A.summarize_temporal,
-    "surge_weather_correlation": A.summarize_surge,
-    "weather_safety_analysis": A.summarize_safety,
-    "transport_usage_summary": A.summarize_usage,
-}
 
 
 def read_analytics(name: str, settings: Settings | None = None) -> pd.DataFrame | None:
@@ -45,16 +37,12 @@ def read_analytics(name: str, settings: Settings | None = None) -> pd.DataFrame 
 def summaries(settings: Settings | None = None) -> dict[str, Any]:
     """Every available analytics output, merged into its graph-ready table (name -> DataFrame or dict)."""
     out: dict[str, Any] = {}
-    for name, fn in _SUMMARIZE.items():
-        df = read_analytics(name, settings)
+    for a in ANALYTICS:
+        if a.summarize is None:
+            continue
+        df = read_analytics(a.name, settings)
         if df is not None and len(df):
-            out[name] = fn(df)
-    multi = read_analytics("multi_variable_summary", settings)
-    if multi is not None and len(multi):
-        out["multi_variable_summary"] = A.summarize_multi_variable(multi)
-    windows = read_analytics("weather_transport_correlation", settings)
-    if windows is not None:
-        out["weather_transport_correlation"] = windows.sort_values("window_start").reset_index(drop=True)
+            out[a.name] = getattr(_summaries, a.summarize)(df)
     return out
 
 
@@ -115,6 +103,10 @@ def answer_key_summary(check: pd.DataFrame) -> str:
     return text
 
 
+# Figures that read better in another shape than the report's usual 7 x 4 inches.
+_SIZES = {"plot_correlation_heatmap": (6.5, 4.5)}
+
+
 def _figure(draw, *args: Any, size: tuple[float, float] = (7, 4)):
     from matplotlib.figure import Figure
 
@@ -125,28 +117,13 @@ def _figure(draw, *args: Any, size: tuple[float, float] = (7, 4)):
 
 def write_report(settings: Settings | None = None, answer_key: Path | None = None) -> Path:
     """Write PNG plots and ``index.html`` to ``DATA_DIR/report``; returns the HTML file's path."""
-    from . import plots
-
     s = settings or get_settings()
     out = s.data_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     sums = summaries(s)
-    figures = []
-    if "weather_binned_metrics" in sums:
-        figures.append(("binned_bikes.png", "Bike trips by temperature and rain",
-                        _figure(plots.plot_binned_metrics, sums["weather_binned_metrics"])))
-    if "pearson_correlations" in sums:
-        figures.append(("correlation_heatmap.png", "Correlation heatmap",
-                        _figure(plots.plot_correlation_heatmap, sums["pearson_correlations"], size=(6.5, 4.5))))
-    if "precipitation_impact" in sums:
-        figures.append(("precipitation_impact.png", "Precipitation impact",
-                        _figure(plots.plot_precipitation_impact, sums["precipitation_impact"])))
-    if "temporal_correlations" in sums:
-        figures.append(("rush_hour_vs_leisure.png", "Rush hour vs leisure",
-                        _figure(plots.plot_rush_hour_vs_leisure, sums["temporal_correlations"])))
-    if "transport_usage_summary" in sums:
-        figures.append(("usage_by_hour.png", "Usage by hour",
-                        _figure(plots.plot_usage_by_hour, sums["transport_usage_summary"])))
+    figures = [(f"{a.name}.png", a.title[:1].upper() + a.title[1:],
+                _figure(getattr(plots, a.plot), sums[a.name], size=_SIZES.get(a.plot, (7, 4))))
+               for a in ANALYTICS if a.plot is not None and a.name in sums]
     realtime, sliding = (read_analytics(n, s) for n in ("realtime_transport_usage", "sliding_transport_usage"))
     if realtime is not None and sliding is not None and len(realtime) and len(sliding):
         first_day = realtime["window_start"].min().normalize()

@@ -221,7 +221,7 @@ def validate_record(topic: str, raw: bytes | str | None) -> Validation:
     repeated key is rejected, NaN and Infinity are not usable numbers.
 
     >>> validate_record("taxi", b'{"id":"t1","timestamp":"2018-04-02 08:00:00","price":9.5,"surge_multiplier":0.5}')
-    Validation(record=None, reason='impossible value: surge_multiplier=0.5 (expected surge_multiplier >= 1)')
+    Validation(record=None, reason='impossible value: surge_multiplier=0.500000 (expected surge_multiplier >= 1)')
     """
     if raw is None:
         return Validation(None, "not valid JSON")

@@ -16,9 +16,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from . import _jvm
-from .config import Location, Settings, get_settings
-from .kafka_local import BrokerError, broker_answers
+from .core import jvm
+from .core.errors import BrokerError
+from .core.kafka import broker_answers
+from .core.settings import Location, Settings, get_settings
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -65,13 +66,14 @@ def create_spark_session(settings: Settings | None = None, app_name: str | None 
     The driver JVM's own output goes to :func:`spark_log_file`; errors reach
     Python as exceptions, so nothing is lost by keeping it off the screen.
 
-    >>> spark = create_spark_session()                      # doctest: +SKIP
-    >>> spark.conf.get("spark.sql.session.timeZone")          # doctest: +SKIP
-    'UTC'
+    Usage (starts a JVM, so not a doctest)::
+
+        spark = create_spark_session()
+        spark.conf.get("spark.sql.session.timeZone")   # 'UTC'
     """
     settings = settings or get_settings()
-    java_major = _jvm.java_version()  # a clear message now beats a Py4J error later
-    jars = _jvm.connector_jars()
+    java_major = jvm.java_version()  # a clear message now beats a Py4J error later
+    jars = jvm.connector_jars()
     from pyspark.sql import SparkSession
 
     java_opts = f"-Duser.timezone=UTC -Dlog4j2.configurationFile=file:{_log4j_conf()}"

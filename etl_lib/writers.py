@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import Settings, get_settings
+from .core.settings import Settings, get_settings
 from .parsing import PARTITION_COLUMNS
 
 if TYPE_CHECKING:
@@ -62,8 +62,10 @@ def write_parquet_stream(df: "DataFrame", subfolder: str, settings: Settings | N
                          available_now: bool = False) -> "StreamingQuery":
     """Parsed records to ``OUTPUT_BASE_PATH/<subfolder>``, partitioned by year/month/date/hour, append mode.
 
-    >>> q = write_parquet_stream(parse_bike_stream(raw), "bike_trips", available_now=True)   # doctest: +SKIP
-    >>> q.awaitTermination()                                                                  # doctest: +SKIP
+    Usage (needs Spark and a broker, so not a doctest)::
+
+        q = write_parquet_stream(parse_bike_stream(raw), "bike_trips", available_now=True)
+        q.awaitTermination()
     """
     s = settings or get_settings()
     return _start(one_file_per_partition(df), s.output_base_path / subfolder, s.checkpoint_base_path / subfolder,

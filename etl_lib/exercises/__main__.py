@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from .._cli import settings_or_exit
+from ..core.cli import settings_or_exit
 from . import EXERCISES, Context, grade_folder
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import Settings, get_settings
+from ..core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -86,7 +86,8 @@ class Context:
 
     def bootstrap(self) -> str:
         """The broker of ``KAFKA_BOOTSTRAP_SERVERS``, started on this machine if none answers (as notebooks do)."""
-        from ..kafka_local import LocalKafka, broker_answers, default_data_dir
+        from ..core.broker import LocalKafka, default_data_dir
+        from ..core.kafka import broker_answers
 
         bootstrap = self.settings.kafka_bootstrap_servers
         if not broker_answers(bootstrap):
@@ -95,7 +96,7 @@ class Context:
 
     def new_topic(self, label: str, partitions: int = 3) -> str:
         """An empty topic of its own for one case (deleted by :meth:`cleanup`)."""
-        from ..kafka_local import create_topics
+        from ..core.kafka import create_topics
 
         topic = f"exercise.{label}.{uuid.uuid4().hex[:8]}"
         create_topics(self.bootstrap(), [topic], partitions)
@@ -113,7 +114,7 @@ class Context:
             return
         from kafka import KafkaAdminClient
 
-        from ..kafka_local import client_options
+        from ..core.kafka import client_options
 
         admin = KafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers, **client_options())
         try:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import project_root
+from ..core.settings import project_root
 
 KINDS = ("recall", "predict", "cross")
 LETTERS = "abcdefgh"

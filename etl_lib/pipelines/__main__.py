@@ -10,8 +10,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .._cli import fraction as _fraction, positive as _positive, settings_or_exit
-from ..config import _parse_size
+from ..core.cli import fraction as _fraction, positive as _positive, settings_or_exit
+from ..core.settings import _parse_size
 from ._common import Metrics
 from .files import init_file_metrics, run_file_pipeline
 from .streaming import (
@@ -144,15 +144,15 @@ def main(argv: list[str] | None = None) -> int:
         def streaming() -> None:
             try:
                 if args.source == "kafka":
-                    from ..kafka_local import broker_answers
+                    from ..core.kafka import broker_answers
 
-                    if not broker_answers(settings.kafka_bootstrap_servers):
+                    if not broker_answers(settings.kafka_bootstrap_servers, settings=settings):
                         raise ConnectionError(
                             f"No Kafka broker answers at KAFKA_BOOTSTRAP_SERVERS={settings.kafka_bootstrap_servers!r}. "
                             "Start one with `python -m etl_lib.kafka_local start`, or use --source simulated.")
                     source = kafka_message_source(settings.kafka_topics[args.topic], settings.kafka_bootstrap_servers,
                                                   duration_sec=args.duration, value_field=args.value_field,
-                                                  stop_event=shutdown.requested)
+                                                  stop_event=shutdown.requested, settings=settings)
                 else:
                     source = message_source(args.duration, args.rate, seed=args.seed, stop_event=shutdown.requested,
                                             invalid_fraction=args.invalid_fraction)

@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from ..core.errors import KitError
+from ..core.settings import Settings
 from ._common import Clock, FakeClock, JsonLinesSink, Metrics, RealClock, drain_queue, is_work, stop_workers
 from .retry import PermanentError, TransientError, failure_reason, retry_with_backoff
 
@@ -161,6 +163,7 @@ def kafka_message_source(
     stop_event: threading.Event | None = None,
     max_messages: int | None = None,
     poll_ms: int = 100,
+    settings: "Settings | None" = None,
 ) -> Iterator[Message | None]:
     """Read one of the kit's topics with kafka-python, as the same kind of source.
 
@@ -171,13 +174,13 @@ def kafka_message_source(
     """
     from kafka import KafkaConsumer
 
-    from ..kafka_local import client_options
+    from ..core.kafka import client_options
 
     clock = clock or RealClock()
     consumer = KafkaConsumer(
         topic,
         bootstrap_servers=bootstrap_servers,
-        **client_options(),
+        **client_options(settings),
         group_id=group_id,
         auto_offset_reset="earliest",
         enable_auto_commit=group_id is not None,
@@ -213,7 +216,7 @@ def _kafka_message(topic: str, record: Any, now: float, value_field: str | None)
     return Message(id=mid, ts=now, event_type=topic, value=value, payload=payload)
 
 
-class PipelineAborted(RuntimeError):
+class PipelineAborted(KitError):
     """The pipeline stopped before its source ended (forced shutdown, no worker left); the message says which.
 
     ``unsent`` holds the messages the collector had gathered but not handed on,
@@ -226,6 +229,20 @@ class PipelineAborted(RuntimeError):
 
 
 # ---------------------------------------------------------------------- collector
+def _put_or_give_up(out_queue: "queue.Queue[Batch]", batch: Batch, abort: threading.Event | None,
+                    consumers_alive: Callable[[], bool] | None) -> str | None:
+    """Put ``batch``, blocking while the queue is full (backpressure); the reason to give up instead, if any."""
+    while True:
+        try:
+            out_queue.put(batch, timeout=0.1)
+            return None
+        except queue.Full:
+            if abort is not None and abort.is_set():
+                return "forced shutdown: stopped collecting"
+            if consumers_alive is not None and not consumers_alive():
+                return "no worker thread is left to take batches from the queue"
+
+
 def minibatch_collector(
     source: Iterable[Message | None],
     window_sec: float,
@@ -270,15 +287,9 @@ def minibatch_collector(
             return
         batch = Batch(sent, window_start, window_start + window_sec, tuple(current), part, clock.now())
         t0 = time.perf_counter()
-        while True:
-            try:
-                out_queue.put(batch, timeout=0.1)
-                break
-            except queue.Full:
-                if abort is not None and abort.is_set():
-                    give_up("forced shutdown: stopped collecting")
-                if consumers_alive is not None and not consumers_alive():
-                    give_up("no worker thread is left to take batches from the queue")
+        why = _put_or_give_up(out_queue, batch, abort, consumers_alive)
+        if why:
+            give_up(why)
         # Counted per batch, not per message: a lock per message would cost more than the work.
         blocked, depth = time.perf_counter() - t0, out_queue.qsize()
         metrics.inc("messages_in", len(current))
@@ -331,6 +342,20 @@ def _message_record(m: Message) -> dict[str, Any]:
     return d
 
 
+def dead_letter_rows(batch_id: int | None, reason: str, messages: Iterable[Message]) -> list[dict[str, Any]]:
+    """The dead-letter file's one record shape: which batch, why, and the whole message, one row per message."""
+    return [{"batch_id": batch_id, "reason": reason, "message": _message_record(m)} for m in messages]
+
+
+def _dead_letter(dead: JsonLinesSink, metrics: Metrics, batch_id: int | None, reason: str,
+                 messages: tuple[Message, ...], failed_batch: bool = True) -> None:
+    """Record messages that were not processed, and count them (and their batch, when one was formed)."""
+    dead.write(dead_letter_rows(batch_id, reason, messages))
+    if failed_batch:
+        metrics.inc("batches_failed")
+    metrics.inc("messages_dead_lettered", len(messages))
+
+
 class BatchProcessor:
     """``process_batch`` bound to its output and dead-letter files."""
 
@@ -354,8 +379,7 @@ def process_batch(batch: Batch, output: JsonLinesSink, dead_letters: JsonLinesSi
     for m in batch.messages:
         reason = _invalid_reason(m)
         if reason is not None:
-            rejected.append({"batch_id": batch.batch_id, "reason": f"invalid message: {reason}",
-                             "message": _message_record(m)})
+            rejected += dead_letter_rows(batch.batch_id, f"invalid message: {reason}", (m,))
         else:
             groups.setdefault(m.event_type, []).append(float(m.value))
     rows = [
@@ -458,13 +482,8 @@ def worker(
                 on_retry=lambda *_: metrics.inc("retries"),
             )
         except Exception as exc:  # noqa: BLE001 - every failure is recorded, none is lost
-            dead_letters.write([
-                {"batch_id": batch.batch_id, "reason": f"batch failed: {failure_reason(exc)}",
-                 "message": _message_record(m)}
-                for m in batch.messages
-            ])
-            metrics.inc("batches_failed")
-            metrics.inc("messages_dead_lettered", len(batch.messages))
+            _dead_letter(dead_letters, metrics, batch.batch_id, f"batch failed: {failure_reason(exc)}",
+                         batch.messages)
         else:
             metrics.inc("batches_ok")
             metrics.inc("messages_processed", result.processed)
@@ -545,6 +564,22 @@ def _join_queue(work_queue: "queue.Queue[Any]", threads: list[threading.Thread])
 
 
 # ---------------------------------------------------------------------- the pipeline
+def _start_workers(n: int, work_queue: "queue.Queue[Batch]", metrics: Metrics, stop_event: threading.Event,
+                   process: Callable[[Batch], BatchResult], dead: JsonLinesSink, *, clock: Clock,
+                   max_attempts: int, base_delay: float) -> list[threading.Thread]:
+    """Start ``n`` worker threads (not daemons: the pipeline joins them) and return them."""
+    # Workers wait in real time, or not at all on a FakeClock (only the source's thread moves fake time).
+    worker_clock = clock.reader() if isinstance(clock, FakeClock) else clock
+    threads = [threading.Thread(target=worker, name=f"worker-{i + 1}",
+                                args=(i + 1, work_queue, metrics, stop_event, process, dead),
+                                kwargs={"clock": worker_clock, "max_attempts": max_attempts,
+                                        "base_delay": base_delay})
+               for i in range(n)]
+    for t in threads:
+        t.start()
+    return threads
+
+
 def run_message_pipeline(
     source: Iterable[Message | None],
     out_dir: Path | str,
@@ -591,38 +626,23 @@ def run_message_pipeline(
                 work_queue.task_done()
                 continue
             try:
-                dead.write([{"batch_id": batch.batch_id, "reason": "not processed: the pipeline stopped first",
-                             "message": _message_record(m)} for m in batch.messages])
-                metrics.inc("batches_failed")
-                metrics.inc("messages_dead_lettered", len(batch.messages))
+                _dead_letter(dead, metrics, batch.batch_id, "not processed: the pipeline stopped first",
+                             batch.messages)
             finally:
                 # Taken off the queue here, not by a worker: without task_done the queue's join waits for ever.
                 work_queue.task_done()
 
     shutdown.on_force.append(record_unprocessed)
-    threads = [
-        threading.Thread(
-            target=worker,
-            name=f"worker-{i + 1}",
-            args=(i + 1, work_queue, metrics, stop_event, process, dead),
-            # Workers wait in real time, or not at all on a FakeClock (only the source's thread moves fake time).
-            kwargs={"clock": clock.reader() if isinstance(clock, FakeClock) else clock,
-                    "max_attempts": max_attempts, "base_delay": base_delay},
-        )
-        for i in range(workers)
-    ]
     t0 = time.perf_counter()
-    for t in threads:
-        t.start()
+    threads = _start_workers(workers, work_queue, metrics, stop_event, process, dead,
+                             clock=clock, max_attempts=max_attempts, base_delay=base_delay)
     try:
         minibatch_collector(source, window_sec, work_queue, max_batch_size=max_batch_size, clock=clock,
                             metrics=metrics, abort=shutdown.forced,
                             consumers_alive=lambda: any(t.is_alive() for t in threads))
     except PipelineAborted as err:
         # The window the collector was filling never reached the queue: record it with the reason.
-        dead.write([{"batch_id": None, "reason": f"not processed: {err}", "message": _message_record(m)}
-                    for m in err.unsent])
-        metrics.inc("messages_dead_lettered", len(err.unsent))
+        _dead_letter(dead, metrics, None, f"not processed: {err}", err.unsent, failed_batch=False)
         raise
     finally:
         _join_queue(work_queue, threads)  # every batch processed or dead-lettered

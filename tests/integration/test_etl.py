@@ -16,7 +16,7 @@ from etl_lib.analytics import calculate_weather_transport_correlation
 from etl_lib.commit_log import read_sink
 from etl_lib.config import ANALYTICS_FLAGS
 from etl_lib.kafka_local import create_topics
-from etl_lib.main import ANALYTICS, build_streams, run_etl
+from etl_lib.main import ANALYTICS, build_analytic, build_streams, run_etl
 from etl_lib.report import check_answer_key, summaries, write_report
 from etl_lib.schemas import validate_record
 from etl_lib.spark import read_kafka_batch
@@ -106,7 +106,7 @@ def test_each_analytic_equals_its_batch_version(etl, batch_streams):
     batch = batch_streams(s)
     for a in ANALYTICS:
         streamed = read_sink(s.analytics_output_path / a.name)
-        expected = _pandas(a.build(batch, s))
+        expected = _pandas(build_analytic(a, batch, s))
         keys = KEYS[a.name]
         merged = streamed.merge(expected, on=keys, how="left", suffixes=("", "_batch"), indicator=True)
         assert (merged["_merge"] == "both").all(), f"{a.name}: streamed rows missing from batch"
@@ -136,7 +136,7 @@ def test_report_draws_every_plot_it_names(etl, tmp_path):
     page = write_report(s, answer_key)
     html = page.read_text()
     images = re.findall(r"<img src='([^']+)'", html)
-    assert {"usage_by_hour.png", "short_and_sliding_windows.png", "precipitation_impact.png"} <= set(images)
+    assert {"transport_usage_summary.png", "short_and_sliding_windows.png", "precipitation_impact.png"} <= set(images)
     for name in images:
         assert (page.parent / name).stat().st_size > 5_000, name  # a drawn figure, not an empty canvas
     assert "measurable" in html
@@ -340,7 +340,7 @@ def test_restarting_either_stage_repeats_no_window(spark, settings, tmp_path, ba
     assert not after["weather_transport_correlation"].duplicated(["window_start"]).any()
     assert not after["pearson_correlations"].duplicated(KEYS["pearson_correlations"]).any()
     batch = batch_streams(s)
-    expected = {a.name: a.build(batch, s).toPandas() for a in ANALYTICS if a.name in gold}
+    expected = {a.name: build_analytic(a, batch, s).toPandas() for a in ANALYTICS if a.name in gold}
     for g in gold:
         merged = after[g].merge(expected[g], on=KEYS[g], how="left", suffixes=("", "_batch"), indicator=True)
         assert (merged["_merge"] == "both").all(), g

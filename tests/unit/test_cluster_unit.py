@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from etl_lib.cluster import Cluster, _ours
+from etl_lib.core.cluster import Cluster, _ours
 from etl_lib.config import load_settings
 
 

@@ -176,7 +176,7 @@ def test_output_uris_pass_through_unchanged_and_a_remote_data_dir_is_refused(tmp
 
 def test_local_readers_and_the_demo_refuse_a_uri_with_a_message():
     from etl_lib.commit_log import SinkLogError, read_sink
-    from etl_lib.demo import UnsafeDeleteError, _outputs_to_clean
+    from etl_lib.lab.demo import UnsafeDeleteError, _outputs_to_clean
 
     s = load_settings({"ANALYTICS_OUTPUT_PATH": "s3a://bucket/analytics"})
     with pytest.raises(SinkLogError, match="Read it with Spark instead"):

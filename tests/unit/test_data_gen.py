@@ -398,13 +398,14 @@ def test_java_producer_that_cannot_start_leaves_no_password_file(monkeypatch, tm
 
     from data_gen import JavaKafkaSink, SinkError
     from data_gen.records import TOPICS
-    from etl_lib import _jvm, kafka_local
+    from data_gen import sinks
+    from etl_lib.core import jvm as _jvm
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     monkeypatch.setattr(_jvm, "producer_classpath", lambda: "unused.jar")
     monkeypatch.setattr(_jvm, "java_executable", lambda: str(tmp_path / "no-such-java"))
     monkeypatch.setattr(_jvm, "java_version", lambda java=None: 17)
-    monkeypatch.setattr(kafka_local, "broker_answers", lambda bootstrap, timeout=3.0: True)
+    monkeypatch.setattr(sinks, "broker_answers", lambda bootstrap, timeout=3.0, settings=None: True)
     with pytest.raises(SinkError, match="Could not start data_gen's Java producer with .*no-such-java"):
         JavaKafkaSink("127.0.0.1:9", {t: t for t in TOPICS})
     assert list(tmp_path.iterdir()) == []

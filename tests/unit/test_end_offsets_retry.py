@@ -6,7 +6,8 @@ from __future__ import annotations
 import kafka
 import pytest
 
-from etl_lib import kafka_local
+from etl_lib.core import kafka as kafka_admin
+from etl_lib.kafka_local import end_offsets  # the old name, re-exported
 
 
 class _FlakyConsumer:
@@ -32,20 +33,19 @@ class _FlakyConsumer:
 @pytest.fixture
 def flaky(monkeypatch):
     monkeypatch.setattr(kafka, "KafkaConsumer", _FlakyConsumer)
-    monkeypatch.setattr(kafka_local.time, "sleep", lambda s: None)
-    monkeypatch.setattr(kafka_local, "client_options", lambda: {})
+    monkeypatch.setattr(kafka_admin.time, "sleep", lambda s: None)
     _FlakyConsumer.made = 0
     return _FlakyConsumer
 
 
 def test_a_failed_offset_request_is_asked_again_with_a_fresh_consumer(flaky):
     flaky.failures = 2
-    assert kafka_local.end_offsets("127.0.0.1:1", ["t"]) == {"t": {0: 10, 1: 20}}
+    assert end_offsets("127.0.0.1:1", ["t"]) == {"t": {0: 10, 1: 20}}
     assert flaky.made == 3
 
 
 def test_a_failure_that_persists_is_raised(flaky):
     flaky.failures = 99
     with pytest.raises(AttributeError):
-        kafka_local.end_offsets("127.0.0.1:1", ["t"], attempts=3)
+        end_offsets("127.0.0.1:1", ["t"], attempts=3)
     assert flaky.made == 3

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from etl_lib import _jvm
+from etl_lib.core import jvm as _jvm
 from etl_lib.kafka_local import BrokerError, LocalKafka, broker_answers, free_port
 
 
@@ -133,7 +133,7 @@ class _LateMetadataAdmin:
 
 
 def test_created_topics_are_waited_for_until_every_partition_has_a_leader(monkeypatch):
-    from etl_lib import kafka_local
+    from etl_lib.core import kafka as kafka_local
 
     monkeypatch.setattr(kafka_local.time, "sleep", lambda _: None)
     admin = _LateMetadataAdmin(known_after=3)

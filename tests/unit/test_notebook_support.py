@@ -66,7 +66,7 @@ def test_doctor_finds_missing_broker(monkeypatch):
 
 
 def test_doctor_names_the_fix_for_an_unbuilt_producer(monkeypatch, tmp_path):
-    from etl_lib import _jvm
+    from etl_lib.core import jvm as _jvm
 
     monkeypatch.setattr(_jvm, "PRODUCER_JAR", str(tmp_path / "absent.jar"))
     checks = run_checks(load_settings({}), spark=False)
@@ -98,7 +98,7 @@ def test_demo_refuses_to_delete_outside_data_dir(tmp_path, monkeypatch, capsys):
     import pytest
 
     from etl_lib.config import get_settings, load_settings
-    from etl_lib.demo import UnsafeDeleteError, _outputs_to_clean, main
+    from etl_lib.lab.demo import UnsafeDeleteError, _outputs_to_clean, main
 
     inside = load_settings({"DATA_DIR": str(tmp_path / "data")})
     assert all(p.is_relative_to(tmp_path / "data") for p in _outputs_to_clean(inside))
@@ -112,7 +112,7 @@ def test_demo_refuses_to_delete_outside_data_dir(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CHECKPOINT_BASE_PATH", str(tmp_path))
     get_settings.cache_clear()
     try:
-        assert main([]) == 1
+        assert main([]) == 2  # a setting to change: exit code 2, like every program of the kit
     finally:
         get_settings.cache_clear()
     assert "refuses to delete" in capsys.readouterr().err

@@ -9,7 +9,11 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-from .config import project_root
+from .errors import JarsMissingError, JavaError
+from .settings import project_root
+
+__all__ = ["JavaError", "JarsMissingError", "java_executable", "java_version", "broker_classpath",
+           "producer_classpath", "connector_jars", "MIN_JAVA"]
 
 MIN_JAVA = 17
 
@@ -26,14 +30,6 @@ CONNECTOR_ARTIFACTS = (
     "kafka-clients",
     "commons-pool2",
 )
-
-
-class JavaError(RuntimeError):
-    """Java is missing or too old; the message names the fix."""
-
-
-class JarsMissingError(RuntimeError):
-    """The Maven-resolved jars are not there yet; the message names the fix."""
 
 
 def java_executable() -> str:

@@ -1,0 +1,15 @@
+"""The kit's foundation (floor 0): settings, errors, the command-line wrapper, Java, Kafka and the analytics list.
+
+Nothing here imports another floor: ``data_gen`` and the Spark stages stand
+on it, and the lab layer (notebooks, demo, doctor) stands on those.
+
+- ``settings``  every setting, declared once, read from environment variables
+- ``errors``    :class:`KitError` and its kinds, each with an exit code
+- ``cli``       the wrapper every ``main()`` runs in, argument types
+- ``catalog``   the analytics registry (flag, name, title, inputs, functions)
+- ``jvm``       finding Java and the Maven-resolved jars
+- ``kafka``     admin helpers: is a broker there, topics, offsets
+- ``node``      one KRaft node's files and command line
+- ``broker``    the local single-node broker
+- ``cluster``   the practice cluster (three nodes, Spark master and workers)
+"""

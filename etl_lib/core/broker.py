@@ -1,0 +1,326 @@
+"""A real Apache Kafka broker on this machine, without Docker.
+
+The broker is the one Maven resolves into ``jvm/broker/lib`` (``make jars``): a
+single KRaft node (see :mod:`etl_lib.core.node`) acting as broker and
+controller, bound to 127.0.0.1 only, with a bounded heap and its log in a file.
+If a broker already answers at ``KAFKA_BOOTSTRAP_SERVERS`` (the docker-compose
+one, or one started earlier) it is used instead and left running.
+
+Python API (tests, notebooks, the demo)::
+
+    with ensure_broker(settings) as broker:       # starts one only if none answers
+        produce(broker.bootstrap_servers, ...)
+    # stopped here if this call started it, also on Ctrl+C or an exception
+
+Command line::
+
+    python -m etl_lib.kafka_local start    # background broker, survives this command
+    python -m etl_lib.kafka_local status
+    python -m etl_lib.kafka_local stop
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import jvm
+from .cli import run, settings_or_exit
+from .errors import BrokerError
+from .kafka import LOCAL_HOSTS, bootstrap_hosts, broker_answers, ensure_topics, free_port, port_in_use
+from .node import KafkaNode, new_cluster_id
+from .settings import Settings, get_settings
+
+__all__ = ["LocalKafka", "default_data_dir", "ensure_broker", "main", "terminate"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LocalKafka:
+    """One local broker process (or a handle on one that was already running).
+
+    ``owned`` is True when this object started the broker and so must stop it.
+    """
+
+    bootstrap_servers: str
+    data_dir: Path
+    heap: str = "512m"
+    owned: bool = False
+    pid: int | None = None
+    startup_seconds: float | None = None
+    cluster_id: str | None = None  # None: a new random id when storage is formatted
+    controller_port: int = 0  # 0: any free port (KAFKA_CONTROLLER_PORT)
+    # user -> password: clients must log in with SASL/PLAIN (as on a managed Kafka) instead of PLAINTEXT.
+    sasl_users: dict[str, str] | None = None
+    _proc: subprocess.Popen | None = None
+
+    # ------------------------------------------------------------------ paths
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "broker.log"
+
+    @property
+    def _pid_file(self) -> Path:
+        return self.data_dir / "broker.pid"
+
+    @property
+    def _props(self) -> Path:
+        return self.data_dir / "server.properties"
+
+    # ------------------------------------------------------------------ start
+    def start(self, timeout: float = 90.0, detach: bool = False) -> "LocalKafka":
+        """Format storage if needed, start the JVM and wait until a client can list topics.
+
+        ``detach`` starts the broker in its own session so it outlives this
+        process (the CLI's ``start``); otherwise it is stopped at interpreter exit.
+        """
+        hosts = bootstrap_hosts(self.bootstrap_servers)
+        if len(hosts) > 1:
+            raise BrokerError(
+                f"No broker of KAFKA_BOOTSTRAP_SERVERS={self.bootstrap_servers!r} answers. That is a list of "
+                f"{len(hosts)} brokers, a cluster the kit did not start, so it will not start a single-node broker "
+                "on one of their ports. Start that cluster (or `python -m etl_lib.kafka_local start` with one "
+                "address such as 127.0.0.1:9092)."
+            )
+        host, port = hosts[0]
+        if host not in LOCAL_HOSTS:
+            raise BrokerError(
+                f"No Kafka broker answers at KAFKA_BOOTSTRAP_SERVERS={self.bootstrap_servers!r}, and the kit only "
+                "starts brokers on 127.0.0.1. Start that broker, or unset KAFKA_BOOTSTRAP_SERVERS to use a local one."
+            )
+        if port_in_use(host, port):
+            raise BrokerError(
+                f"Port {port} on {host} is in use by a program that does not answer as a Kafka broker. "
+                f"Stop that program, or choose another port: KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:<port>."
+            )
+        java = jvm.java_executable()
+        jvm.java_version(java)
+        classpath = jvm.broker_classpath()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._prepare_storage(java, classpath, host, port)
+
+        cmd = KafkaNode(self.data_dir, host, port, 0).command(java, classpath, self.heap)
+        out = open(self.data_dir / "broker.out", "ab")
+        t0 = time.monotonic()
+        self._proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=detach
+        )
+        out.close()
+        self.pid = self._proc.pid
+        self.owned = True
+        self._pid_file.write_text(str(self.pid))
+        if not detach:
+            atexit.register(self.stop)
+        try:
+            self._wait_ready(t0, timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - t0
+        return self
+
+    def _prepare_storage(self, java: str, classpath: str, host: str, port: int) -> None:
+        """Reuse formatted storage when its ports still fit; otherwise format afresh."""
+        log_dirs = self.data_dir / "kraft"
+        if self._props.exists() and (log_dirs / "meta.properties").exists():
+            props = dict(
+                line.split("=", 1) for line in self._props.read_text().splitlines() if "=" in line
+            )
+            cport = int(props.get("controller.quorum.bootstrap.servers", ":0").rpartition(":")[2] or 0)
+            fits = props.get("advertised.listeners") == f"PLAINTEXT://{host}:{port}" and cport
+            if fits and self.controller_port in (0, cport) and not port_in_use(host, cport):
+                return
+            log.warning("Broker storage in %s does not fit the requested ports; formatting it afresh.", log_dirs)
+        shutil.rmtree(log_dirs, ignore_errors=True)
+        cport = self.controller_port or free_port()
+        if self.controller_port and port_in_use(host, cport):
+            raise BrokerError(
+                f"KAFKA_CONTROLLER_PORT={cport} is in use on {host}. Choose another port, or set "
+                "KAFKA_CONTROLLER_PORT=auto to let the kit pick a free one.")
+        node = self._node(host, port, cport)
+        node.write()
+        node.format(java, classpath, self.cluster_id or new_cluster_id())
+
+    def _node(self, host: str, port: int, controller_port: int) -> KafkaNode:
+        return KafkaNode(self.data_dir, host, port, controller_port, log_dirs_name="kraft", sasl_users=self.sasl_users)
+
+    def _wait_ready(self, t0: float, timeout: float) -> None:
+        delay = 0.1
+        while time.monotonic() - t0 < timeout:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise BrokerError(
+                    f"The Kafka broker exited with code {self._proc.returncode} while starting. "
+                    f"Last lines of its log ({self.log_file}):\n{self._tail()}"
+                )
+            if broker_answers(self.bootstrap_servers, timeout=2.0):
+                return
+            time.sleep(delay)
+            delay = min(delay * 1.5, 1.0)
+        raise BrokerError(
+            f"The Kafka broker did not answer at {self.bootstrap_servers} within {timeout:.0f} s. "
+            f"Last lines of its log ({self.log_file}):\n{self._tail()}"
+        )
+
+    def _tail(self, n: int = 15) -> str:
+        lines: list[str] = []
+        for f in (self.data_dir / "broker.out", self.log_file):
+            if f.exists():
+                lines += f.read_text(errors="replace").splitlines()[-n:]
+        return "\n".join(lines[-n:]) or "(empty)"
+
+    # ------------------------------------------------------------------ stop
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the broker if this object started it; no JVM is left behind."""
+        if not self.owned:
+            return
+        pid = self._proc.pid if self._proc is not None else self.pid
+        if pid is not None:
+            terminate(pid, self._proc, timeout)
+        self.owned = False
+        self._proc = None
+        with contextlib.suppress(FileNotFoundError):
+            self._pid_file.unlink()
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.stop)
+
+    def __enter__(self) -> "LocalKafka":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def resident_memory_mb(self) -> float | None:
+        """Resident memory of the broker JVM in MiB (Linux), or None when unknown."""
+        if self.pid is None:
+            return None
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            return None
+        return None
+
+
+def _is_our_broker(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"kafka.Kafka" in cmdline
+
+
+def terminate(pid: int, proc: subprocess.Popen | None, timeout: float) -> None:
+    """SIGTERM (controlled shutdown), then SIGKILL if the JVM has not exited in time."""
+    if proc is None and not _is_our_broker(pid):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None:
+            if proc.poll() is not None:
+                return
+        elif not _is_our_broker(pid):
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    if proc is not None:
+        proc.wait(timeout=10)
+
+
+def default_data_dir(settings: Settings) -> Path:
+    """Where the local broker of these settings keeps its storage and log."""
+    return settings.data_dir / "kafka"
+
+
+def ensure_broker(
+    settings: Settings | None = None,
+    *,
+    data_dir: Path | None = None,
+    create_kit_topics: bool = True,
+    heap: str = "512m",
+    timeout: float = 90.0,
+) -> LocalKafka:
+    """A broker at ``KAFKA_BOOTSTRAP_SERVERS``: the one already answering, or a new local one.
+
+    Use it as a context manager: a broker this call started is stopped on exit;
+    one that was already running is left alone.  The four topics are created.
+    """
+    settings = settings or get_settings()
+    bootstrap = settings.kafka_bootstrap_servers
+    broker = LocalKafka(bootstrap, Path(data_dir or default_data_dir(settings)), heap=heap,
+                        controller_port=settings.kafka_controller_port)
+    if not broker_answers(bootstrap, settings=settings):
+        broker.start(timeout=timeout)
+    if create_kit_topics:
+        try:
+            ensure_topics(settings)
+        except BaseException:
+            broker.stop()
+            raise
+    return broker
+
+
+# ---------------------------------------------------------------------- CLI
+@run
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m etl_lib.kafka_local",
+        description="Start, stop or inspect the kit's local Kafka broker (single-node KRaft on 127.0.0.1).",
+    )
+    parser.add_argument("command", choices=["start", "stop", "status"])
+    parser.add_argument("--data-dir", type=Path, help="broker storage and log folder (default: DATA_DIR/kafka)")
+    parser.add_argument("--heap", default="512m", help="broker JVM maximum heap (default: 512m)")
+    args = parser.parse_args(argv)
+    settings = settings_or_exit()
+    data_dir = args.data_dir or default_data_dir(settings)
+    bootstrap = settings.kafka_bootstrap_servers
+    pid_file = data_dir / "broker.pid"
+    pid = int(pid_file.read_text()) if pid_file.exists() else None
+    ours = pid is not None and _is_our_broker(pid)
+
+    if args.command == "status":
+        answers = broker_answers(bootstrap, settings=settings)
+        print(f"broker at {bootstrap}: {'answering' if answers else 'not answering'}")
+        print(f"kit-started broker process: {pid if ours else 'none'} (storage {data_dir})")
+        return 0 if answers else 1
+
+    if args.command == "stop":
+        if not ours:
+            print(f"No broker started by the kit is running (storage {data_dir}).")
+            return 0
+        terminate(pid, None, timeout=30.0)
+        pid_file.unlink(missing_ok=True)
+        print(f"Stopped the Kafka broker (pid {pid}).")
+        return 0
+
+    if broker_answers(bootstrap, settings=settings):
+        print(f"A Kafka broker already answers at {bootstrap}; using it.")
+    else:
+        broker = LocalKafka(bootstrap, data_dir, heap=args.heap,
+                            controller_port=settings.kafka_controller_port).start(detach=True)
+        print(
+            f"Kafka broker ready at {bootstrap} in {broker.startup_seconds:.1f} s "
+            f"(pid {broker.pid}, log {broker.log_file}). Stop it with: python -m etl_lib.kafka_local stop"
+        )
+    created = ensure_topics(settings)
+    if created:
+        print("Created topics: " + ", ".join(created))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
