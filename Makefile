@@ -80,7 +80,7 @@ OUTPUT_SYNC := $(if $(filter 3.%,$(MAKE_VERSION)),,--output-sync=target)
 
 # The whole pytest suite in one process (testpaths in pyproject.toml), without the notebooks' nbval run.
 test-pytest: install jars
-	$(PY) -m pytest
+	$(PY) -m pytest $(DOCTESTS) tests/unit tests/integration tests/notebooks
 
 test-nbval: install jars
 	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider notebooks --ignore=$(CLUSTER_LESSON)
@@ -95,9 +95,11 @@ test-cluster: install jars
 test-notebooks-small: install jars
 	NOTEBOOKS_SMALL=1 $(PY) -m pytest -p no:cacheprovider tests/notebooks -k small_parameters
 
-# The JVM-free tests: the library's units, and the notebooks' skeleton and papermill parameters.
+# The JVM-free tests: the library's units and its docstring examples, and the notebooks' skeleton and
+# papermill parameters.
+DOCTESTS := --doctest-modules etl_lib data_gen
 test-unit: install
-	$(PY) -m pytest tests/unit tests/notebooks
+	$(PY) -m pytest $(DOCTESTS) tests/unit tests/notebooks
 
 test-integration: install jars
 	$(PY) -m pytest tests/integration

@@ -116,7 +116,7 @@ class Context:
 
         from ..core.kafka import client_options
 
-        admin = KafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers, **client_options())
+        admin = KafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers, **client_options(self.settings))
         try:
             admin.delete_topics(self._topics)
         except Exception:  # noqa: BLE001 - leftover scratch topics are harmless

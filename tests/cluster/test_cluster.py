@@ -7,12 +7,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
-from data_gen import GenParams, KafkaSink, generate
+from data_gen import GenParams
+from data_gen.replay import start_replay
 from etl_lib.cluster import Cluster
 from etl_lib.commit_log import read_sink
 from etl_lib.config import ANALYTICS_FLAGS, project_root
@@ -47,19 +47,12 @@ def test_cluster_survives_a_broker_kill_and_runs_the_etl_on_standalone_spark(set
         assert _isr(s.kafka_bootstrap_servers, s.kafka_topics.values())[s.kafka_topic_taxi] == [3, 3, 3]
 
         # acks=all + idempotence, one broker SIGKILLed mid-produce: 2 copies stay in sync (= min.insync.replicas).
-        outcome: dict = {}
-
-        def produce():
-            outcome["key"] = generate(GenParams(days=1, scale=0.2, seed=8),
-                                      KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics), speedup=86400 / 10)
-
-        producer = threading.Thread(target=produce, name="data_gen")
-        producer.start()
+        replay = start_replay(GenParams(days=1, scale=0.2, seed=8), s, speedup=86400 / 10)
         time.sleep(3)
         cluster.kill("kafka-2")
-        producer.join(timeout=240)
-        assert not producer.is_alive() and "key" in outcome, "data_gen finished with one broker down"
-        counts = outcome["key"]["counts"]
+        replay.join(timeout=240)
+        assert replay.finished, "data_gen finished with one broker down"
+        counts = replay.answer_key["counts"]
         ends = end_offsets(s.kafka_bootstrap_servers, s.kafka_topics.values())
         assert {t: sum(ends[s.kafka_topics[t]].values()) for t in counts} == \
             {t: c["produced"] for t, c in counts.items()}, "end offsets == produced: nothing lost, nothing twice"

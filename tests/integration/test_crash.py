@@ -9,18 +9,18 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 
 import pytest
 
-from data_gen import GenParams, KafkaSink, SinkError, generate
+from data_gen import GenParams
+from data_gen.replay import start_replay
 from data_gen.records import TOPICS
 from etl_lib.commit_log import orphan_files, read_sink
 from etl_lib.config import project_root
 from etl_lib.kafka_local import LocalKafka, create_topics, free_port
-from etl_lib.main import ANALYTICS, run_etl
+from etl_lib.main import ANALYTICS, build_analytic, run_etl
 from etl_lib.writers import TOPIC_FOLDERS, count_rows
 
 QUIET = lambda *_: None  # noqa: E731
@@ -43,11 +43,7 @@ def test_etl_killed_at_random_moments_loses_and_duplicates_nothing(spark, settin
     s = settings.replace(data_dir=tmp_path, batch_interval="2 seconds",
                          **{f"kafka_topic_{t}": f"{t}-crash-{suffix}" for t in TOPICS})
     create_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), 3)
-    key: dict = {}
-    producer = threading.Thread(target=lambda: key.update(generate(
-        GenParams(days=1, scale=0.2, seed=9), KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics),
-        speedup=86400 / 40)), name="data_gen")  # a simulated day in about 40 s
-    producer.start()
+    replay = start_replay(GenParams(days=1, scale=0.2, seed=9), s, speedup=86400 / 40)  # a day in about 40 s
     rng = random.Random(2026)
     kills = []
     try:
@@ -81,8 +77,9 @@ def test_etl_killed_at_random_moments_loses_and_duplicates_nothing(spark, settin
         assert "20 of 20 queries active at the end" in out.stdout, out.stdout
         assert "Traceback" not in out.stderr, out.stderr
     finally:
-        producer.join(timeout=300)
-    assert not producer.is_alive() and key, "data_gen did not finish"
+        replay.join(timeout=300)
+    assert replay.finished, "data_gen did not finish"
+    key = replay.answer_key
     orphans = sum(len(orphan_files(p)) for root in (s.output_base_path, s.quarantine_path, s.analytics_output_path)
                   if root.exists() for p in root.iterdir())
 
@@ -100,7 +97,7 @@ def test_etl_killed_at_random_moments_loses_and_duplicates_nothing(spark, settin
     batch = batch_streams(s)
     for a in ANALYTICS:
         streamed = read_sink(s.analytics_output_path / a.name)
-        expected = a.build(batch, s).toPandas()
+        expected = build_analytic(a, batch, s).toPandas()
         keys = [c for c in ("window_start", "group_start", "precip_category", "x_name", "y_name", "temp_bin",
                             "day_type", "period") if c in streamed.columns]
         assert not streamed.duplicated(keys).any(), f"{a.name}: a row written twice"
@@ -117,33 +114,24 @@ def test_etl_killed_at_random_moments_loses_and_duplicates_nothing(spark, settin
 
 
 @pytest.mark.timeout(300)
-def test_broker_killed_mid_produce_loses_and_duplicates_nothing(tmp_path):
+def test_broker_killed_mid_produce_loses_and_duplicates_nothing(settings, tmp_path):
     """SIGKILL the broker while data_gen produces, restart it: data_gen finishes (idempotent retries), and
     the topics hold exactly what it reports as produced."""
     broker = LocalKafka(f"127.0.0.1:{free_port()}", tmp_path / "broker")
     broker.start()
-    topics = {t: f"{t}-bk" for t in TOPICS}
+    s = settings.replace(kafka_bootstrap_servers=broker.bootstrap_servers,
+                         **{f"kafka_topic_{t}": f"{t}-bk" for t in TOPICS})
+    topics = s.kafka_topics
     try:
         create_topics(broker.bootstrap_servers, topics.values(), 3)
-        outcome: dict = {}
-
-        def produce():
-            try:
-                outcome["key"] = generate(GenParams(days=1, scale=0.3, seed=4),
-                                          KafkaSink(broker.bootstrap_servers, topics), speedup=86400 / 15)
-            except SinkError as err:
-                outcome["error"] = err
-
-        thread = threading.Thread(target=produce, name="data_gen")
-        thread.start()
+        replay = start_replay(GenParams(days=1, scale=0.3, seed=4), s, speedup=86400 / 15)
         time.sleep(5)
         os.kill(broker.pid, signal.SIGKILL)
         broker._proc.wait(timeout=30)
         time.sleep(3)
         broker.start()
-        thread.join(timeout=200)
-        assert not thread.is_alive()
-        assert "error" not in outcome, f"data_gen could not deliver: {outcome.get('error')}"
+        replay.join(timeout=200)  # raises the SinkError if data_gen could not deliver
+        assert replay.finished and not replay.thread.is_alive()
         from kafka import KafkaConsumer, TopicPartition
 
         consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap_servers)
@@ -151,7 +139,7 @@ def test_broker_killed_mid_produce_loses_and_duplicates_nothing(tmp_path):
             for t, topic in topics.items():
                 parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
                 ends = sum(consumer.end_offsets(parts).values())
-                assert ends == outcome["key"]["counts"][t]["produced"], t
+                assert ends == replay.answer_key["counts"][t]["produced"], t
         finally:
             consumer.close()
     finally:

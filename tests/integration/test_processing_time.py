@@ -13,13 +13,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 
 import pytest
 
 from data_gen import GenParams, KafkaSink, generate
+from data_gen.replay import start_replay
 from data_gen.records import TOPICS
 from etl_lib.config import ANALYTICS_FLAGS, project_root
 from etl_lib.kafka_local import create_topics
@@ -80,13 +80,8 @@ def test_all_queries_keep_running_through_empty_batches_and_a_restart(spark, set
     s = _own(settings, tmp_path)
     # Spark reports a progress record for an idle query only every 10 s by default; 1 s shows more of them.
     spark.conf.set("spark.sql.streaming.noDataProgressEventInterval", "1000")
-    key: dict = {}
     # A simulated day, played at 1,440x: one simulated minute per 1/24 s, about a minute of wall time.
-    producer = threading.Thread(
-        target=lambda: key.update(generate(GenParams(days=1, scale=0.2, seed=5),
-                                           KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics), speedup=1440.0)),
-        name="data_gen")
-    producer.start()
+    replay = start_replay(GenParams(days=1, scale=0.2, seed=5), s, speedup=1440.0)
     runs_seen: list[dict[str, list[dict]]] = []
     try:
         for attempt in range(2):  # the first run, then a restart after a simulated crash
@@ -101,8 +96,8 @@ def test_all_queries_keep_running_through_empty_batches_and_a_restart(spark, set
             finally:
                 run.stop()
             assert not run.failed()
-        producer.join(timeout=300)
-        assert not producer.is_alive(), "data_gen did not finish"
+        replay.join(timeout=300)
+        assert replay.finished, "data_gen did not finish"
         # With the producer done, the restarted queries see only empty triggers: they must survive those too.
         run = start_etl(spark, s, echo=QUIET)
         try:
@@ -114,7 +109,7 @@ def test_all_queries_keep_running_through_empty_batches_and_a_restart(spark, set
             run.stop()
         assert not run.failed()
     finally:
-        producer.join(timeout=300)
+        replay.join(timeout=300)
         spark.conf.unset("spark.sql.streaming.noDataProgressEventInterval")
 
     per_query = {name: sum(len(r.get(name, [])) for r in runs_seen) for name in runs_seen[0]}
@@ -126,7 +121,7 @@ def test_all_queries_keep_running_through_empty_batches_and_a_restart(spark, set
     # Drain what is left, then every record is in raw or quarantine exactly once.
     run_etl(spark, s, available_now=True, echo=QUIET)
     for t, folder in TOPIC_FOLDERS.items():
-        counts = key["counts"][t]
+        counts = replay.answer_key["counts"][t]
         assert count_rows(spark, s.output_base_path / folder) == counts["valid"], t
         assert count_rows(spark, s.quarantine_path / folder) == counts["quarantined"], t
     print(f"\nprocessing-time run: {sum(per_query.values())} progress records over {len(per_query)} queries "

@@ -132,6 +132,9 @@ def test_make_test_runs_every_test_path_and_strict_nbval_side_by_side():
     ran = {arg for args in pytest_runs if "--nbval" not in args for arg in args}
     testpaths = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["testpaths"]
     assert set(testpaths) <= ran  # no suite of pyproject.toml's testpaths is left out
+    # the docstring examples of both packages run in the JVM-free lane
+    unit = next(args for args in pytest_runs if "tests/unit" in args and "tests/integration" not in args)
+    assert {"--doctest-modules", "etl_lib", "data_gen"} <= set(unit)
     assert any("--nbval" in args and "notebooks" in args for args in pytest_runs)
 
 
