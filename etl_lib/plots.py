@@ -1,4 +1,4 @@
-"""Plots of the graph-ready analytics outputs (the ``summarize_*`` tables of :mod:`etl_lib.analytics`).
+"""Plots of the graph-ready analytics outputs (the ``summarize_*`` tables of :mod:`etl_lib.summaries`), and of BFD.
 
 Each function draws on the ``ax`` it is given (or a new one) and returns it, so
 a notebook can lay several out together and the report can save each to PNG.
@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["plot_binned_metrics", "plot_correlation_heatmap", "plot_precipitation_impact",
-           "plot_rush_hour_vs_leisure", "plot_usage_by_hour", "plot_short_and_sliding", "CATEGORY_COLORS"]
+           "plot_rush_hour_vs_leisure", "plot_usage_by_hour", "plot_short_and_sliding", "plot_bfd_packing",
+           "CATEGORY_COLORS"]
 
 CATEGORY_COLORS = {"dry": "#e6a117", "light": "#5b9bd5", "heavy": "#1f3f77"}
 _ORDER = ("dry", "light", "heavy")
@@ -137,3 +138,47 @@ def plot_short_and_sliding(realtime: "pd.DataFrame", sliding: "pd.DataFrame", me
     ax.set_title("Short tumbling windows vs sliding windows")
     ax.legend(fontsize=8)
     return ax
+
+
+# ---------------------------------------------------------------------- seed 000: the nightly file pipeline
+def plot_bfd_packing(buckets: list, capacity: int, lower_bound: int) -> tuple["Axes", "Axes"]:
+    """Best-fit-decreasing buckets, side by side: each bucket's files stacked, and the free space left per bucket.
+
+    ``buckets``: :func:`~etl_lib.pipelines.bfd_buckets` output over plain sizes
+    (a file is its size), oversize buckets left out; ``lower_bound``: the L2
+    bound of the same sizes, drawn as the fewest buckets any packing needs.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    mib = 1024 * 1024
+    # Each bar is one bucket in the order BFD opened it; each segment one file, largest at the bottom.
+    order = [sorted(b.files, reverse=True) for b in buckets]
+    depth = max(len(files) for files in order)
+    layers = np.array([files + [0] * (depth - len(files)) for files in order], dtype=float).T / mib
+    _, (left, right) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2, 1]})
+    bottom = np.zeros(len(order))
+    for k, layer in enumerate(layers):
+        left.bar(range(len(order)), layer, bottom=bottom, width=1.0, color=plt.cm.tab20(k % 20), linewidth=0)
+        bottom += layer
+    left.axhline(capacity / mib, color="black", linewidth=0.8)
+    left.axvline(lower_bound - 0.5, color="black", linestyle="--",
+                 label=f"L2 bound: no packing needs fewer than {lower_bound}")
+    left.set_xlabel(f"bucket (in the order BFD opened it; {len(order)} in all)")
+    left.set_ylabel("MiB (one segment per file)")
+    left.set_title("Bucket by bucket: big files first, small ones fill the gaps")
+    left.legend(fontsize="small", loc="lower left")
+
+    # Free space per bucket on a log scale: "99.8% full" hides whether that is 2 KiB or 2 MiB.
+    free_kib = np.array([capacity - b.size for b in buckets]) / 1024
+    best_free = (lower_bound * capacity - sum(b.size for b in buckets)) / lower_bound / 1024
+    right.hist(np.maximum(free_kib, 0.5), bins=np.geomspace(0.5, capacity / 1024, 30), color="tab:blue")
+    right.set_xscale("log")
+    right.axvline(free_kib.mean(), color="tab:green", label=f"BFD: mean {free_kib.mean():.0f} KiB free")
+    right.axvline(best_free, color="black", linestyle="--",
+                  label=f"{lower_bound} buckets (L2): mean {best_free:.0f} KiB free")
+    right.set_xlabel("free space in a bucket (KiB, log scale)")
+    right.set_ylabel("buckets")
+    right.set_title("What is left empty")
+    right.legend(fontsize="small", loc="upper left")
+    return left, right

@@ -139,7 +139,7 @@ def _writes_only_local_files(settings: Settings) -> bool:
 
 
 def _require_broker(settings: Settings) -> None:
-    if not broker_answers(settings.kafka_bootstrap_servers):
+    if not broker_answers(settings.kafka_bootstrap_servers, settings=settings):
         raise BrokerError(
             f"No Kafka broker answers at KAFKA_BOOTSTRAP_SERVERS={settings.kafka_bootstrap_servers!r}. "
             "Start the local one with `python -m etl_lib.kafka_local start` (or `docker compose up -d kafka`), "

@@ -105,6 +105,22 @@ def write_analytics_stream(df: "DataFrame", subfolder: str, output_mode: str = "
                   available_now, output_mode=output_mode)
 
 
+def run_once(df: "DataFrame", folder: str, settings: Settings | None = None,
+             output_mode: str = "append") -> "StreamingQuery":
+    """A lesson's scratch query, start to end: ``df`` to Parquet in ``DATA_DIR/folder``, available-now, waited for.
+
+    The chain lesson 07 writes by hand (sink, path, checkpoint in
+    ``DATA_DIR/checkpoints/folder``, output mode, trigger), as one call; run it
+    again with the same ``folder`` and it continues from its checkpoint.
+    Returns the finished query, whose ``recentProgress`` tells what it read.
+    """
+    s = settings or get_settings()
+    query = _start(df, s.data_dir / folder, s.data_dir / "checkpoints" / folder, folder, s, available_now=True,
+                   output_mode=output_mode)
+    query.awaitTermination()
+    return query
+
+
 def count_rows(spark: "SparkSession", path: Path | str) -> int:
     """Rows a Parquet sink holds: 0 when it has written nothing yet (Spark cannot read an empty folder).
 

@@ -63,6 +63,8 @@ class LocalKafka:
     controller_port: int = 0  # 0: any free port (KAFKA_CONTROLLER_PORT)
     # user -> password: clients must log in with SASL/PLAIN (as on a managed Kafka) instead of PLAINTEXT.
     sasl_users: dict[str, str] | None = None
+    # The settings whose login the readiness check uses (a broker with sasl_users wants one); None: the process's.
+    client_settings: Settings | None = None
     _proc: subprocess.Popen | None = None
 
     # ------------------------------------------------------------------ paths
@@ -163,7 +165,7 @@ class LocalKafka:
                     f"The Kafka broker exited with code {self._proc.returncode} while starting. "
                     f"Last lines of its log ({self.log_file}):\n{self._tail()}"
                 )
-            if broker_answers(self.bootstrap_servers, timeout=2.0):
+            if broker_answers(self.bootstrap_servers, timeout=2.0, settings=self.client_settings):
                 return
             time.sleep(delay)
             delay = min(delay * 1.5, 1.0)

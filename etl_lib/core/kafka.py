@@ -19,7 +19,8 @@ from .errors import BrokerError
 from .settings import Settings, get_settings
 
 __all__ = [
-    "LOCAL_HOSTS", "bootstrap_hosts", "broker_answers", "client_options", "create_topics", "end_offsets",
+    "LOCAL_HOSTS", "bootstrap_hosts", "broker_answers", "client_options", "consumer_groups", "create_topics",
+    "end_offsets",
     "ensure_topics", "free_port", "may_reset_topics", "port_in_use", "reset_topics",
 ]
 
@@ -96,6 +97,15 @@ def broker_answers(bootstrap: str, timeout: float = 3.0, *, settings: Settings |
         return True
     except (KafkaError, OSError):
         return False
+    finally:
+        admin.close()
+
+
+def consumer_groups(settings: Settings) -> set[str]:
+    """The ids of the consumer groups the broker at the settings' bootstrap servers knows."""
+    admin = _admin(settings.kafka_bootstrap_servers, settings)
+    try:
+        return {group for group, _ in admin.list_consumer_groups()}
     finally:
         admin.close()
 

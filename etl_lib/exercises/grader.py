@@ -90,7 +90,7 @@ class Context:
         from ..core.kafka import broker_answers
 
         bootstrap = self.settings.kafka_bootstrap_servers
-        if not broker_answers(bootstrap):
+        if not broker_answers(bootstrap, settings=self.settings):
             LocalKafka(bootstrap, default_data_dir(self.settings)).start(detach=True)
         return bootstrap
 
@@ -99,7 +99,7 @@ class Context:
         from ..core.kafka import create_topics
 
         topic = f"exercise.{label}.{uuid.uuid4().hex[:8]}"
-        create_topics(self.bootstrap(), [topic], partitions)
+        create_topics(self.bootstrap(), [topic], partitions, settings=self.settings)
         self._topics.append(topic)
         return topic
 

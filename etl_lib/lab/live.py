@@ -23,18 +23,20 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 # The replay that feeds a live lesson is data_gen's (kept here under its old name).
 from data_gen.replay import Replay, start_replay
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    from pyspark.sql import SparkSession
     from pyspark.sql.streaming import StreamingQuery
 
 
-__all__ = ["PROGRESS_COLUMNS", "LiveChart", "Replay", "batch_of_offsets", "draw_progress", "progress_records", "progress_table",
-           "start_replay", "watch", "watermark_rule"]
+__all__ = ["PROGRESS_COLUMNS", "LiveChart", "Replay", "batch_of_offsets", "draw_progress", "progress_records",
+           "progress_table", "start_replay", "stop_when_enough", "watch", "watermark_rule"]
 
 PROGRESS_COLUMNS = ["batch", "seconds", "input_rows", "input_rate", "process_rate", "duration_s",
                     "max_event_time", "watermark", "state_rows", "dropped_by_watermark", "rows_written"]
@@ -263,3 +265,35 @@ def progress_records(query: "StreamingQuery", known: list[dict[str, Any]] | None
         p = _as_dict(record)
         out.setdefault(int(p["batchId"]), p)
     return [out[b] for b in sorted(out)]
+
+
+@contextmanager
+def stop_when_enough(spark: "SparkSession", seconds: float, min_batches: int = 2,
+                     give_up_after: float | None = None) -> Iterator[threading.Event]:
+    """An event that is set once ``seconds`` have passed *and* every active query has run ``min_batches``.
+
+    Hand it to ``run_etl(..., stop_event=...)`` to bound a processing-time run
+    without cutting a slow query short: under load a query may fit only one
+    micro-batch into a fixed time (its first batch also plans and compiles it).
+    After ``give_up_after`` seconds (by default 5 x ``seconds``) it is set anyway,
+    so a stuck query cannot hang the lesson; the checks after the run show it.
+    Leaving the block sets the event and joins the watching thread.
+    """
+    enough = threading.Event()
+    limit = give_up_after if give_up_after is not None else 5 * seconds
+
+    def watch_queries() -> None:
+        start = time.monotonic()
+        while not enough.wait(0.5):
+            queries, waited = spark.streams.active, time.monotonic() - start
+            done = waited >= seconds and queries and all(len(q.recentProgress) >= min_batches for q in queries)
+            if done or waited >= limit:
+                enough.set()
+
+    watcher = threading.Thread(target=watch_queries, name="stop when enough")
+    watcher.start()
+    try:
+        yield enough
+    finally:
+        enough.set()
+        watcher.join()

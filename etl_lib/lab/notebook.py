@@ -101,20 +101,24 @@ def spark_session(settings: Settings) -> "SparkSession":
     return create_spark_session(settings, app_name="etl-kit notebook")
 
 
-def send_json(bootstrap: str, topic: str, records: list[dict[str, Any]], settings: Settings | None = None) -> None:
+def send_json(bootstrap: str, topic: str, records: list[dict[str, Any]], settings: Settings | None = None,
+              keys: list[str] | None = None) -> None:
     """Send hand-made records to ``topic`` as JSON, acknowledged by the broker before this returns.
 
     For lessons that place a few records at chosen event times; bulk data comes from data_gen.
     ``settings``: whose Kafka security options the producer uses (default: the process's).
+    ``keys``: one key per record (the partition follows the key); none by default.
     """
+    if keys is not None and len(keys) != len(records):
+        raise ValueError(f"send_json: {len(keys)} keys for {len(records)} records")
     import json
 
     from kafka import KafkaProducer
 
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", **client_options(settings))
     try:
-        for record in records:
-            producer.send(topic, value=json.dumps(record).encode())
+        for i, record in enumerate(records):
+            producer.send(topic, key=None if keys is None else keys[i].encode(), value=json.dumps(record).encode())
         producer.flush()
     finally:
         producer.close()

@@ -66,41 +66,17 @@ print(f"mean fill of regular buckets: {sum(b.size for b in regular) / (len(regul
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
+from etl_lib.plots import plot_bfd_packing
 
-# Each bar is one bucket in the order BFD opened it; each segment one file, largest at the bottom.
-order = [sorted(b.files, reverse=True) for b in regular]  # bfd_buckets was given sizes: a file is its size
-depth = max(len(files) for files in order)
-layers = np.array([files + [0] * (depth - len(files)) for files in order], dtype=float).T / MiB
-fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2, 1]})
-bottom = np.zeros(len(order))
-for k, layer in enumerate(layers):
-    left.bar(range(len(order)), layer, bottom=bottom, width=1.0, color=plt.cm.tab20(k % 20), linewidth=0)
-    bottom += layer
-left.axhline(10, color="black", linewidth=0.8)
-l2 = l2_lower_bound([size for size in sizes if size <= 10 * MiB], 10 * MiB)
-left.axvline(l2 - 0.5, color="black", linestyle="--", label=f"L2 bound: no packing needs fewer than {l2}")
-left.set_xlabel(f"bucket (in the order BFD opened it; {len(order)} in all)")
-left.set_ylabel("MiB (one segment per file)")
-left.set_title("Bucket by bucket: big files first, small ones fill the gaps")
-left.legend(fontsize="small", loc="lower left")
-
-# Free space per bucket on a log scale: "99.8% full" hides whether that is 2 KiB or 2 MiB.
-free_kib = np.array([10 * MiB - b.size for b in regular]) / 1024
-best_free = (l2 * 10 * MiB - sum(b.size for b in regular)) / l2 / 1024
-right.hist(np.maximum(free_kib, 0.5), bins=np.geomspace(0.5, 10 * 1024, 30), color="tab:blue")
-right.set_xscale("log")
-right.axvline(free_kib.mean(), color="tab:green", label=f"BFD: mean {free_kib.mean():.0f} KiB free")
-right.axvline(best_free, color="black", linestyle="--", label=f"{l2} buckets (L2): mean {best_free:.0f} KiB free")
-right.set_xlabel("free space in a bucket (KiB, log scale)")
-right.set_ylabel("buckets")
-right.set_title("What is left empty")
-right.legend(fontsize="small", loc="upper left")
+l2 = l2_lower_bound([size for size in sizes if size <= 10 * MiB], 10 * MiB)  # oversize files get buckets alone
+plot_bfd_packing(regular, 10 * MiB, l2)  # bfd_buckets was given sizes: a file is its size
 plt.show()
 
 # %%
+free_kib = [(10 * MiB - b.size) / 1024 for b in regular]
 print(f"regular buckets: {len(regular)} | L2 bound for the regular files: {l2} | "
-      f"buckets with less than 64 KiB free: {(free_kib < 64).sum()} | with more than 1 MiB free: {(free_kib > 1024).sum()}")
+      f"buckets with less than 64 KiB free: {sum(f < 64 for f in free_kib)} | "
+      f"with more than 1 MiB free: {sum(f > 1024 for f in free_kib)}")
 
 # %% [markdown]
 # Read the two panels together. On the left, the first buckets are opened by the biggest files, one or two per

@@ -44,8 +44,9 @@ scale: float = 0.1  # fraction of real-city rates
 # %%
 import json
 from kafka import KafkaProducer
+from etl_lib.kafka_local import client_options  # security options of the settings (none on the local broker)
 
-producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap_servers, acks="all")
+producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap_servers, acks="all", **client_options(s))
 sent = []
 for i, station in enumerate(["67", "22", "67", "36", "22", "67"]):
     meta = producer.send(s.kafka_topic_bike, key=station.encode(), value=json.dumps({"n": i}).encode()).get(10)
@@ -66,7 +67,7 @@ from kafka import KafkaConsumer
 
 def read_all(group):
     c = KafkaConsumer(s.kafka_topic_bike, bootstrap_servers=s.kafka_bootstrap_servers, group_id=group,
-                      auto_offset_reset="earliest", consumer_timeout_ms=3000)
+                      auto_offset_reset="earliest", consumer_timeout_ms=3000, **client_options(s))
     n = sum(1 for _ in c)
     c.commit()
     c.close()
@@ -78,51 +79,23 @@ print("group B, first time: ", read_all("lesson04-B"))
 
 # %% [markdown]
 # **Members of one group share the partitions.** Below, consumers join the group `lesson04-share` one by one,
-# each polling in its own thread (a member that stops polling is thrown out of the group). Each time a member
-# joins or leaves, the group **rebalances**: the group coordinator (a broker) revokes the partitions and the
-# members divide them again, so that each partition has exactly one owner. With three partitions, a fourth
-# member would get nothing: partitions are the unit of parallelism of a group.
+# each a `GroupMember` polling in its own thread (a member that stops polling is thrown out of the group after
+# `max.poll.interval.ms`; one that closes its consumer leaves at once). `settled` waits until every partition
+# has exactly one owner. Each time a member joins or leaves, the group **rebalances**: the group coordinator
+# (a broker) revokes the partitions and the members divide them again, so that each partition has exactly one
+# owner. With three partitions, a fourth member would get nothing: partitions are the unit of parallelism of a
+# group.
 
 # %%
-import threading
-import time
-
-class Member:
-    """A consumer of the group that polls in its own thread until stopped."""
-
-    def __init__(self, name):
-        self.name, self.stop = name, threading.Event()
-        self.consumer = KafkaConsumer(s.kafka_topic_bike, bootstrap_servers=s.kafka_bootstrap_servers,
-                                      group_id="lesson04-share", client_id=name, auto_offset_reset="earliest")
-        self.thread = threading.Thread(target=self._poll, name=name)
-        self.thread.start()
-
-    def _poll(self):
-        while not self.stop.is_set():
-            self.consumer.poll(timeout_ms=200)
-        self.consumer.close()  # leaves the group: the others rebalance at once
-
-    def leave(self):
-        self.stop.set()
-        self.thread.join()
-
-def settled(members, timeout=60):
-    """Each member's partitions once every partition has exactly one owner and no member is idle."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        owned = {m.name: sorted(tp.partition for tp in m.consumer.assignment()) for m in members}
-        if sorted(p for ps in owned.values() for p in ps) == [0, 1, 2] and all(owned.values()):
-            return owned
-        time.sleep(0.2)
-    raise TimeoutError(f"the group did not settle in {timeout} s: {owned}")
+from etl_lib.lab.groups import GroupMember, settled
 
 members, history = [], []
 try:
     for name in ["consumer-1", "consumer-2", "consumer-3"]:
-        members.append(Member(name))
-        history.append((f"{name} joined", settled(members)))
+        members.append(GroupMember(s, s.kafka_topic_bike, "lesson04-share", name))
+        history.append((f"{name} joined", settled(members, partitions=3)))
     members.pop(0).leave()
-    history.append(("consumer-1 left", settled(members)))
+    history.append(("consumer-1 left", settled(members, partitions=3)))
 finally:
     for m in members:
         m.leave()
@@ -148,7 +121,8 @@ from data_gen import GenParams, KafkaSink, generate
 from etl_lib.kafka_local import reset_topics
 
 reset_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), 3)
-key = generate(GenParams(days=days, scale=scale), KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics))
+key = generate(GenParams(days=days, scale=scale),
+               KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics, settings=s))
 import pandas as pd
 pd.DataFrame(key["counts"]).T[["produced", "valid", "quarantined", "duplicates", "late"]]
 
@@ -188,7 +162,7 @@ from kafka import TopicPartition
 from etl_lib.schemas import validate_record
 
 def first_valid(t, topic):
-    c = KafkaConsumer(bootstrap_servers=s.kafka_bootstrap_servers, consumer_timeout_ms=3000)
+    c = KafkaConsumer(bootstrap_servers=s.kafka_bootstrap_servers, consumer_timeout_ms=3000, **client_options(s))
     try:
         for p in sorted(c.partitions_for_topic(topic)):
             c.assign([TopicPartition(topic, p)])

@@ -48,7 +48,7 @@ from data_gen import GenParams, KafkaSink, generate
 from etl_lib.parsing import spark_schema
 
 key = generate(GenParams(days=days, scale=scale, malformed_fraction=malformed_fraction),
-               KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics))
+               KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics, settings=s))
 print(spark_schema("taxi").simpleString())
 
 # %% [markdown]
@@ -131,42 +131,23 @@ print(f"hand-written chain: {exam_rows} rows | kit: {kit_rows} valid rows "
 # then five more records are sent and both run again from their checkpoints.
 
 # %%
-from kafka import KafkaAdminClient, KafkaProducer
-from etl_lib.kafka_local import reset_topics
+from etl_lib.kafka_local import consumer_groups, reset_topics
+from etl_lib.notebook import send_json
+from etl_lib.writers import run_once
 
 demo_topic = "05.starting-offsets"
 reset_topics(s.kafka_bootstrap_servers, [demo_topic], 3)
 
 def send_notes(n, note):
-    producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap_servers)
-    for i in range(n):
-        producer.send(demo_topic, key=str(i).encode(), value=f'{{"note": "{note}"}}'.encode())
-    producer.close()
-
-def consumer_groups():
-    admin = KafkaAdminClient(bootstrap_servers=s.kafka_bootstrap_servers)
-    try:
-        return {group for group, _ in admin.list_consumer_groups()}
-    finally:
-        admin.close()
+    send_json(s.kafka_bootstrap_servers, demo_topic, [{"note": note}] * n, s, keys=[str(i) for i in range(n)])
 
 def run_from(starting, name):
     """Rows one available-now run of a query over the demo topic reads (its checkpoint keeps the offsets)."""
-    query = (spark.readStream.format("kafka")
-             .option("kafka.bootstrap.servers", s.kafka_bootstrap_servers)
-             .option("subscribe", demo_topic)
-             .option("startingOffsets", starting)
-             .load()
-             .selectExpr("CAST(value AS STRING) AS value")
-             .writeStream.format("parquet")
-             .option("path", str(s.data_dir / name))
-             .option("checkpointLocation", str(s.data_dir / "checkpoints" / name))
-             .trigger(availableNow=True)
-             .start())
-    query.awaitTermination()
+    raw = read_kafka_stream(spark, demo_topic, s, starting_offsets=starting)
+    query = run_once(raw.selectExpr("CAST(value AS STRING) AS value"), name, s)  # Parquet, available-now
     return sum(p["numInputRows"] for p in query.recentProgress)
 
-groups_before = consumer_groups()
+groups_before = consumer_groups(s)
 send_notes(12, "sent before the queries started")
 first = {start: run_from(start, f"from_{start}") for start in ("earliest", "latest")}
 send_notes(5, "sent after the first run")
@@ -174,7 +155,7 @@ again = {start: run_from(start, f"from_{start}") for start in ("earliest", "late
 for start in first:
     print(f"startingOffsets={start:<8}  first run: {first[start]:>4} rows | run again from its checkpoint: "
           f"{again[start]} rows")
-print("consumer groups the Spark queries added on the broker:", sorted(consumer_groups() - groups_before))
+print("consumer groups the Spark queries added on the broker:", sorted(consumer_groups(s) - groups_before))
 
 # %% [markdown]
 # **Schema inference is for files, not Kafka.** The seed sets `spark.sql.streaming.schemaInference=true`. It

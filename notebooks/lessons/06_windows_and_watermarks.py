@@ -65,13 +65,7 @@ show(sliding.select(F.date_format("window.start", "HH:mm").alias("start"), "coun
 # %%
 import json
 from functools import partial
-from etl_lib.analytics import calculate_weather_transport_correlation
-from etl_lib.commit_log import read_sink
-from etl_lib.live import progress_records
-from etl_lib.main import build_streams
 from etl_lib.notebook import bike_trip, send_json
-from etl_lib.spark import read_kafka_batch
-from etl_lib.writers import write_analytics_stream
 
 s = s.replace(watermark_delay=watermark_delay)
 
@@ -80,6 +74,21 @@ bike = bike_trip  # bike(7, "2018-04-02 08:01:00"): a valid trip b7 at that time
 
 def weather(ts):
     return {"timestamp": ts, "temperature": 10.0, "precip_intensity": 0.0}
+
+readings = [weather(f"2018-04-02 08:{m:02d}:00") for m in range(0, 60, 5)]
+trips = [bike(i, f"2018-04-02 08:{m:02d}:30") for i, m in enumerate((1, 16, 31, 46))]
+send(s.kafka_topic_weather, readings)
+send(s.kafka_topic_bike, trips)
+print(f"micro-batch 1 holds {len(readings)} weather readings ({readings[0]['timestamp'][11:16]} to "
+      f"{readings[-1]['timestamp'][11:16]}) and bike trips at", ", ".join(t["start_time"][11:19] for t in trips))
+
+# %%
+from etl_lib.analytics import calculate_weather_transport_correlation
+from etl_lib.commit_log import read_sink
+from etl_lib.live import progress_records
+from etl_lib.main import build_streams
+from etl_lib.spark import read_kafka_batch
+from etl_lib.writers import write_analytics_stream
 
 progress = []  # every progress record of the query below, over all its runs
 
@@ -91,8 +100,6 @@ def micro_batch():
     progress = progress_records(q, progress)
     return read_sink(s.analytics_output_path / "windows").sort_values("window_start").reset_index(drop=True)
 
-send(s.kafka_topic_weather, [weather(f"2018-04-02 08:{m:02d}:00") for m in range(0, 60, 5)])
-send(s.kafka_topic_bike, [bike(i, f"2018-04-02 08:{m:02d}:30") for i, m in enumerate((1, 16, 31, 46))])
 after_1 = micro_batch()
 after_1[["window_start", "bike_count"]].assign(window_start=lambda d: d.window_start.dt.strftime("%H:%M"))
 
@@ -129,7 +136,10 @@ read["batch"] = batch_of_offsets(progress, read["topic"], read["partition"], rea
 batches = progress_table(progress).set_index("batch")
 read["watermark"] = read["batch"].map(batches["watermark"])
 read["late"] = read["event_time"] <= read["watermark"]  # Spark drops a row at or behind the watermark
+print(f"{len(read)} records read back from Kafka; at or behind their batch's watermark:",
+      ", ".join(f"{t.split('.', 1)[1]} at {e:%H:%M}" for t, e in read.loc[read["late"], ["topic", "event_time"]].values))
 
+# %%
 fig, ax = plt.subplots(figsize=(9, 3.2))
 start = read["event_time"].min().floor("15min")
 for i, w in enumerate(pd.date_range(start, read["event_time"].max().ceil("15min"), freq="15min")[:-1]):
@@ -241,6 +251,7 @@ print(inspect.getsource(analytics._trip_counts).split('"""')[-1].strip("\n"))
 
 # %%
 from etl_lib.kafka_local import reset_topics
+from etl_lib.writers import run_once
 
 ahead = s.replace(kafka_topic_bike="06.ahead.bike-trips", kafka_topic_weather="06.ahead.weather-data")
 reset_topics(ahead.kafka_bootstrap_servers, [ahead.kafka_topic_bike, ahead.kafka_topic_weather])
@@ -260,21 +271,18 @@ def hourly(name):
     spark.conf.set("spark.sql.streaming.multipleWatermarkPolicy", policy)
     streams = build_streams(spark, ahead)
     sources = [streams[t].select("event_time", F.lit(t).alias("source")) for t in ("bike", "weather")]
-    if per_topic:
-        sources = [df.withWatermark("event_time", watermark_delay) for df in sources]
+    sources = [df.withWatermark("event_time", watermark_delay) for df in sources] if per_topic else sources
     union = sources[0].unionByName(sources[1])
-    if not per_topic:
-        union = union.withWatermark("event_time", watermark_delay)
-    folder = "ahead_" + str(list(DESIGNS).index(name))
-    q = (union.groupBy(F.window("event_time", "1 hour"), "source").count()
-         .writeStream.outputMode("append").format("parquet").option("path", str(s.data_dir / folder))
-         .option("checkpointLocation", str(s.data_dir / "checkpoints" / folder))
-         .trigger(availableNow=True).start())
-    q.awaitTermination()
+    union = union if per_topic else union.withWatermark("event_time", watermark_delay)
+    q = run_once(union.groupBy(F.window("event_time", "1 hour"), "source").count(),
+                 "ahead_" + str(list(DESIGNS).index(name)), s)  # Parquet, checkpoint, available-now
     return q.lastProgress["eventTime"]["watermark"][11:16]
 
 send_hours([8], range(8, 13))
 after_batch_1 = {name: hourly(name) for name in DESIGNS}
+after_batch_1  # the watermark each design ended batch 1 with
+
+# %%
 send_hours(range(9, 14), [13])
 rows = []
 for i, name in enumerate(DESIGNS):

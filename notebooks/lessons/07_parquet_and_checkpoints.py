@@ -46,19 +46,19 @@ second_half: int = 400  # trips sent after it
 
 # %%
 import json
-from kafka import KafkaProducer
 from etl_lib.main import build_streams
+from etl_lib.notebook import send_json
 from etl_lib.writers import write_parquet_stream
 
 def send_trips(start, n):
-    p = KafkaProducer(bootstrap_servers=s.kafka_bootstrap_servers, acks="all")
+    """Bike trips t<start> .. t<start+n-1>, five per minute from 08:00, keyed by one of seven stations."""
+    trips, keys = [], []
     for i in range(start, start + n):
         ts = f"2018-04-02 {8 + i // 300:02d}:{(i // 5) % 60:02d}:00"
-        p.send(s.kafka_topic_bike, key=str(i % 7).encode(), value=json.dumps(
-            {"trip_id": f"t{i:05d}", "trip_duration": 600, "start_time": ts, "stop_time": ts,
-             "start_station_id": 3 + i % 7, "end_station_id": 4}).encode())
-    p.flush()
-    p.close()
+        trips.append({"trip_id": f"t{i:05d}", "trip_duration": 600, "start_time": ts, "stop_time": ts,
+                      "start_station_id": 3 + i % 7, "end_station_id": 4})
+        keys.append(str(i % 7))
+    send_json(s.kafka_bootstrap_servers, s.kafka_topic_bike, trips, s, keys=keys)
 
 def run_query():
     q = write_parquet_stream(build_streams(spark, s)["bike"], "bike_trips", s, available_now=True)
@@ -165,16 +165,16 @@ show(df.where("date = '2018-04-02' and hour = 9").groupBy("hour").count())
 # %%
 from pyspark.sql import functions as F
 
+from etl_lib.writers import run_once  # the chain above in one call: Parquet, checkpoint, available-now, wait
+
 def windowed(length, *keys):
     bikes = build_streams(spark, s)["bike"]
     counts = bikes.withWatermark("event_time", "10 minutes").groupBy(F.window("event_time", length), *keys).count()
-    return (counts.writeStream.format("parquet").option("path", str(s.data_dir / "counts"))
-            .option("checkpointLocation", str(s.data_dir / "checkpoints" / "counts"))
-            .trigger(availableNow=True).start())
+    return run_once(counts, "counts", s)
 
-windowed("15 minutes").awaitTermination()
+windowed("15 minutes")
 send_trips(first_half + second_half, 300)  # new data, so that the restarted query runs a micro-batch
-windowed("10 minutes").awaitTermination()
+windowed("10 minutes")
 counts = read_sink(s.data_dir / "counts")
 minutes = counts["window"].map(lambda w: (pd.to_datetime(w["end"]) - pd.to_datetime(w["start"])) // pd.Timedelta(minutes=1))
 mixed = minutes.value_counts().sort_index().rename_axis("window length (minutes)").rename("windows written")
@@ -219,7 +219,7 @@ print(f"shuffle partitions configured: {spark.conf.get('spark.sql.shuffle.partit
 # %%
 spark.conf.set("spark.sql.shuffle.partitions", "8")
 send_trips(first_half + second_half + 300, 50)
-windowed("10 minutes").awaitTermination()
+windowed("10 minutes")
 spark.conf.set("spark.sql.shuffle.partitions", str(s.spark_shuffle_partitions))
 checkpoint = s.data_dir / "checkpoints" / "counts"
 last_offsets = max((checkpoint / "offsets").iterdir(), key=lambda p: int(p.name) if p.name.isdigit() else -1)
@@ -235,7 +235,7 @@ print(f"session: 8 | offset log of the last batch: {saved} | state partitions on
 # %%
 send_trips(first_half + second_half + 350, 50)  # new data, so that the restarted query runs a micro-batch
 try:
-    windowed("10 minutes", "start_station_id").awaitTermination()
+    windowed("10 minutes", "start_station_id")
     refused = None
 except Exception as err:
     # Spark wraps the cause: show the most specific error class, the one about the state.

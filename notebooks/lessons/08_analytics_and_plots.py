@@ -85,13 +85,13 @@ reads
 
 # %%
 from etl_lib.commit_log import read_sink
-from etl_lib.main import ANALYTICS, SILVER_QUERY, build_streams
+from etl_lib.main import ANALYTICS, SILVER_QUERY, build_analytic, build_streams
 from etl_lib.writers import write_analytics_stream
 
 first = s.replace(data_dir=s.data_dir / "first_design")
 from_topics = build_streams(spark, first)  # Kafka -> parsed records -> combined windows, per query
 on_windows = [a for a in ANALYTICS if a.on_windows]
-old = [write_analytics_stream(a.build(from_topics, first), a.name, "append", first, available_now=True)
+old = [write_analytics_stream(build_analytic(a, from_topics, first), a.name, "append", first, available_now=True)
        for a in on_windows]
 for q in old:
     q.awaitTermination()

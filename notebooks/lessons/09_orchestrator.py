@@ -48,7 +48,7 @@ from data_gen import GenParams, KafkaSink, generate
 from etl_lib.main import ANALYTICS, run_etl
 
 key1 = generate(GenParams(days=days, scale=scale, seed=42),
-                KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics))
+                KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics, settings=s))
 flags_off = {"enable_pearson_correlations": False, "enable_temporal_correlations": False,
              "enable_multi_variable_summary": False}
 run = run_etl(spark, s.replace(**flags_off), available_now=True)
@@ -77,42 +77,22 @@ print("analytics folders written:", sorted(p.name for p in s.analytics_output_pa
 # once the time is up *and* every query has finished at least two batches.
 
 # %%
-import threading
-import time
 from datetime import datetime
+from etl_lib.live import start_replay, stop_when_enough
 
 day2 = GenParams(days=days, scale=scale, seed=43, start=datetime(2018, 4, 3))
-produced: dict = {}
-producer = threading.Thread(
-    target=lambda: produced.update(generate(day2, KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics),
-                                            speedup=86400 / (run_seconds / 2))),
-    name="data_gen day 2")
 live = s.replace(batch_interval="2 seconds", **flags_off)
-enough = threading.Event()
-
-
-def stop_when_enough() -> None:
-    """Set ``enough`` once ``run_seconds`` have passed and every running query has done two micro-batches."""
-    deadline = time.monotonic() + run_seconds
-    while not enough.wait(0.5):
-        queries, now = spark.streams.active, time.monotonic()
-        if now >= deadline and queries and all(len(q.recentProgress) >= 2 for q in queries):
-            enough.set()
-        elif now >= deadline + 4 * run_seconds:  # something is stuck: stop anyway, the checks below show it
-            enough.set()
-
-
-producer.start()
-watcher = threading.Thread(target=stop_when_enough, name="stop when enough")
-watcher.start()
+replay = start_replay(day2, s, speedup=86400 / (run_seconds / 2))  # data_gen in a background thread
 try:
-    run2 = run_etl(spark, live, stop_event=enough, echo=lambda line: None)
+    # Set once run_seconds have passed and every query has done two micro-batches (or, if one is stuck,
+    # after 5 x run_seconds: the checks below show it).
+    with stop_when_enough(spark, run_seconds, min_batches=2) as enough:
+        run2 = run_etl(spark, live, stop_event=enough, echo=lambda line: None)
 finally:
-    enough.set()
-    watcher.join()
-    producer.join()
+    replay.join()  # day 2 is sent whole: the counts below add it up
+produced = replay.answer_key
 print(f"ran {len(run2.queries)} queries for at least {run_seconds} s on a 2-second trigger; day 2 fully sent:",
-      not producer.is_alive())
+      replay.finished)
 
 # %% [markdown]
 # What each query did while it ran (this table changes from run to run: how many micro-batches fit into

@@ -85,6 +85,9 @@ def run_round(name):
 
 send(s.kafka_topic_bike, [bike(1, "2018-04-02 08:01:00"), bike(2, "2018-04-02 08:16:00")])
 run_round("round 1: 08:01, 08:16")
+pd.DataFrame(emitted, columns=["round", "mode", "batch", "rows handed to the sink"])
+
+# %%
 send(s.kafka_topic_bike, [bike(3, "2018-04-02 08:17:00"), bike(4, "2018-04-02 08:31:00")])
 run_round("round 2: 08:17, 08:31")
 send(s.kafka_topic_bike, [bike(5, "2018-04-02 08:47:00")])
@@ -180,11 +183,15 @@ def accident(n, ts):
     return {"id": f"a{n}", "dispatch_ts": ts, "mode_type": "bike", "location_type": "Intersection",
             "street": "Blue Hill Ave", "latitude": 42.35, "longitude": -71.1}
 
-send(s.kafka_topic_weather, [weather(f"2018-04-02 08:{m:02d}:00") for m in range(0, 60, 10)]
-     + [weather(f"2018-04-02 {h:02d}:{m:02d}:00") for h, m in [(9, 50), (10, 0), (10, 10), (10, 20), (10, 30)]])
-send(s.kafka_topic_accidents, [accident(1, "2018-04-02 08:25:00"), accident(2, "2018-04-02 08:44:00"),
-                               accident(3, "2018-04-02 09:35:00"), accident(4, "2018-04-02 10:27:00")])
+readings = ([weather(f"2018-04-02 08:{m:02d}:00") for m in range(0, 60, 10)]
+            + [weather(f"2018-04-02 {h:02d}:{m:02d}:00") for h, m in [(9, 50), (10, 0), (10, 10), (10, 20), (10, 30)]])
+crashes = [accident(n + 1, f"2018-04-02 {t}:00") for n, t in enumerate(["08:25", "08:44", "09:35", "10:27"])]
+send(s.kafka_topic_weather, readings)
+send(s.kafka_topic_accidents, crashes)
+print("accidents at", ", ".join(c["dispatch_ts"][11:16] for c in crashes), "| weather readings at",
+      ", ".join(r["timestamp"][11:16] for r in readings))
 
+# %%
 accidents = (parse_accident_stream(read_kafka_stream(spark, s.kafka_topic_accidents, s))
              .select("id", F.lit("boston").alias("accident_city"), F.col("event_time").alias("accident_time"))
              .withWatermark("accident_time", watermark_delay))
@@ -254,7 +261,7 @@ from etl_lib.kafka_local import reset_topics
 dedup_topics = {t: f"11.dedup.{name}" for t, name in s.kafka_topics.items()}  # a world of its own
 reset_topics(s.kafka_bootstrap_servers, dedup_topics.values(), 3)
 key = generate(GenParams(days=1, scale=scale, seed=42, duplicate_fraction=duplicate_fraction),
-               KafkaSink(s.kafka_bootstrap_servers, dedup_topics),
+               KafkaSink(s.kafka_bootstrap_servers, dedup_topics, settings=s),
                windows=(s.window_duration_medium, s.window_duration_long))
 bikes = parse_bike_stream(read_kafka_stream(spark, dedup_topics["bike"], s))
 designs = {
@@ -330,7 +337,7 @@ dedup
 #
 
 # %%
-appended = [rows for rows in table[table["mode"] == "append"]["rows"] if rows != "-"]
+appended = [rows for _, mode, _, rows in emitted if mode == "append" and rows != "-"]
 assert appended == ["08:00 x1", "08:15 x2"], "append: each window once, with its final count"
 assert list(inner["id"]) == ["a1", "a2", "a4"] and list(outer[outer["weather_time"].isna()]["id"]) == ["a3"]
 assert dedup["rows out"].nunique() == 1 and dedup["rows out"].iloc[0] == bike["unique_valid_events"]

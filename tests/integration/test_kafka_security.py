@@ -13,27 +13,26 @@ from etl_lib.kafka_local import LocalKafka, broker_answers, create_topics, end_o
 pytestmark = pytest.mark.timeout(300)
 
 
-def test_sasl_settings_reach_every_kafka_client(settings, spark, tmp_path, monkeypatch):
-    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
-    monkeypatch.setenv("KAFKA_SASL_MECHANISM", "PLAIN")
-    monkeypatch.setenv("KAFKA_SASL_USERNAME", "student")
-    monkeypatch.setenv("KAFKA_SASL_PASSWORD", 'exam "2018" pass')
-    broker = LocalKafka(f"127.0.0.1:{free_port()}", tmp_path / "broker", heap="256m",
-                        sasl_users={"student": 'exam "2018" pass'})
+def test_sasl_settings_reach_every_kafka_client(settings, spark, tmp_path):
+    # The login is in these settings only, not in the process's environment: each client must be handed them.
+    s = load_settings({**settings.as_env(), "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
+                       "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_MECHANISM": "PLAIN",
+                       "KAFKA_SASL_USERNAME": "student", "KAFKA_SASL_PASSWORD": 'exam "2018" pass'})
+    broker = LocalKafka(s.kafka_bootstrap_servers, tmp_path / "broker", heap="256m",
+                        sasl_users={"student": 'exam "2018" pass'}, client_settings=s)
     broker.start()  # ready means: a client logged in with the settings above listed the topics
     try:
-        s = load_settings({**settings.as_env(), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-                           "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_USERNAME": "student",
-                           "KAFKA_SASL_PASSWORD": 'exam "2018" pass'})
-        create_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), 2)
-        key = generate(GenParams(days=1, scale=0.02, seed=5), KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics))
+        create_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), 2, settings=s)
+        key = generate(GenParams(days=1, scale=0.02, seed=5),
+                       KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics, settings=s))
         sent = key["counts"]["bike"]["produced"]
-        ends = end_offsets(s.kafka_bootstrap_servers, s.kafka_topics.values())
+        ends = end_offsets(s.kafka_bootstrap_servers, s.kafka_topics.values(), settings=s)
         assert sent > 0 and {t: sum(ends[name].values()) for t, name in s.kafka_topics.items()} == \
             {t: c["produced"] for t, c in key["counts"].items()}, "data_gen's producer logged in"
         # The Java producer gets the same login as Java client properties (a JAAS line with the quoted password).
-        generate(GenParams(days=1, scale=0.02, seed=5), JavaKafkaSink(s.kafka_bootstrap_servers, s.kafka_topics))
-        ends = end_offsets(s.kafka_bootstrap_servers, s.kafka_topics.values())
+        generate(GenParams(days=1, scale=0.02, seed=5),
+                 JavaKafkaSink(s.kafka_bootstrap_servers, s.kafka_topics, settings=s))
+        ends = end_offsets(s.kafka_bootstrap_servers, s.kafka_topics.values(), settings=s)
         assert {t: sum(ends[name].values()) for t, name in s.kafka_topics.items()} == \
             {t: 2 * c["produced"] for t, c in key["counts"].items()}, "data_gen's Java producer logged in"
 
@@ -41,11 +40,10 @@ def test_sasl_settings_reach_every_kafka_client(settings, spark, tmp_path, monke
 
         assert read_kafka_batch(spark, s.kafka_topic_bike, s).count() == 2 * sent, "Spark's source logged in too"
 
-        # Without the settings, or with a wrong password, the broker serves nothing.
-        monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+        # Without the login (the process's own settings), or with a wrong password, the broker serves nothing.
         assert not broker_answers(broker.bootstrap_servers, timeout=2.0)
-        monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
-        monkeypatch.setenv("KAFKA_SASL_PASSWORD", "guess")
-        assert not broker_answers(broker.bootstrap_servers, timeout=2.0)
+        assert not broker_answers(broker.bootstrap_servers, timeout=2.0,
+                                  settings=s.replace(kafka_security_protocol="PLAINTEXT"))
+        assert not broker_answers(broker.bootstrap_servers, timeout=2.0, settings=s.replace(kafka_sasl_password="guess"))
     finally:
         broker.stop()

@@ -75,6 +75,9 @@ def test_notebook_runs_with_small_parameters(path, settings, tmp_path, monkeypat
     assert not errors
 
 
+MAX_CELL_LINES = 32  # "about 30"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_follows_the_skeleton(path):
     nb = json.loads(path.read_text())
@@ -91,6 +94,10 @@ def test_notebook_follows_the_skeleton(path):
     assert all(c.get("outputs") for c in code if "parameters" not in c["metadata"].get("tags", [])), \
         "outputs are committed (every code cell but the parameters cell shows something)"
     assert all(c["execution_count"] is not None for c in code)
+    # A cell a student reads at one glance; longer code belongs in the library, with a test.
+    long = {i: n for i, c in enumerate(cells) if c["cell_type"] == "code"
+            and (n := len("".join(c["source"]).splitlines())) > MAX_CELL_LINES}
+    assert not long, f"code cells over {MAX_CELL_LINES} lines (cell: lines): {long}"
     for c in code:
         for o in c["outputs"]:
             blob = json.dumps(o)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pandas as pd
+import pytest
 
 from etl_lib.config import load_settings
 from etl_lib.doctor import Check, format_checks, run_checks
@@ -137,3 +138,60 @@ def test_a_hand_made_bike_trip_is_valid():
 
     trip = bike_trip(7, "2018-04-02 08:01:00")
     assert trip["trip_id"] == "b7" and validate_record("bike", json.dumps(trip).encode()).ok
+
+
+def test_send_json_refuses_keys_that_do_not_match_the_records():
+    from etl_lib.notebook import send_json
+
+    with pytest.raises(ValueError, match="2 keys for 3 records"):  # before any connection is tried
+        send_json("127.0.0.1:1", "t", [{}, {}, {}], keys=["a", "b"])
+
+
+class _Query:
+    def __init__(self, batches):
+        self.recentProgress = [{}] * batches
+
+
+class _Spark:
+    """Enough of a SparkSession for stop_when_enough: the active queries and their progress."""
+
+    def __init__(self, *batches):
+        self.streams = type("Streams", (), {"active": [_Query(b) for b in batches]})()
+
+
+def test_stop_when_enough_waits_for_the_time_and_for_every_query():
+    import time
+
+    from etl_lib.live import stop_when_enough
+
+    spark = _Spark(2, 1)  # one query has done only one micro-batch
+    t0 = time.monotonic()
+    with stop_when_enough(spark, seconds=0.2, min_batches=2, give_up_after=30) as enough:
+        assert not enough.wait(1.5)  # the time is up, but not every query has two batches
+        spark.streams.active[1].recentProgress.append({})
+        assert enough.wait(5)
+    assert time.monotonic() - t0 < 10
+    with stop_when_enough(_Spark(0), seconds=0.1, give_up_after=0.6) as stuck:
+        assert stuck.wait(5)  # a stuck query does not hang the lesson
+    with stop_when_enough(_Spark(5), seconds=60) as early:
+        pass
+    assert early.is_set()  # leaving the block sets it and joins the watcher
+
+
+def test_bfd_packing_plot_draws_every_file_of_every_bucket():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from etl_lib.pipelines import bfd_buckets, l2_lower_bound
+    from etl_lib.plots import plot_bfd_packing
+
+    mib = 1024 * 1024
+    sizes = [6 * mib, 5 * mib, 4 * mib, 3 * mib, 2 * mib, mib // 2]
+    buckets = bfd_buckets(sizes, 10 * mib)
+    left, right = plot_bfd_packing(buckets, 10 * mib, l2_lower_bound(sizes, 10 * mib))
+    drawn = [p.get_height() for p in left.patches if p.get_height() > 0]
+    assert sorted(drawn) == sorted(s / mib for s in sizes)
+    assert sum(p.get_height() for p in right.patches) == len(buckets)  # one histogram count per bucket
+    plt.close("all")
