@@ -23,8 +23,10 @@ from .core.settings import Location, Settings, get_settings
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.streaming import StreamingQuery
 
-__all__ = ["create_spark_session", "read_kafka_stream", "read_kafka_batch", "spark_log_file", "stop_spark"]
+__all__ = ["create_spark_session", "planned_with_aqe", "read_kafka_stream", "read_kafka_batch", "spark_log_file",
+           "stop_spark"]
 
 
 def _log4j_conf() -> str:
@@ -191,6 +193,18 @@ def read_kafka_batch(spark: "SparkSession", topic: str, settings: Settings | Non
         .option("endingOffsets", "latest")
         .load()
     )
+
+
+def planned_with_aqe(query: "StreamingQuery") -> bool:
+    """Whether the query's last micro-batch ran under adaptive query execution (an ``AdaptiveSparkPlan`` root).
+
+    Since Spark 4.1, ``spark.sql.adaptive.streaming.stateless.enabled`` (on by
+    default) lets AQE plan each micro-batch of a *stateless* query; a stateful
+    one (aggregation, deduplication, join) is always planned without it,
+    because its state is partitioned by the shuffle AQE would change.
+    """
+    # pyspark's query.explain() prints the plan; the string behind it is read here instead.
+    return "AdaptiveSparkPlan" in query._jsq.explainInternal(False)
 
 
 def stop_spark(spark: "SparkSession", timeout: float = 60.0) -> None:

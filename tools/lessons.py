@@ -164,16 +164,14 @@ def _quiz_cells() -> list[nbformat.NotebookNode]:
             "Print the questions of a concept (or `lesson=\"06\"`) without their answers, and note your letters:"),
         nbformat.v4.new_code_cell('show(bank, concept="watermarks")'),
         nbformat.v4.new_markdown_cell(
-            "Write your answers as `{question id: letter}` in the cell below (the stored ones are a sample "
-            "student's), or save them as JSON and pass the file as the `answers_file` parameter "
-            "(`papermill ... -p answers_file my_answers.json`). The report scores each concept you answered, "
+            "Write your answers as `{question id: letter}` in the cell below (it is stored empty, so that no "
+            "stored report gives an answer away), or save them as JSON and pass the file as the `answers_file` "
+            "parameter (`papermill ... -p answers_file my_answers.json`). The report scores each concept you answered, "
             "explains each wrong answer, and says which lesson and page to reread."),
         nbformat.v4.new_code_cell(
             "import json\n"
             "from pathlib import Path\n\n"
-            "answers = {\"q070\": \"b\", \"q071\": \"a\", \"q072\": \"b\", \"q103\": \"b\", "
-            "\"q036\": \"a\", \"q037\": \"b\",\n"
-            "           \"q004\": \"b\", \"q005\": \"b\", \"q006\": \"b\", \"q028\": \"b\", \"q029\": \"b\"}\n"
+            "answers: dict[str, str] = {}  # for example {\"q070\": \"b\", \"q071\": \"a\"}\n"
             "if answers_file:\n"
             "    answers = json.loads(Path(answers_file).read_text())\n"
             "report = score_answers(answers, bank, concepts)\n"

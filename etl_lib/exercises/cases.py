@@ -173,6 +173,112 @@ def _show_step(step) -> str:
     return f"tick({step[1]})" if step[0] == "tick" else "flush()"
 
 
+def _returns_within(fn, seconds: float, why: str) -> Any:
+    """Run ``fn()`` in a helper thread; its result, or a Mismatch naming ``why`` when it has not returned in time."""
+    import threading
+
+    out: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            out["value"] = fn()
+        except BaseException as err:  # noqa: BLE001 - handed back to the case
+            out["error"] = err
+
+    # A daemon helper: a student's hung workers must not keep the grader from reporting.
+    helper = threading.Thread(target=call, name="exercise-call", daemon=True)
+    helper.start()
+    helper.join(seconds)
+    if helper.is_alive():
+        raise Mismatch(f"did not return within {seconds:.0f} s: {why}")
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+@exercise("run_workers", "02", "A bounded queue, worker threads, counts behind a lock and a clean stop",
+          ["producer-consumer", "backpressure", "metrics", "graceful-shutdown", "gil"])
+def _run_workers(ctx: Context) -> list[Case]:
+    import threading
+    import time
+
+    hang = "a worker that ends on an error, or an item without task_done(), leaves queue.join() waiting for ever"
+
+    def every_item_once(run_workers):
+        seen: list[int] = []
+        lock = threading.Lock()
+
+        def handle(item: int) -> None:
+            with lock:
+                seen.append(item)
+        got = _returns_within(lambda: run_workers(range(20), handle, workers=4, queue_size=5), 20, hang)
+        _expect(sorted(seen) == list(range(20)), f"handled {sorted(seen)}, expected each of 0..19 once")
+        _expect(got == {"ok": 20, "failed": 0}, f"returned {got!r}, expected {{'ok': 20, 'failed': 0}}")
+
+    def failures_are_counted(run_workers):
+        def handle(item: int) -> None:
+            if item % 3 == 0:
+                raise ValueError(f"bad item {item}")
+        got = _returns_within(lambda: run_workers(range(20), handle, workers=3, queue_size=4), 20, hang)
+        _expect(got == {"ok": 13, "failed": 7}, f"returned {got!r}, expected {{'ok': 13, 'failed': 7}}")
+
+    def workers_in_threads(run_workers):
+        names: set[str] = set()
+        daemons: list[bool] = []
+        before = set(threading.enumerate())
+
+        def handle(item: int) -> None:
+            names.add(threading.current_thread().name)
+            daemons.append(threading.current_thread().daemon)
+            time.sleep(0.01)
+        # Called in this thread, not in the timing helper: threads inherit daemon-ness from the thread that starts
+        # them, and the helper is a daemon (the cases before this one have shown that the function returns).
+        run_workers(range(24), handle, workers=4, queue_size=4)
+        _expect(threading.main_thread().name not in names, "handle ran in the calling thread, not in workers")
+        _expect(len(names) >= 2, f"only {len(names)} thread handled the items; expected the work spread over "
+                                  "the 4 workers")
+        _expect(not any(daemons), "the workers are daemon threads")
+        left = [t.name for t in set(threading.enumerate()) - before if t.is_alive() and t.name != "exercise-call"]
+        _expect(not left, f"threads still running after it returned: {left}")
+
+    def producer_waits(run_workers):
+        handled = [0]
+        ahead: list[int] = []
+
+        def items():
+            for k in range(30):
+                ahead.append(k - handled[0])  # items put but not yet handled, when the producer asks for one more
+                yield k
+
+        def handle(item: int) -> None:
+            time.sleep(0.005)
+            handled[0] += 1  # one worker: no race here
+        _returns_within(lambda: run_workers(items(), handle, workers=1, queue_size=2), 20, hang)
+        _expect(max(ahead) <= 2 + 1 + 1, f"the producer ran up to {max(ahead)} items ahead of the worker with "
+                                         "queue_size=2; a bounded queue holds it back")
+
+    def exact_under_contention(run_workers):
+        got = _returns_within(lambda: run_workers(range(20_000), lambda item: None, workers=10, queue_size=50),
+                              60, hang)
+        _expect(got == {"ok": 20_000, "failed": 0}, f"returned {got!r} for 20,000 items and 10 workers")
+
+    return [
+        Case("20 items, 4 workers, a handle that records each item", every_item_once,
+             "take every item off the queue in a worker, count it once, and return the counts dict", 0),
+        Case("20 items, handle raises ValueError for every third one (0, 3, 6, ...)", failures_are_counted,
+             "catch the error in the worker, count it as failed, and call task_done() for every item in a "
+             "finally", 1),
+        Case("24 items, 4 workers, a handle that takes 10 ms", workers_in_threads,
+             "start the workers as ordinary (non-daemon) threads; after queue.join(), tell each to stop and "
+             "join() it before returning", 2),
+        Case("30 items from a generator, 1 slow worker, queue_size=2", producer_waits,
+             "backpressure: put the items one by one on a Queue(maxsize=queue_size) from the calling thread, "
+             "so put() waits while the queue is full", 3),
+        Case("20,000 items, 10 workers, a handle that does nothing", exact_under_contention,
+             "the counts are shared by every worker: update them while holding a threading.Lock", 4),
+    ]
+
+
 # =========================================================================== 03 · nightly files
 def _reference_bfd_count(sizes: list[int], capacity: int) -> int:
     """How many buckets best-fit decreasing makes: the kit's own packer (ties do not change the count)."""
@@ -477,6 +583,53 @@ def _committed_files(ctx: Context) -> list[Case]:
     return [Case("a sink partitioned by hour after two micro-batches, plus an orphan file in one partition", run,
                  "list the files named in _spark_metadata/<batch id> (after the first line 'v1', one JSON object per "
                  "file with its 'path', a file:// URI); do not list the folder", 1)]
+
+
+@exercise("start_raw_query", "07", "The whole writeStream chain: Parquet, partitions, checkpoint, mode, trigger",
+          ["partition-by", "checkpointing", "exactly-once", "triggers", "output-modes"], needs="spark")
+def _start_raw_query(ctx: Context) -> list[Case]:
+    def run(fn):
+        from ..commit_log import read_sink
+
+        spark = ctx.spark()
+        base = ctx.scratch("raw")
+        source, out, ck = base / "in", base / "out", base / "ck"
+        source.mkdir()
+        schema = "trip_id string, year int, month int, date string, hour int"
+        stream = spark.readStream.schema(schema).json(str(source))
+
+        def arrive(name: str, hours: list[int]) -> None:
+            (source / name).write_text("\n".join(json.dumps({"trip_id": f"{name}-{i}", "year": 2018, "month": 4,
+                                                              "date": "2018-04-02", "hour": h})
+                                                  for i, h in enumerate(hours)))
+
+        def once() -> None:
+            query = fn(stream, str(out), str(ck))
+            _expect(hasattr(query, "awaitTermination"), f"returned {type(query).__name__}, not a started "
+                                                        "StreamingQuery")
+            try:
+                done = query.awaitTermination(120)
+            finally:
+                query.stop()
+            _expect(done is not False, "the query did not stop by itself after reading what had arrived")
+
+        arrive("a.json", [8, 8, 9])
+        once()
+        hours = sorted(p.name for p in out.glob("year=2018/month=4/date=2018-04-02/hour=*"))
+        _expect(hours == ["hour=8", "hour=9"], f"partition folders under the path: {hours or 'none'}, expected "
+                                                 "year=2018/month=4/date=2018-04-02/hour=8 and hour=9")
+        _expect(any(out.rglob("*.parquet")), "no Parquet files in the output folder")
+        _expect((ck / "commits" / "0").is_file(), "no committed batch in the checkpoint folder")
+        _expect(len(read_sink(out)) == 3, f"{len(read_sink(out))} rows committed after the first run, expected 3")
+        arrive("b.json", [10, 10])
+        once()
+        rows = read_sink(out)
+        _expect(len(rows) == 5, f"{len(rows)} rows after a second run with 2 new records, expected 5 (each once)")
+
+    return [Case("3 records, then a second run after 2 more arrive (hours 8, 9, then 10)", run,
+                 "writeStream.format('parquet') with option path and option checkpointLocation, "
+                 "partitionBy('year', 'month', 'date', 'hour'), outputMode('append'), trigger(availableNow=True), "
+                 "start(); the checkpoint is what lets the second run skip what the first wrote", 1)]
 
 
 # =========================================================================== 08 · analytics

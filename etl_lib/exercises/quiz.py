@@ -129,6 +129,9 @@ class Report:
         return [c for c, (a, k) in self.by_concept.items() if k < a]
 
     def table(self) -> str:
+        if not self.answered and not self.unknown:
+            return ("No answers to score yet: write them as {question id: letter} in the quiz cell, "
+                    "or pass a JSON file as the answers_file parameter.")
         lines = [f"score: {self.correct} of {self.answered} answered questions right", "",
                  f"{'concept':<26} right  answered"]
         for cid, (a, k) in self.by_concept.items():

@@ -40,8 +40,10 @@ check("retry_with_backoff", retry_with_backoff)
 # %% [markdown]
 # ## 2. `MinibatchCollector`: a window that closes on time
 #
-# The seed's consumer collects messages into 5-second minibatches. Write a class `MinibatchCollector(window)`
-# driven by a clock the caller passes in:
+# The seed's consumer collects messages into 5-second minibatches. The kit's `minibatch_collector` (lesson 02)
+# aligns its windows to the clock (`[0, 5)`, `[5, 10)`, ...); this exercise builds the other common design, a
+# window that opens with its first item. Both close on time, by the clock, when no new item arrives. Write a class
+# `MinibatchCollector(window)` driven by a clock the caller passes in:
 #
 # - `offer(now, item)`: add an item. A batch opens with its first item and lasts `window` seconds. If the open
 #   batch is already due (`now >= opened + window`), close it first: return it, and the item opens the next one.
@@ -85,3 +87,62 @@ class MinibatchCollector:
 
 # %%
 check("minibatch_collector", MinibatchCollector)
+
+
+# %% [markdown]
+# ## 3. `run_workers`: a bounded queue, worker threads and a clean stop
+#
+# The seed's pipeline in miniature. Process every item of `items` with `handle(item)` in `workers` threads:
+#
+# - put the items, from the calling thread, on a `queue.Queue(maxsize=queue_size)`: when the workers fall behind,
+#   `put` blocks (backpressure), so at most about `queue_size` items wait;
+# - each worker takes an item, calls `handle(item)` and counts it as `"ok"`, or as `"failed"` when `handle` raises
+#   (a failure must not end the worker); it calls `task_done()` for every item it took, whatever happened;
+# - the counts live in one dict `{"ok": ..., "failed": ...}` shared by the workers, so every update holds a
+#   `threading.Lock`;
+# - when every item is put, wait with `join()` on the queue, then stop the workers (one `None` per worker, or a
+#   `threading.Event`) and `join()` every thread before you return the counts. No daemon threads, no `sleep`.
+
+# %% tags=["exercise"]
+# ✏️ your code
+def run_workers(items, handle, workers=4, queue_size=5):
+    ### BEGIN SOLUTION
+    import queue
+    import threading
+
+    work = queue.Queue(maxsize=queue_size)
+    counts = {"ok": 0, "failed": 0}
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            item = work.get()
+            try:
+                if item is None:
+                    return
+                try:
+                    handle(item)
+                    outcome = "ok"
+                except Exception:
+                    outcome = "failed"
+                with lock:
+                    counts[outcome] += 1
+            finally:
+                work.task_done()
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for item in items:
+        work.put(item)
+    work.join()
+    for _ in threads:
+        work.put(None)
+    for t in threads:
+        t.join()
+    return counts
+    ### END SOLUTION
+
+
+# %%
+check("run_workers", run_workers)

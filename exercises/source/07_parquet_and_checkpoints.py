@@ -35,3 +35,30 @@ def committed_files(sink_path: str) -> list[str]:
 
 # %%
 check("committed_files", committed_files)
+
+
+# %% [markdown]
+# ## 2. `start_raw_query`: the whole `writeStream` chain
+#
+# Start the streaming query that writes the parsed records `df` to Parquet files under `path`, partitioned by
+# `year`, `month`, `date` and `hour`, in append mode, with its checkpoint in `checkpoint`, on an available-now
+# trigger; return the started query (the check waits for it). Run again with the same folders, it must write
+# only what arrived since, once.
+
+# %% tags=["exercise"]
+# ✏️ your code
+def start_raw_query(df, path: str, checkpoint: str):
+    ### BEGIN SOLUTION
+    return (df.writeStream
+            .format("parquet")
+            .option("path", path)
+            .option("checkpointLocation", checkpoint)
+            .partitionBy("year", "month", "date", "hour")
+            .outputMode("append")
+            .trigger(availableNow=True)
+            .start())
+    ### END SOLUTION
+
+
+# %%
+check("start_raw_query", start_raw_query)

@@ -61,7 +61,7 @@ print(format_checks(checks))
 #
 # <details><summary>Answer</summary>
 #
-# `spark.jars.packages` makes Spark download the connector through Ivy at start-up: slow, and impossible offline or behind a registry mirror. Maven resolves the jars once (`make jars`), and Spark ships the local files to every executor, also on a cluster.
+# `spark.jars.packages` makes the driver download the connector through Ivy at start-up: slow, and impossible offline unless `spark.jars.repositories` or `spark.jars.ivySettings` points Ivy at a mirror that is reachable. Maven resolves the jars once (`make jars`), and Spark ships the local files to every executor, also on a cluster.
 #
 # </details>
 #

@@ -220,7 +220,7 @@ for t, topic in s.kafka_topics.items():
 #
 # <details><summary>Answer</summary>
 #
-# It gets no partition and idles: a partition has exactly one owner in a group, so a group's parallelism is at most its topic's partition count. A member that stops polling (or closes) leaves the group, after the session timeout if it crashed; the coordinator rebalances and the idle member takes over its partitions, from the offsets the group committed.
+# It gets no partition and idles: a partition has exactly one owner in a group, so a group's parallelism is at most its topic's partition count. A member leaves the group at once when it closes; one whose process still runs but stops polling is removed after `max.poll.interval.ms` (5 minutes by default); one that crashed (no heartbeats) after `session.timeout.ms`. The coordinator then rebalances and the idle member takes over its partitions, from the offsets the group committed.
 #
 # </details>
 #

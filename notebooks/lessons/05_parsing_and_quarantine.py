@@ -159,7 +159,8 @@ print("consumer groups the Spark queries added on the broker:", sorted(consumer_
 
 # %% [markdown]
 # **Schema inference is for files, not Kafka.** The seed sets `spark.sql.streaming.schemaInference=true`. It
-# has no effect on Kafka: the Kafka source's schema is always the same seven columns, and the JSON inside `value`
+# has no effect on Kafka: the Kafka source's schema is always the same seven columns (an eighth, `headers`, only
+# with the option `includeHeaders`), and the JSON inside `value`
 # is parsed only with the schema you give `from_json`. The setting applies to *file* sources (JSON, CSV,
 # Parquet folders). Without it, a streaming file source refuses to start without a schema:
 

@@ -59,6 +59,12 @@ show(sliding.select(F.date_format("window.start", "HH:mm").alias("start"), "coun
 # watermark passes the window's end; after that, an event for that window is **left out**. Spark moves the
 # watermark between micro-batches.
 #
+# Which events count as late depends on the stateful step that meets them first. A windowed aggregation on its
+# own drops an event only when its *window* has closed (window end at or behind the watermark): an event older
+# than the watermark whose window is still open is counted. Deduplication drops every row *at or behind the
+# watermark* before it looks the row up. The kit's analytics deduplicate before they aggregate (below), so in the
+# kit the stricter rule holds: a row at or behind its batch's watermark is left out, open window or not.
+#
 # The experiment: micro-batch 1 holds weather every 5 minutes from 08:00 to 08:55 and one bike per window. Then
 # micro-batch 2 brings a **late** bike at 08:20, an on-time bike at 08:55, and weather up to 09:30.
 
@@ -174,16 +180,19 @@ print(f"records behind their batch's watermark: {int(read['late'].sum())} | "
       f"rows dropped by the watermark, as the query's progress reports it: {dropped}")
 
 # %% [markdown]
-# **The same event twice.** A producer that retries after a lost acknowledgement sends a record again, byte for
-# byte. The raw Parquet keeps both copies (it is the record of what arrived), but a count must not. Every
+# **The same event twice.** An upstream system that replays a stretch of its log, or a producer that restarts and
+# sends again in a new session, delivers a record again, byte for byte. (A retry after a lost acknowledgement does
+# not: the kit's producers are idempotent, and the broker discards the retried copy by its sequence number.) The raw Parquet keeps both copies (it is the record of what arrived), but a count must not. Every
 # analytic of the kit therefore drops repeated events by source and record id before it aggregates:
 #
 # ```python
 # union.withWatermark("event_time", "10 minutes").dropDuplicatesWithinWatermark(["source", "event_id"])
 # ```
 #
-# Spark remembers each id only until the watermark passes the event time of its first copy, so the state stays
-# bounded (plain `dropDuplicates` on a stream would remember every id for ever). Below, trip `b20` at 09:25 is
+# Spark remembers each id until the watermark passes its first copy's event time plus the delay, so the state
+# stays bounded (plain `dropDuplicates` on a stream would remember every id for ever), and a row at or behind the
+# watermark is dropped before the lookup, so a byte-for-byte copy is never counted twice (lesson 11 shows what
+# does slip through: a copy stamped more than the delay after the first). Below, trip `b20` at 09:25 is
 # sent twice, and weather up to 10:00 moves the watermark past its window.
 
 # %%
@@ -339,11 +348,11 @@ ahead_table
 #
 # </details>
 #
-# **5. A producer retry sends one bike trip twice, 30 seconds apart. What does the raw Parquet hold, what do the analytics count, and why does `dropDuplicatesWithinWatermark` need a watermark?**
+# **5. An upstream replay sends one bike trip twice, 30 seconds apart. What does the raw Parquet hold, what do the analytics count, and why does `dropDuplicatesWithinWatermark` need a watermark?**
 #
 # <details><summary>Answer</summary>
 #
-# The raw Parquet holds both copies (it records what arrived); the analytics count the trip once, because they drop repeated (source, record id) pairs. The watermark bounds the deduplication state: Spark forgets an id once the watermark passes the event time of its first copy. Without one, `dropDuplicates` on a stream keeps every id it has ever seen, and its state grows without end.
+# The raw Parquet holds both copies (it records what arrived); the analytics count the trip once, because they drop repeated (source, record id) pairs. The watermark bounds the deduplication state: Spark forgets an id once the watermark passes its first copy's event time plus the delay (and drops any row at or behind the watermark before the lookup). Without one, `dropDuplicates` on a stream keeps every id it has ever seen, and its state grows without end.
 #
 # </details>
 #

@@ -181,17 +181,40 @@ mixed = minutes.value_counts().sort_index().rename_axis("window length (minutes)
 mixed.to_frame()
 
 # %% [markdown]
-# **What the checkpoint fixes, and what AQE does not do in streaming.** The seed turns on Adaptive Query Execution
-# (`spark.sql.adaptive.enabled`), and so does the kit's session. Spark does not use it in streaming queries: it
-# logs a warning and plans every micro-batch without it. This notebook's Spark log has the warnings from the
-# queries above:
+# **Adaptive Query Execution in streaming: stateless yes, stateful no.** The seed turns on AQE
+# (`spark.sql.adaptive.enabled`), and so does the kit's session. Since Spark 4.1 a second setting,
+# `spark.sql.adaptive.streaming.stateless.enabled` (on by default), lets AQE plan every micro-batch of a
+# **stateless** query: after a shuffle it looks at the real sizes and, for example, coalesces small shuffle
+# partitions. A **stateful** query (aggregation, deduplication, stream–stream join) is always planned without
+# AQE: its state is split by the shuffle's partitions, and the checkpoint fixes how many there are.
+#
+# Below: the bike stream shuffled by station (stateless) with that setting on and off, then a windowed count
+# (stateful). `planned_with_aqe` reads each query's last plan; the files each micro-batch wrote show what AQE did.
+# (Each query also logs `ResolveWriteToStream: spark.sql.adaptive.enabled is not supported in streaming
+# DataFrames/Datasets and will be disabled`, a warning older than the stateless setting; the plans below are
+# what actually ran.)
 
 # %%
-from etl_lib.spark import spark_log_file
+from etl_lib.commit_log import committed_batches, committed_files
+from etl_lib.spark import planned_with_aqe, spark_log_file
 
-aqe_warnings = sorted({line.split(" WARN ", 1)[1].strip() for line in spark_log_file(s).read_text().splitlines()
-                       if " WARN " in line and ("AQE" in line or "adaptive" in line)})
-print("\n".join(aqe_warnings))
+def by_station(stateless_aqe):
+    spark.conf.set("spark.sql.adaptive.streaming.stateless.enabled", str(stateless_aqe).lower())
+    folder = f"by_station_aqe_{str(stateless_aqe).lower()}"
+    q = run_once(build_streams(spark, s)["bike"].repartition("start_station_id"), folder, s)
+    files_per_batch = len(committed_files(s.data_dir / folder)) / len(committed_batches(s.data_dir / folder))
+    return planned_with_aqe(q), files_per_batch
+
+rows = {f"stateless, stateless AQE {'on' if on else 'off'}": by_station(on) for on in (True, False)}
+spark.conf.unset("spark.sql.adaptive.streaming.stateless.enabled")
+per_window = build_streams(spark, s)["bike"].withWatermark("event_time", "10 minutes").groupBy(
+    F.window("event_time", "15 minutes")).count()
+rows["stateful (windowed count)"] = (planned_with_aqe(run_once(per_window, "aqe_stateful", s)), None)
+print(f"shuffle partitions: {spark.conf.get('spark.sql.shuffle.partitions')}")
+for name, (aqe, files) in rows.items():
+    print(f"{name:<32} planned with AQE: {aqe!s:<5}" + (f" | files per micro-batch: {files:.0f}" if files else ""))
+print("driver log:", sorted({line.split(" WARN ", 1)[1].strip() for line in spark_log_file(s).read_text().splitlines()
+                             if " WARN " in line and "stateful workloads" in line}))
 
 # %% [markdown]
 # Where AQE does act: a **batch** query. Trips per hour from the raw Parquet need a shuffle into
@@ -229,8 +252,8 @@ print(f"session: 8 | offset log of the last batch: {saved} | state partitions on
 
 # %% [markdown]
 # Now change the state's **key**, grouping by station as well as by window: the saved state no longer fits and
-# Spark refuses to restart. In both cases the fix is a new checkpoint folder, and usually reprocessing from the
-# earliest offsets.
+# Spark refuses to restart. In both cases the fix is a new checkpoint folder (with a new output folder: see
+# below), and usually reprocessing from the earliest offsets.
 
 # %%
 send_trips(first_half + second_half + 350, 50)  # new data, so that the restarted query runs a micro-batch
@@ -242,6 +265,29 @@ except Exception as err:
     classes = re.findall(r"\[([A-Z_]{6,})[\].]", str(err))
     refused = next((c for c in classes if "STATE" in c), classes[0] if classes else type(err).__name__)
 print("restart refused:", refused is not None, "| error class:", refused)
+
+# %% [markdown]
+# **A new checkpoint needs a new output folder too.** Say you reprocess by deleting only the checkpoint and
+# keeping the output. The restarted query is new: it reads from `startingOffsets` (earliest) and numbers its
+# batches from 0 again. But the output folder still holds `_spark_metadata`, the file sink's log, which says
+# batch 0 is already committed, so the sink *skips* the new batch 0: nothing is written twice, and the records
+# of that batch, new ones included, are silently lost. Reprocessing takes a new checkpoint **and** a new path.
+
+# %%
+raw_bikes = build_streams(spark, s)["bike"]
+run_once(raw_bikes, "reprocessed", s)
+before = len(read_sink(s.data_dir / "reprocessed"))
+shutil.rmtree(s.data_dir / "checkpoints" / "reprocessed")  # the checkpoint goes, the output stays
+send_trips(first_half + second_half + 400, 20)  # 20 trips that arrive after the first run
+again = run_once(raw_bikes, "reprocessed", s)
+# The new batch 0 covered the topic from its start (its end offsets say how far), and then was skipped.
+covered = sum(json.loads(again.lastProgress["sources"][0]["endOffset"])[s.kafka_topic_bike].values())
+kept = len(read_sink(s.data_dir / "reprocessed"))
+run_once(raw_bikes, "reprocessed_v2", s)
+fresh = len(read_sink(s.data_dir / "reprocessed_v2"))
+print(f"first run: {before} trips written | checkpoint deleted, run again: batch 0 covered {covered} records, "
+      f"the folder still holds {kept}: {covered - before} new trips lost, none written twice")
+print(f"new checkpoint and new output path: {fresh} trips written")
 
 # %% [markdown] tags=["questions"]
 # ## Check yourself
@@ -282,7 +328,7 @@ print("restart refused:", refused is not None, "| error class:", refused)
 #
 # <details><summary>Answer</summary>
 #
-# The value saved in the checkpoint (here 4): the state is stored in that many partitions, so a restart keeps it. AQE does not act on streaming queries at all (Spark disables it and logs a warning); it coalesces shuffle partitions in batch queries, such as a report over the raw Parquet.
+# The value saved in the checkpoint (here 4): the state is stored in that many partitions, so a restart keeps it. AQE never plans a stateful query (Spark logs "Disabling AQE since AQE is not supported in stateful workloads"), so it cannot coalesce them. It does plan stateless streaming queries since Spark 4.1 (`spark.sql.adaptive.streaming.stateless.enabled`, on by default: the station-shuffled stream above wrote one file per micro-batch instead of four) and batch queries, such as a report over the raw Parquet.
 #
 # </details>
 #
@@ -295,6 +341,11 @@ assert saved == str(s.spark_shuffle_partitions) and state_partitions == s.spark_
 assert len(read_sink(sink)) == first_half + second_half
 print("After the restart: nothing lost, nothing twice; the changed stateful query was refused: True")
 print("A changed window length was accepted (mixed windows); shuffle partitions came from the checkpoint: True")
+stateless_on, stateless_off, stateful_row = rows.values()
+assert stateless_on[0] and not stateless_off[0] and not stateful_row[0] and stateless_on[1] < stateless_off[1]
+assert kept == before and covered == before + 20 and fresh == before + 20
+print("AQE planned the stateless stream, not the stateful one; a deleted checkpoint with a kept output lost the "
+      "re-read batch: True")
 
 # %% [markdown]
 # ## Summary

@@ -64,12 +64,13 @@ print("analytics folders written:", sorted(p.name for p in s.analytics_output_pa
 # the next). The query never finishes on its own; `run_for` (or the stop event, which Ctrl+C sets in
 # `python -m etl_lib.main`) ends the wait, and then every query is stopped.
 #
-# The names matter on an exam. Spark has four triggers: **processing-time** (this one: micro-batches on a
+# The names matter on an exam. Spark 4.2 has five triggers: **processing-time** (this one: micro-batches on a
 # clock), **available-now** (everything the source holds at start, in as many micro-batches as needed, then
-# stop), **once** (the deprecated one-batch form of available-now) and **continuous**
+# stop), **once** (the deprecated one-batch form of available-now), **continuous**
 # (`trigger(continuous="1 second")`: a different engine with long-running tasks and per-record latency, for
-# map-like queries only, no aggregations). Since release 4.1, Spark also has a *real-time mode* for low-latency stateless
-# pipelines. "Continuous" is therefore *not* the right word for a processing-time query.
+# map-like queries only, no aggregations) and, since release 4.1, **real-time** (`trigger(realTime=...)`: long
+# micro-batches whose records flow through as they arrive, for low-latency stateless pipelines). "Continuous" is
+# therefore *not* the right word for a processing-time query.
 #
 # Below, a second simulated day is played into Kafka from a background thread while the ETL runs on a
 # 2-second trigger for `run_seconds`. A slow machine may fit only one micro-batch of some query into that

@@ -100,9 +100,10 @@ table = pd.DataFrame(emitted, columns=["round", "mode", "batch", "rows"])
 
 # %% [markdown]
 # Read it row by row ("-": the batch handed the sink nothing). In append and update mode a round is one batch with
-# the new records and, since the newest event time moved, a no-data batch that applies the new watermark and
-# writes the windows it closes (notebook 06); complete mode never drops state, needs no such batch, and so
-# numbers its batches differently.
+# the new records and, since the newest event time moved, a no-data batch that applies the new watermark (notebook
+# 06): in append mode it writes the windows the watermark closes; in update mode it hands the sink nothing (no
+# window *changed*: closing one only evicts it from the state). Complete mode never drops state, needs no such
+# batch, and so numbers its batches differently.
 #
 # - After round 1 the watermark is 08:16 − 10 min = 08:06: no window has ended before it, so **append** emits
 #   nothing yet; **update** emits both windows it just changed; **complete** emits the whole table.
@@ -113,8 +114,9 @@ table = pd.DataFrame(emitted, columns=["round", "mode", "batch", "rows"])
 #   **Complete** has emitted every window in every round, and keeps every window in its state for ever.
 #
 # **Which sink takes which mode.** A file sink (Parquet, JSON) only appends files, so it accepts only append mode;
-# `foreachBatch`, the console and memory sinks and Kafka accept all three (Kafka and `foreachBatch` then receive
-# updated rows again, so the reader must take the newest row per key). Complete mode needs an aggregation, and
+# `foreachBatch`, the console sink and Kafka accept all three (Kafka and `foreachBatch` then receive updated rows
+# again, so the reader must take the newest row per key); Spark's guide lists append and complete for the memory
+# sink, a debugging sink that keeps its whole table in the driver. Complete mode needs an aggregation, and
 # append mode with an aggregation needs a watermark. Spark refuses the combinations it cannot honour when the
 # query starts:
 
@@ -245,14 +247,17 @@ print("state operator after the run:", outer_state)
 # %% [markdown]
 # ## Deduplication with bounded state
 #
-# `data_gen` sends some records twice (`duplicate_fraction`: a producer retry after a lost acknowledgement). Two
-# ways to drop them in a stream:
+# `data_gen` sends some records twice (`duplicate_fraction`), byte for byte, as an upstream system does when it
+# replays a stretch of its log or when a producer restarts and sends again in a new session. (A retry after a lost
+# acknowledgement is *not* a cause with the kit's producers: they are idempotent, and the broker discards such a
+# retry by its sequence number.) Two ways to drop the copies in a stream:
 #
 # - `dropDuplicates(["trip_id"])` without a watermark remembers **every** id it has seen, for ever: the state
 #   grows with the stream.
-# - `withWatermark(...).dropDuplicatesWithinWatermark(["trip_id"])` remembers an id only until the watermark
-#   passes the event time of its first copy: a copy arriving later than the watermark delay would slip through,
-#   but the state holds only recent ids.
+# - `withWatermark(...).dropDuplicatesWithinWatermark(["trip_id"])` remembers an id until the watermark passes
+#   its first copy's event time **plus the delay**, so the state holds only recent ids. A row at or behind the
+#   watermark is dropped before the lookup, so a byte-for-byte copy is never counted twice, however late it comes;
+#   what slips through is a copy stamped with an event time more than the delay after the first (shown below).
 
 # %%
 from data_gen import GenParams, KafkaSink, generate
@@ -291,6 +296,36 @@ dedup
 # every id of the day is still held at the end, and tomorrow's will be added to it; within the watermark, only
 # the ids of the last few minutes of event time are. On a stream that runs for months, the first design runs
 # out of memory; the second stays flat. (The kit's analytics use the second, on source and record id.)
+
+# %% [markdown]
+# **What `dropDuplicatesWithinWatermark` catches, and what slips through.** Three rounds on a topic of their own,
+# each an available-now run of the same query (trip ids are the keys; a filler trip moves the watermark on):
+# trip 3's second copy is stamped half a delay after its first; trip 1's second copy is byte for byte the first,
+# sent after the watermark has passed its event time plus the delay; trip 2's second copy is stamped three delays
+# after its first.
+
+# %%
+from etl_lib.commit_log import read_sink
+from etl_lib.writers import run_once
+
+rule_topic = "11.dedup-rule.bike-trips"
+reset_topics(s.kafka_bootstrap_servers, [rule_topic], 1)
+d = pd.Timedelta(watermark_delay).total_seconds() / 60  # the delay in minutes
+at = lambda n, minutes: bike_trip(n, str(pd.Timestamp("2018-04-02 08:00:00") + pd.Timedelta(minutes=minutes)))
+rounds = [("trips 1, 2, 3 at 08:00 (and a filler)", [at(1, 0), at(2, 0), at(3, 0), at(90, 5)]),
+          ("trip 3 again, stamped half a delay later", [at(3, d / 2), at(91, 2 * d + 5)]),
+          ("trip 1 again as it was; trip 2 again, 3 delays later", [at(1, 0), at(2, 3 * d)])]
+deduplicated = (parse_bike_stream(read_kafka_stream(spark, rule_topic, s))
+                .withWatermark("event_time", watermark_delay).dropDuplicatesWithinWatermark(["trip_id"]))
+for what, trips in rounds:
+    send(rule_topic, trips)
+    q = run_once(deduplicated, "dedup_rule", s)
+    ops = [op for p in q.recentProgress for op in p["stateOperators"]]
+    print(f"{what:<52} dropped as copies: {sum(op['customMetrics'].get('numDroppedDuplicateRows', 0) for op in ops)}"
+          f" | dropped behind the watermark: {sum(op['numRowsDroppedByWatermark'] for op in ops)}"
+          f" | watermark after: {q.lastProgress['eventTime']['watermark'][11:16]}")
+written = read_sink(s.data_dir / "dedup_rule").groupby("trip_id").size()
+print("rows written per trip:", {trip: int(n) for trip, n in written.items() if trip in ("b1", "b2", "b3")})
 
 # %% [markdown] tags=["questions"]
 # ## Check yourself
@@ -331,7 +366,7 @@ dedup
 #
 # <details><summary>Answer</summary>
 #
-# `dropDuplicatesWithinWatermark` with a watermark delay of a few minutes: it catches copies 30 seconds apart and keeps only recent ids in state. If copies can arrive two hours later, the delay must be at least two hours (more state, later windows), or a copy will slip through; plain `dropDuplicates` without a watermark would catch every copy but its state grows for as long as the stream runs.
+# `dropDuplicatesWithinWatermark` with a watermark delay of a few minutes: it catches copies 30 seconds apart and keeps only recent ids in state. If byte-for-byte copies can arrive two hours later, nothing changes for the count: a copy at or behind the watermark is dropped as late before the lookup, so it is never counted twice (but the drop is silent, so count it through the progress records). What a longer delay would be needed for is copies whose event time differs from the first by more than the delay (re-stamped copies): they slip through. Plain `dropDuplicates` without a watermark would catch every copy but its state grows for as long as the stream runs.
 #
 # </details>
 #

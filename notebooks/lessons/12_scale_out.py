@@ -235,8 +235,10 @@ print("acknowledged records:       ", acknowledged.to_dict())
 # the master starts one on each worker. Executors are separate JVMs: they do not see this notebook's classpath, so
 # the Kafka connector must reach them. The kit lists the connector jars (resolved by Maven into `jvm/connector/lib`)
 # in `spark.jars`; the driver serves them and each executor downloads them when it starts. On a real cluster the
-# same setting works; the alternatives are `spark.jars.packages` (executors resolve from Maven Central) or an image
-# with the jars baked in (Kubernetes).
+# same setting works; the alternatives are `spark.jars.packages` (the *driver* resolves the coordinates through Ivy,
+# from Maven Central or from the repositories in `spark.jars.repositories` / `spark.jars.ivySettings`, and the
+# executors fetch the resolved jars from the driver, as with `spark.jars`) or an image with the jars baked in
+# (Kubernetes).
 
 # %%
 from pathlib import Path
@@ -308,7 +310,7 @@ print("Spark stopped; every process of the practice cluster stopped:", not any(c
 #
 # <details><summary>Answer</summary>
 #
-# All four accepted: `orders` with either `acks`, and `orders-strict` unchanged (refused with `acks=all`, accepted with `acks=1`). With a minimum of 1, `acks=all` only waits for the current ISR, even if that is the leader alone, so it would keep accepting with two brokers down too, and then it protects no better than `acks=1`.
+# The same three accepted and one refused: `orders` accepts with either `acks` (an ISR of two meets a minimum of 1 as it met 2), and `orders-strict`, unchanged, still refuses `acks=all` and accepts `acks=1`. The difference shows with two brokers down: with a minimum of 1, `acks=all` only waits for the current ISR, even if that is the leader alone, so `orders` would keep accepting, and then it protects no better than `acks=1`.
 #
 # </details>
 #

@@ -46,7 +46,7 @@ answers_file: str = ""  # a JSON file {question id: letter} to score; empty: the
 #
 # <details><summary>Answer</summary>
 #
-# `spark.jars.packages` makes Spark download the connector through Ivy at start-up: slow, and impossible offline or behind a registry mirror. Maven resolves the jars once (`make jars`), and Spark ships the local files to every executor, also on a cluster.
+# `spark.jars.packages` makes the driver download the connector through Ivy at start-up: slow, and impossible offline unless `spark.jars.repositories` or `spark.jars.ivySettings` points Ivy at a mirror that is reachable. Maven resolves the jars once (`make jars`), and Spark ships the local files to every executor, also on a cluster.
 #
 # </details>
 #
@@ -238,7 +238,7 @@ answers_file: str = ""  # a JSON file {question id: letter} to score; empty: the
 #
 # <details><summary>Answer</summary>
 #
-# It gets no partition and idles: a partition has exactly one owner in a group, so a group's parallelism is at most its topic's partition count. A member that stops polling (or closes) leaves the group, after the session timeout if it crashed; the coordinator rebalances and the idle member takes over its partitions, from the offsets the group committed.
+# It gets no partition and idles: a partition has exactly one owner in a group, so a group's parallelism is at most its topic's partition count. A member leaves the group at once when it closes; one whose process still runs but stops polling is removed after `max.poll.interval.ms` (5 minutes by default); one that crashed (no heartbeats) after `session.timeout.ms`. The coordinator then rebalances and the idle member takes over its partitions, from the offsets the group committed.
 #
 # </details>
 #
@@ -343,11 +343,11 @@ answers_file: str = ""  # a JSON file {question id: letter} to score; empty: the
 #
 # </details>
 #
-# **5. A producer retry sends one bike trip twice, 30 seconds apart. What does the raw Parquet hold, what do the analytics count, and why does `dropDuplicatesWithinWatermark` need a watermark?**
+# **5. An upstream replay sends one bike trip twice, 30 seconds apart. What does the raw Parquet hold, what do the analytics count, and why does `dropDuplicatesWithinWatermark` need a watermark?**
 #
 # <details><summary>Answer</summary>
 #
-# The raw Parquet holds both copies (it records what arrived); the analytics count the trip once, because they drop repeated (source, record id) pairs. The watermark bounds the deduplication state: Spark forgets an id once the watermark passes the event time of its first copy. Without one, `dropDuplicates` on a stream keeps every id it has ever seen, and its state grows without end.
+# The raw Parquet holds both copies (it records what arrived); the analytics count the trip once, because they drop repeated (source, record id) pairs. The watermark bounds the deduplication state: Spark forgets an id once the watermark passes its first copy's event time plus the delay (and drops any row at or behind the watermark before the lookup). Without one, `dropDuplicates` on a stream keeps every id it has ever seen, and its state grows without end.
 #
 # </details>
 #
@@ -418,7 +418,7 @@ answers_file: str = ""  # a JSON file {question id: letter} to score; empty: the
 #
 # <details><summary>Answer</summary>
 #
-# The value saved in the checkpoint (here 4): the state is stored in that many partitions, so a restart keeps it. AQE does not act on streaming queries at all (Spark disables it and logs a warning); it coalesces shuffle partitions in batch queries, such as a report over the raw Parquet.
+# The value saved in the checkpoint (here 4): the state is stored in that many partitions, so a restart keeps it. AQE never plans a stateful query (Spark logs "Disabling AQE since AQE is not supported in stateful workloads"), so it cannot coalesce them. It does plan stateless streaming queries since Spark 4.1 (`spark.sql.adaptive.streaming.stateless.enabled`, on by default: the station-shuffled stream above wrote one file per micro-batch instead of four) and batch queries, such as a report over the raw Parquet.
 #
 # </details>
 #
@@ -473,7 +473,7 @@ answers_file: str = ""  # a JSON file {question id: letter} to score; empty: the
 #
 # <details><summary>Answer</summary>
 #
-# Three (15 / 5). The sliding series comes every 5 minutes like the short windows, but each value sums 15 minutes of trips, so it is three times less noisy; the cost is state (three windows updated per trip and open at once).
+# Three (15 / 5). The sliding series comes every 5 minutes like the short windows, but each value sums 15 minutes of trips, three times as many, so its relative noise (standard deviation over mean, for Poisson-like counts) is 1/√3 of the short windows', about 0.58: smoother, though not three times; the cost is state (three windows updated per trip and open at once).
 #
 # </details>
 #
@@ -517,7 +517,7 @@ answers_file: str = ""  # a JSON file {question id: letter} to score; empty: the
 #
 # <details><summary>Answer</summary>
 #
-# Each batch starts as soon as the previous one ends (no waiting for the tick), so batches come every 6-7 s instead of 4. Each batch finds more rows waiting, so its input grows; if the processed rate stays below the input rate, the backlog in Kafka and the latency of results grow without limit. Options: more cores or executors, more shuffle partitions or Kafka partitions for parallelism, less work per row, `maxOffsetsPerTrigger` to bound a batch (which smooths batches but does not add capacity), or a longer trigger interval, which amortises the per-batch overhead.
+# Each batch starts as soon as the previous one ends (no waiting for the tick), so batches come every 6-7 s instead of 4. Each batch finds more rows waiting, so its input grows; if the processed rate stays below the input rate, the backlog in Kafka and the latency of results grow without limit. Options: more cores or executors, more Kafka partitions for parallelism (more shuffle partitions only for a query started on a new checkpoint: a stateful query keeps the number its checkpoint fixed, as lesson 07 shows), less work per row, `maxOffsetsPerTrigger` to bound a batch (which smooths batches but does not add capacity), or a longer trigger interval, which amortises the per-batch overhead.
 #
 # </details>
 #
@@ -595,7 +595,7 @@ answers_file: str = ""  # a JSON file {question id: letter} to score; empty: the
 #
 # <details><summary>Answer</summary>
 #
-# `dropDuplicatesWithinWatermark` with a watermark delay of a few minutes: it catches copies 30 seconds apart and keeps only recent ids in state. If copies can arrive two hours later, the delay must be at least two hours (more state, later windows), or a copy will slip through; plain `dropDuplicates` without a watermark would catch every copy but its state grows for as long as the stream runs.
+# `dropDuplicatesWithinWatermark` with a watermark delay of a few minutes: it catches copies 30 seconds apart and keeps only recent ids in state. If byte-for-byte copies can arrive two hours later, nothing changes for the count: a copy at or behind the watermark is dropped as late before the lookup, so it is never counted twice (but the drop is silent, so count it through the progress records). What a longer delay would be needed for is copies whose event time differs from the first by more than the delay (re-stamped copies): they slip through. Plain `dropDuplicates` without a watermark would catch every copy but its state grows for as long as the stream runs.
 #
 # </details>
 #
@@ -617,7 +617,7 @@ answers_file: str = ""  # a JSON file {question id: letter} to score; empty: the
 #
 # <details><summary>Answer</summary>
 #
-# All four accepted: `orders` with either `acks`, and `orders-strict` unchanged (refused with `acks=all`, accepted with `acks=1`). With a minimum of 1, `acks=all` only waits for the current ISR, even if that is the leader alone, so it would keep accepting with two brokers down too, and then it protects no better than `acks=1`.
+# The same three accepted and one refused: `orders` accepts with either `acks` (an ISR of two meets a minimum of 1 as it met 2), and `orders-strict`, unchanged, still refuses `acks=all` and accepts `acks=1`. The difference shows with two brokers down: with a minimum of 1, `acks=all` only waits for the current ISR, even if that is the leader alone, so `orders` would keep accepting, and then it protects no better than `acks=1`.
 #
 # </details>
 #
@@ -674,14 +674,13 @@ per_concept
 show(bank, concept="watermarks")
 
 # %% [markdown]
-# Write your answers as `{question id: letter}` in the cell below (the stored ones are a sample student's), or save them as JSON and pass the file as the `answers_file` parameter (`papermill ... -p answers_file my_answers.json`). The report scores each concept you answered, explains each wrong answer, and says which lesson and page to reread.
+# Write your answers as `{question id: letter}` in the cell below (it is stored empty, so that no stored report gives an answer away), or save them as JSON and pass the file as the `answers_file` parameter (`papermill ... -p answers_file my_answers.json`). The report scores each concept you answered, explains each wrong answer, and says which lesson and page to reread.
 
 # %%
 import json
 from pathlib import Path
 
-answers = {"q070": "b", "q071": "a", "q072": "b", "q103": "b", "q036": "a", "q037": "b",
-           "q004": "b", "q005": "b", "q006": "b", "q028": "b", "q029": "b"}
+answers: dict[str, str] = {}  # for example {"q070": "b", "q071": "a"}
 if answers_file:
     answers = json.loads(Path(answers_file).read_text())
 report = score_answers(answers, bank, concepts)

@@ -195,3 +195,15 @@ def test_bfd_packing_plot_draws_every_file_of_every_bucket():
     assert sorted(drawn) == sorted(s / mib for s in sizes)
     assert sum(p.get_height() for p in right.patches) == len(buckets)  # one histogram count per bucket
     plt.close("all")
+
+
+def test_threads_overlap_waiting_and_lose_updates_without_the_lock():
+    import time
+
+    from etl_lib.lab.gil import count_with_threads, time_threads
+
+    # Four sleeping threads take about as long as one: waiting releases the GIL.
+    assert time_threads(lambda: time.sleep(0.3), 4) < 2 * 0.3
+    assert count_with_threads(threads=8, per_thread=20_000, lock=True) == 160_000
+    # Without the lock a read-call-write loses updates; in three runs at least one shows it.
+    assert any(count_with_threads(threads=8, per_thread=50_000, lock=False) < 400_000 for _ in range(3))
