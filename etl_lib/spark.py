@@ -198,7 +198,7 @@ def read_kafka_batch(spark: "SparkSession", topic: str, settings: Settings | Non
 def planned_with_aqe(query: "StreamingQuery") -> bool:
     """Whether the query's last micro-batch ran under adaptive query execution (an ``AdaptiveSparkPlan`` root).
 
-    Since Spark 4.1, ``spark.sql.adaptive.streaming.stateless.enabled`` (on by
+    Since release 4.1, ``spark.sql.adaptive.streaming.stateless.enabled`` (on by
     default) lets AQE plan each micro-batch of a *stateless* query; a stateful
     one (aggregation, deduplication, join) is always planned without it,
     because its state is partitioned by the shuffle AQE would change.

@@ -182,7 +182,7 @@ mixed.to_frame()
 
 # %% [markdown]
 # **Adaptive Query Execution in streaming: stateless yes, stateful no.** The seed turns on AQE
-# (`spark.sql.adaptive.enabled`), and so does the kit's session. Since Spark 4.1 a second setting,
+# (`spark.sql.adaptive.enabled`), and so does the kit's session. Since release 4.1 a second setting,
 # `spark.sql.adaptive.streaming.stateless.enabled` (on by default), lets AQE plan every micro-batch of a
 # **stateless** query: after a shuffle it looks at the real sizes and, for example, coalesces small shuffle
 # partitions. A **stateful** query (aggregation, deduplication, stream–stream join) is always planned without
@@ -328,7 +328,7 @@ print(f"new checkpoint and new output path: {fresh} trips written")
 #
 # <details><summary>Answer</summary>
 #
-# The value saved in the checkpoint (here 4): the state is stored in that many partitions, so a restart keeps it. AQE never plans a stateful query (Spark logs "Disabling AQE since AQE is not supported in stateful workloads"), so it cannot coalesce them. It does plan stateless streaming queries since Spark 4.1 (`spark.sql.adaptive.streaming.stateless.enabled`, on by default: the station-shuffled stream above wrote one file per micro-batch instead of four) and batch queries, such as a report over the raw Parquet.
+# The value saved in the checkpoint (here 4): the state is stored in that many partitions, so a restart keeps it. AQE never plans a stateful query (Spark logs "Disabling AQE since AQE is not supported in stateful workloads"), so it cannot coalesce them. It does plan stateless streaming queries since release 4.1 (`spark.sql.adaptive.streaming.stateless.enabled`, on by default: the station-shuffled stream above wrote one file per micro-batch instead of four) and batch queries, such as a report over the raw Parquet.
 #
 # </details>
 #
