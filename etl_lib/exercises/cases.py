@@ -655,11 +655,34 @@ def _pearson(ctx: Context) -> list[Case]:
             _expect(isinstance(got, float) and abs(got - want) <= tol, f"returned {got!r}, expected {want:.12g}")
         return Case(shown, run, hint, size)
 
+    def within_range(xs, ys, shown):
+        def run(fn):
+            got = fn(*sums(xs, ys))
+            _expect(got is None or (isinstance(got, float) and -1.0 <= got <= 1.0),
+                    f"returned {got!r}: outside [-1, 1], which no correlation can be")
+        return Case(shown, run, "cancellation in n·Σx² − (Σx)² can push the formula's r past ±1: clamp r to "
+                    "[-1, 1], and treat a variance ≤ 0 as no variance", len(xs))
+
+    def cancelling(count: int) -> list[tuple[list[float], list[float]]]:
+        """A few points near 1e5 on a line, for which the plain formula gives |r| > 1 (found, not typed in)."""
+        pick, found = random.Random(11), []
+        while len(found) < count:
+            n = pick.randint(2, 5)
+            xs = [1e5 + pick.random() for _ in range(n)]
+            ys = [pick.choice([2.0, -3.0, 0.5]) * x + pick.uniform(-10, 10) for x in xs]
+            n_, sx, sy, sxx, syy, sxy = sums(xs, ys)
+            vx, vy = n_ * sxx - sx * sx, n_ * syy - sy * sy
+            if vx > 0 and vy > 0 and abs((n_ * sxy - sx * sy) / math.sqrt(vx * vy)) > 1.0:
+                found.append((xs, ys))
+        return found
+
     rng = random.Random(5)
     xs = [rng.gauss(10, 3) for _ in range(200)]
     ys = [2 * x + rng.gauss(0, 4) for x in xs]
     big = [1e6 + rng.random() for _ in range(50)]
-    return [
+    return [*(within_range(cx, cy, f"{len(cx)} points near x = 1e5 on a straight line (the plain formula gives "
+                                   "|r| > 1 here)") for cx, cy in cancelling(3)),
+            within_range(big, [2 * b for b in big], "x around 1e6 varying by less than 1, y = 2x"),
         case([1, 2, 3], [2, 4, 6], 1.0, "x=[1, 2, 3], y=[2, 4, 6]",
              "r = (n·Σxy − Σx·Σy) / sqrt((n·Σx² − (Σx)²)·(n·Σy² − (Σy)²))", 3),
         case([1, 2, 3], [3, 2, 1], -1.0, "x=[1, 2, 3], y=[3, 2, 1]", "a perfect falling line has r = −1", 3),

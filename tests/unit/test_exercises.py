@@ -145,3 +145,19 @@ def test_exercise_notebooks_match_their_source_and_drift_is_caught(tmp_path, mon
     text = builder.notebooks(source)[copy / "03_nightly_file_pipeline.ipynb"].cells
     assert any('raise NotImplementedError("write your code here")' in c.source for c in text)
     assert not any("min(fits" in c.source for c in text), "the student's notebook has no solution"
+
+
+def test_a_pearson_without_the_clamp_fails_on_cancelling_inputs():
+    """The exercise text forbids an r outside [-1, 1]; a solution that does not clamp used to pass every case."""
+    import math
+
+    def no_clamp(n, sx, sy, sxx, syy, sxy):
+        if n < 2:
+            return None
+        vx, vy = n * sxx - sx * sx, n * syy - sy * sy
+        if vx <= 0 or vy <= 0:
+            return None
+        return float((n * sxy - sx * sy) / math.sqrt(vx * vy))
+
+    result = check("pearson_from_sums", no_clamp, Context(), quiet=True)
+    assert result.status == "fail" and "outside [-1, 1]" in result.failure and "clamp" in result.failure
