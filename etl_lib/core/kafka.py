@@ -20,8 +20,7 @@ from .settings import Settings, get_settings
 
 __all__ = [
     "LOCAL_HOSTS", "bootstrap_hosts", "broker_answers", "client_options", "consumer_groups", "create_topics",
-    "end_offsets",
-    "ensure_topics", "free_port", "may_reset_topics", "port_in_use", "reset_topics",
+    "end_offsets", "ensure_topics", "free_port", "may_reset_topics", "port_in_use", "reset_topics",
 ]
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}

@@ -24,7 +24,6 @@ LAB = (2, "")
 
 # The old public names are thin re-exports; each stands on the floor of what it re-exports.
 _PLACES = {
-    "etl_lib": FOUNDATION,  # its exports are resolved lazily by name, not imported
     "etl_lib.core": FOUNDATION,
     "etl_lib.config": FOUNDATION,
     "etl_lib.kafka_local": FOUNDATION,
@@ -41,13 +40,14 @@ _PLACES = {
 
 def place(module: str) -> tuple[int, str]:
     """The floor of ``module``: the longest prefix in the table above, else a stage of etl_lib."""
+    if module == "etl_lib":
+        return FOUNDATION  # the package's exports are resolved lazily by name, not imported
     parts = module.split(".")
     for n in range(len(parts), 0, -1):
         if ".".join(parts[:n]) in _PLACES:
-            found = _PLACES[".".join(parts[:n])]
-            if found == FOUNDATION and n == 1 and len(parts) > 1:
-                return STAGES  # etl_lib.<stage>: not the package itself
-            return found
+            return _PLACES[".".join(parts[:n])]
+    if parts[0] == "etl_lib":
+        return STAGES
     raise AssertionError(f"{module} is in no package of the kit")
 
 
