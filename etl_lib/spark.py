@@ -75,6 +75,10 @@ def create_spark_session(settings: Settings | None = None, app_name: str | None 
     """
     settings = settings or get_settings()
     java_major = jvm.java_version()  # a clear message now beats a Py4J error later
+    # Python code that runs inside a query (a pandas UDF, transformWithStateInPandas) runs in Python workers;
+    # without this they start the first `python3` on the PATH, which may lack pandas and pyarrow.  A
+    # PYSPARK_PYTHON the user set (say for a cluster whose Python lives elsewhere) is kept.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     jars = jvm.connector_jars()
     from pyspark.sql import SparkSession
 

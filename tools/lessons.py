@@ -10,7 +10,7 @@ jupytext (installed by ``make install``) saves both whenever either is edited.
     python tools/lessons.py pull NN [NN ...] # notebook -> source, after editing an .ipynb without jupytext
     python tools/lessons.py check            # exit 1 when a notebook and its source differ
 
-``build`` also regenerates the exam review (10) from every lesson's cell tagged
+``build`` also regenerates the exam review (15) from every lesson's cell tagged
 ``questions`` and rewrites the navigation cells and ``notebooks/README.md``.
 After ``build``, re-execute the changed lessons to store their outputs:
 ``make notebooks-refresh LESSON=06``.
@@ -35,7 +35,7 @@ import nbnav  # noqa: E402
 
 FORMAT = "py:percent"
 PAIRING = "ipynb,lessons//py:percent"
-REVIEW = "13_exam_review"
+REVIEW = "15_exam_review"
 KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
@@ -148,7 +148,7 @@ def _quiz_cells() -> list[nbformat.NotebookNode]:
     return [
         nbformat.v4.new_markdown_cell(
             "## Quiz: the question bank, scored per concept\n\n"
-            "`exercises/questions.md` holds multiple-choice questions tagged with a lesson and one of the 30 concepts "
+            "`exercises/questions.md` holds multiple-choice questions tagged with a lesson and one of the 34 concepts "
             "of [docs/concepts.md](../docs/concepts.md). Many are *predict the output*: change a parameter in the "
             "lesson, predict, then run it. The table counts them per concept and kind."),
         nbformat.v4.new_code_cell(

@@ -733,3 +733,125 @@ def _join_condition(ctx: Context) -> list[Case]:
     return [Case("4 accidents and 4 observations in two cities", run,
                  "an equality on city plus a time range: w.obs_ts between a.dispatch_ts − 30 minutes and "
                  "a.dispatch_ts (both ends included; use expr('interval 30 minutes'))", 8)]
+
+
+# =========================================================================== 14 · inside the state
+def _json_rounds(ctx: Context, label: str, schema: str, rounds: list[list[dict[str, Any]]],
+                 start: Any) -> Any:
+    """Feed ``rounds`` to a JSON file source one file per round; after each, ``start(stream, checkpoint)`` runs an
+    available-now query and returns it.  Returns the checkpoint folder."""
+    spark = ctx.spark()
+    base = ctx.scratch(label)
+    source, checkpoint = base / "in", base / "ck"
+    source.mkdir()
+    stream = spark.readStream.schema(schema).json(str(source))
+    for n, rows in enumerate(rounds):
+        (source / f"round{n}.json").write_text("\n".join(json.dumps(r) for r in rows))
+        query = start(stream, str(checkpoint))
+        try:
+            query.awaitTermination(180)
+        finally:
+            query.stop()
+    return checkpoint
+
+
+@exercise("open_windows", "14", "The windows a query still holds, read from its state store",
+          ["state-store", "watermarks"], needs="spark")
+def _open_windows(ctx: Context) -> list[Case]:
+    def case(rounds: list[list[str]], want: list[tuple[str, int]], shown: str) -> Case:
+        def run(fn):
+            from pyspark.sql import functions as F
+
+            def start(stream, checkpoint):
+                counts = (stream.select(F.to_timestamp("start_time").alias("start_time"))
+                          .withWatermark("start_time", "10 minutes")
+                          .groupBy(F.window("start_time", "15 minutes")).agg(F.count("*").alias("trips")))
+                return (counts.writeStream.outputMode("append").foreachBatch(lambda df, batch: df.count())
+                        .option("checkpointLocation", checkpoint).trigger(availableNow=True).start())
+
+            trips = [[{"start_time": f"2018-04-02 {t}:00"} for t in times] for times in rounds]
+            checkpoint = _json_rounds(ctx, "open_windows", "start_time string", trips, start)
+            got = fn(ctx.spark(), str(checkpoint))
+            _expect(isinstance(got, list), f"returned {type(got).__name__}, expected a list of (start, trips)")
+            got = [(str(w), int(n)) for w, n in got]
+            _expect(got == want, f"returned {got}, expected {want}")
+        return Case(shown, run, "spark.read.format('statestore').load(checkpoint) gives one row per window still in "
+                    "state: key.window.start and value.count; format the start as HH:MM and sort", len(want))
+
+    return [
+        case([["08:01", "08:16"]], [("08:00", 1), ("08:15", 1)], "trips at 08:01 and 08:16, one run"),
+        case([["08:01", "08:16"], ["08:17", "08:31"], ["08:47"]], [("08:30", 1), ("08:45", 1)],
+             "three runs: [08:01, 08:16], [08:17, 08:31], [08:47]: the watermark has evicted 08:00 and 08:15"),
+    ]
+
+
+@exercise("write_batch_once", "14", "An idempotent foreachBatch: a replayed batch replaces its first copy",
+          ["kafka-sink", "exactly-once"], needs="spark")
+def _write_batch_once(ctx: Context) -> list[Case]:
+    def run(fn):
+        spark = ctx.spark()
+        folder = ctx.scratch("write_once") / "out"
+        first = spark.createDataFrame([(f"b{n}",) for n in range(30)], "trip_id string")
+        second = spark.createDataFrame([(f"b{n}",) for n in range(30, 50)], "trip_id string")
+        fn(first, 0, str(folder))
+        fn(second, 1, str(folder))
+        written = spark.read.parquet(str(folder))
+        _expect(written.count() == 50, f"{written.count()} rows after batches 0 (30 rows) and 1 (20 rows), "
+                                       "expected 50")
+        fn(second, 1, str(folder))
+        again = spark.read.parquet(str(folder))
+        ids = again.select("trip_id").distinct().count()
+        _expect(again.count() == 50, f"{again.count()} rows after batch 1 ran a second time ({ids} distinct trip "
+                                     "ids), expected 50: the replay must replace batch 1's first copy")
+        fn(spark.createDataFrame([("b50",)], "trip_id string"), 2, str(folder))
+        _expect(spark.read.parquet(str(folder)).count() == 51, "a new batch id (2, 1 row) must add its rows: "
+                                                             f"{spark.read.parquet(str(folder)).count()}, expected 51")
+
+    return [Case("batch 0 (30 trips), batch 1 (20 trips), batch 1 again, then batch 2 (1 trip)", run,
+                 "write each batch to a folder of its own named by the batch id (folder/batch_id=<id>) with "
+                 "mode('overwrite'): a replay of the same id replaces, a new id adds; readers read the whole folder",
+                 3)]
+
+
+@exercise("trips_until_quiet", "14", "A StatefulProcessor with an event-time timer: trips per station until it goes "
+          "quiet", ["arbitrary-state", "watermarks"], needs="spark")
+def _trips_until_quiet(ctx: Context) -> list[Case]:
+    def run(fn):
+        from pyspark.sql import functions as F
+
+        from ..state import use_state_store
+
+        spark = ctx.spark()
+        before = spark.conf.get("spark.sql.streaming.stateStore.providerClass")
+        emitted: list[tuple[int, int]] = []
+
+        def start(stream, checkpoint):
+            trips = (stream.select("station", F.to_timestamp("start_time").alias("event_time"))
+                     .withWatermark("event_time", "10 minutes"))
+            out = trips.groupBy("station").transformWithStateInPandas(
+                fn()(), "station INT, trips LONG", outputMode="Append", timeMode="EventTime")
+            return (out.writeStream.outputMode("append")
+                    .foreachBatch(lambda df, batch: emitted.extend((r["station"], r["trips"]) for r in df.collect()))
+                    .option("checkpointLocation", checkpoint).trigger(availableNow=True).start())
+
+        def trip(station: int, hhmm: str) -> dict[str, Any]:
+            return {"station": station, "start_time": f"2018-04-02 {hhmm}:00"}
+
+        rounds = [[trip(1, "08:00"), trip(1, "08:05"), trip(2, "08:02")],
+                  [trip(1, "08:20"), trip(3, "08:40")],
+                  [trip(2, "09:00")],
+                  [trip(4, "10:00")]]
+        use_state_store(spark, "rocksdb")
+        try:
+            _json_rounds(ctx, "quiet", "station int, start_time string", rounds, start)
+        finally:
+            spark.conf.set("spark.sql.streaming.stateStore.providerClass", before)
+        got = sorted(emitted)
+        want = [(1, 3), (2, 1), (2, 1), (3, 1)]
+        _expect(got == want, f"emitted (station, trips) {got}, expected {want}")
+
+    return [Case("four runs: [station 1 at 08:00, 08:05; station 2 at 08:02], [1 at 08:20; 3 at 08:40], "
+                 "[2 at 09:00], [4 at 10:00]", run,
+                 "keep a count per station in value state; on each new row delete the station's timer and register "
+                 "one at its newest trip + 15 minutes; when a timer fires, yield (station, trips) and clear the state, "
+                 "so station 2's 09:00 trip starts a new count (station 4's timer has not fired at the end)", 4)]

@@ -33,7 +33,8 @@ SMALL = {
 
 
 def test_every_notebook_is_found():
-    assert [p.name[:2] for p in NOTEBOOKS] == [f"{i:02d}" for i in range(14)]
+    # 13 is not used: issue 23 numbered the state lesson 14 and moved the exam review after it, to 15.
+    assert [p.name[:2] for p in NOTEBOOKS] == [f"{i:02d}" for i in (*range(13), 14, 15)]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -70,7 +70,7 @@ def test_pull_writes_a_notebook_edit_back_to_its_source(copy):
 
 
 def test_exam_review_is_assembled_from_the_tagged_question_cells():
-    review = jupytext.read(ROOT / "notebooks" / "lessons" / "13_exam_review.py")
+    review = jupytext.read(ROOT / "notebooks" / "lessons" / "15_exam_review.py")
     text = "\n".join(c.source for c in review.cells)
     for src in lessons.sources():
         if src.stem == lessons.REVIEW:

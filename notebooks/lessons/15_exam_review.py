@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 13 · Exam review
+# # 15 · Exam review
 #
 # **You will learn to**
 #
@@ -22,13 +22,13 @@
 # - score yourself per concept on the question bank, and find the lesson and page to reread
 # - find the notebook to reread for each topic
 #
-# **Prerequisites:** notebooks 00 to 12\
+# **Prerequisites:** notebooks 00 to 14\
 # **Time:** about 40 minutes
 
 # %%
 from etl_lib.notebook import setup
 
-lesson = setup("13", kafka=False)
+lesson = setup("15", kafka=False)
 
 # %% tags=["parameters"]
 show_counts: bool = True
@@ -645,15 +645,69 @@ answers_file: str = ""  # a JSON file {question id: letter} to score; empty: the
 #
 # </details>
 
+# %% [markdown]
+# ## 14 · Inside the state: the state store read back, RocksDB, transformWithState, real-time mode
+#
+# [open the notebook](14_inside_the_state.ipynb)
+#
+# **1. A windowed count with a 10-minute watermark has windows 08:00, 08:15 and 08:30 in state. The next batch's watermark is 08:32. In append mode, how many rows will `read_state(..., batch_id=that batch)` show, and what does the change feed show for that batch?**
+#
+# <details><summary>Answer</summary>
+#
+# The windows whose end is at or before the watermark are final: 08:00–08:15 and 08:15–08:30. Append mode emits them and removes them from the state, so the reader shows one row (08:30), the same as that batch's `numRowsTotal`, and the change feed shows two `delete` rows for that batch (plus an `update` for any window the batch's data changed).
+#
+# </details>
+#
+# **2. Why does a `foreachBatch` function that only calls `df.show()` fail on a stateful query in Spark 4.2, and what should it do instead?**
+#
+# <details><summary>Answer</summary>
+#
+# `show()` reads only the first rows, so some partitions of the stateful operator never run and their state stores never commit. Spark 4.2 checks that every store of the batch committed and fails the batch with `STATE_STORE_COMMIT_VALIDATION_FAILED` (before, the next batch failed on a missing state file). The function must consume the whole DataFrame: write it, or `collect()`/`count()` it.
+#
+# </details>
+#
+# **3. When would you switch a query from the default state store to RocksDB, and how do you switch an existing query?**
+#
+# <details><summary>Answer</summary>
+#
+# When the state is large (millions of keys: long windows, many keys, a long deduplication delay) and the JVM heap and its garbage collection become the limit, or when the query uses `transformWithState`, which requires RocksDB. An existing query cannot switch: its checkpoint records the provider and a restart keeps it; start the query with a new checkpoint and rebuild the state.
+#
+# </details>
+#
+# **4. An `IdleStations` processor with a 30-minute gap has seen station 7's trips at 08:00 and 08:10; the watermark delay is 10 minutes. The next batch brings only a trip at 09:00 for station 7. What does the processor emit in that batch, and in the next?**
+#
+# <details><summary>Answer</summary>
+#
+# In that batch the watermark is still 08:00 (the newest event time so far, 08:10, minus 10 minutes), so the timer at 08:40 has not fired. The 09:00 trip arrives 50 minutes after the last one, so `handleInputRows` sees the gap and emits the run 08:00–08:10 (2 trips), then starts a new run at 09:00 with a timer at 09:30. In the next batch the watermark is 08:50: no timer fires, nothing is emitted.
+#
+# </details>
+#
+# **5. Why is the Kafka sink at-least-once although the Kafka source and the checkpoint are exactly-once, and what does a reader do about it?**
+#
+# <details><summary>Answer</summary>
+#
+# The sink writes a batch before Spark commits it. If the query dies between the write and the commit, the restart replays the batch with the same offsets and the Kafka sink, which keeps no log of batch ids, writes its records again. A reader deduplicates by a key in the record (a trip id), or the writer uses `foreachBatch` keyed by the batch id (overwrite or merge), which replaces the first copy.
+#
+# </details>
+#
+# **6. Real-time mode gave milliseconds where the 1-second trigger gave hundreds of milliseconds. Why not run every query in real-time mode?**
+#
+# <details><summary>Answer</summary>
+#
+# It runs only stateless queries in release 4.2 (no aggregations, windows or joins), writes only to Kafka or `foreach` sinks (not files), and its tasks occupy a core per source partition for the whole batch duration, whether records come or not. A query whose output is a file table or a windowed aggregate, or one that runs on a few cores shared with other work, is better off with micro-batches.
+#
+# </details>
+#
+
 # %%
-counts = {"00": 3, "01": 3, "02": 6, "03": 5, "04": 6, "05": 6, "06": 8, "07": 5, "08": 6, "09": 3, "10": 5, "11": 5, "12": 5}
+counts = {"00": 3, "01": 3, "02": 6, "03": 5, "04": 6, "05": 6, "06": 8, "07": 5, "08": 6, "09": 3, "10": 5, "11": 5, "12": 5, "14": 6}
 if show_counts:
     print(sum(counts.values()), "questions in", len(counts), "notebooks")
 
 # %% [markdown]
 # ## Quiz: the question bank, scored per concept
 #
-# `exercises/questions.md` holds multiple-choice questions tagged with a lesson and one of the 30 concepts of [docs/concepts.md](../docs/concepts.md). Many are *predict the output*: change a parameter in the lesson, predict, then run it. The table counts them per concept and kind.
+# `exercises/questions.md` holds multiple-choice questions tagged with a lesson and one of the 34 concepts of [docs/concepts.md](../docs/concepts.md). Many are *predict the output*: change a parameter in the lesson, predict, then run it. The table counts them per concept and kind.
 
 # %%
 import pandas as pd
@@ -702,4 +756,4 @@ print("every answer scored against the bank:", report.correct <= report.answered
 
 # %% [markdown]
 # <!-- nav: generated by tools/nbnav.py -->
-# [← 12_scale_out](12_scale_out.ipynb) | [contents](README.md) | (end) →
+# [← 14_inside_the_state](14_inside_the_state.ipynb) | [contents](README.md) | (end) →

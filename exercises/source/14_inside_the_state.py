@@ -1,0 +1,106 @@
+# %% [markdown]
+# # Exercises 14 · Inside the state
+#
+# Practice for [notebook 14](../notebooks/14_inside_the_state.ipynb). The checks run on real Spark: a windowed
+# count and a `transformWithStateInPandas` processor stream from JSON files, round by round. Write your code in the
+# cells marked ✏️, then run the check cell below each.
+
+# %%
+from etl_lib.exercises import check
+
+# %% [markdown]
+# ## 1. `open_windows`: read the state back
+#
+# `checkpoint` is the checkpoint folder of a windowed count (`groupBy(window("start_time", "15 minutes"))` with a
+# 10-minute watermark, append mode) that has run. Return the windows it still holds in its state store after its
+# last batch, as a list of `(start, trips)` pairs sorted by start, the start as `"HH:MM"`: for example
+# `[("08:30", 1), ("08:45", 2)]`. Read the state, not the sink.
+
+# %% tags=["exercise"]
+# ✏️ your code
+def open_windows(spark, checkpoint):
+    ### BEGIN SOLUTION
+    from pyspark.sql import functions as F
+
+    rows = (spark.read.format("statestore").load(checkpoint)
+            .select(F.date_format("key.window.start", "HH:mm").alias("start"), F.col("value.count").alias("trips"))
+            .collect())
+    return sorted((r["start"], r["trips"]) for r in rows)
+    ### END SOLUTION
+
+
+# %%
+check("open_windows", open_windows)
+
+# %% [markdown]
+# ## 2. `write_batch_once`: an idempotent `foreachBatch`
+#
+# A query will call `write_batch_once(df, batch_id, folder)` for every micro-batch (through
+# `foreachBatch(lambda df, batch_id: write_batch_once(df, batch_id, folder))`). After a crash between the write and
+# Spark's commit, the same batch id comes again with the same rows. Write each batch to Parquet under `folder` so
+# that a replayed batch replaces its first copy, a new batch adds its rows, and `spark.read.parquet(folder)` reads
+# everything written.
+
+# %% tags=["exercise"]
+# ✏️ your code
+def write_batch_once(df, batch_id, folder):
+    ### BEGIN SOLUTION
+    df.write.mode("overwrite").parquet(f"{folder}/batch_id={batch_id}")
+    ### END SOLUTION
+
+
+# %%
+check("write_batch_once", write_batch_once)
+
+# %% [markdown]
+# ## 3. `trips_until_quiet`: a StatefulProcessor with an event-time timer
+#
+# Write a `StatefulProcessor` for `transformWithStateInPandas` over trips grouped by `station` (input columns
+# `station`, `event_time`; a 10-minute watermark; `timeMode="EventTime"`). It counts a station's trips and, once the
+# station has had no trip for 15 minutes of event time, emits one row `station` (int), `trips` (long) and forgets
+# the station, so its next trip starts a new count. The function `trips_until_quiet()` returns the processor
+# *class*; the check builds it with no arguments. (The check switches the session to the RocksDB state store,
+# which `transformWithState` needs.)
+#
+# The timer methods: `self.handle.registerTimer(ms)`, `self.handle.deleteTimer(ms)` and
+# `self.handle.listTimers()`; times are milliseconds since the epoch (`pd.Timestamp.value // 1_000_000`).
+
+# %% tags=["exercise"]
+# ✏️ your code
+def trips_until_quiet():
+    ### BEGIN SOLUTION
+    import pandas as pd
+    from pyspark.sql.streaming import StatefulProcessor
+
+    class TripsUntilQuiet(StatefulProcessor):
+        def init(self, handle):
+            self.handle = handle
+            self.trips = handle.getValueState("trips", "trips LONG")
+
+        def handleInputRows(self, key, rows, timerValues):
+            count = self.trips.get()[0] if self.trips.exists() else 0
+            newest = None
+            for frame in rows:
+                count += len(frame)
+                latest = pd.Timestamp(frame["event_time"].max())
+                newest = latest if newest is None or latest > newest else newest
+            for timer in self.handle.listTimers():
+                self.handle.deleteTimer(timer)
+            self.handle.registerTimer(newest.value // 1_000_000 + 15 * 60_000)
+            self.trips.update((count,))
+            return iter([])
+
+        def handleExpiredTimer(self, key, timerValues, expiredTimerInfo):
+            if self.trips.exists():
+                yield pd.DataFrame({"station": [int(key[0])], "trips": [self.trips.get()[0]]})
+            self.trips.clear()
+
+        def close(self):
+            pass
+
+    return TripsUntilQuiet
+    ### END SOLUTION
+
+
+# %%
+check("trips_until_quiet", trips_until_quiet)
