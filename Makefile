@@ -18,7 +18,7 @@ help:
 	@echo "make demo    run the main job end to end on a local Kafka broker"
 	@echo "make test    run every test (unit, integration, notebooks; three suites side by side)"
 	@echo "make test-unit | test-integration | test-nbval   one of its three suites alone (test-pytest: all but nbval)"
-	@echo "make test-cluster   the practice cluster's test and lesson 12 (six more JVMs; CI runs it after make test)"
+	@echo "make test-cluster   the long lane: the practice cluster (its test, lesson 12), lessons 09 and 10, two soak tests (CI runs it after make test)"
 	@echo "make test-notebooks-small   run every notebook with papermill and small parameters (opt-in)"
 	@echo "make install create .venv and install the kit with its dev tools"
 	@echo "make jars    resolve the Kafka broker and Spark-Kafka connector jars with Maven"
@@ -83,13 +83,16 @@ test-pytest: install jars
 	$(PY) -m pytest $(DOCTESTS) tests/unit tests/integration tests/notebooks
 
 test-nbval: install jars
-	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider notebooks --ignore=$(CLUSTER_LESSON)
+	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider notebooks $(LONG_LESSONS:%=--ignore=%)
 
-# The practice cluster (3 Kafka nodes, Spark master + 2 workers: six more JVMs): its test and its lesson.
-# Apart from `make test` to keep that under 30 minutes on 2 cores; CI runs it right after.
-CLUSTER_LESSON := notebooks/12_scale_out.ipynb
+# The long lane, apart from `make test` to keep that under 10 minutes on 2 cores; CI runs it right after.
+# The practice cluster (3 Kafka nodes, Spark master + 2 workers: six more JVMs): its test and lesson 12; the
+# lessons that watch a running stream (09, the orchestrator; 10, the live chart); and the integration tests
+# marked `soak` (the ETL killed at random moments; every query through empty batches and a restart).
+LONG_LESSONS := notebooks/09_orchestrator.ipynb notebooks/10_live_stream.ipynb notebooks/12_scale_out.ipynb
 test-cluster: install jars
-	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider tests/cluster $(CLUSTER_LESSON)
+	$(PY) -m pytest -p no:cacheprovider -m soak tests/integration
+	$(PY) -m pytest --nbval --nbval-current-env -p no:cacheprovider tests/cluster $(LONG_LESSONS)
 
 # Every notebook executed by papermill with small parameters (a world other than the stored one).
 test-notebooks-small: install jars
@@ -102,7 +105,7 @@ test-unit: install
 	$(PY) -m pytest $(DOCTESTS) tests/unit tests/notebooks
 
 test-integration: install jars
-	$(PY) -m pytest tests/integration
+	$(PY) -m pytest -m "not soak" tests/integration
 
 broker-start: install jars
 	$(PY) -m etl_lib.kafka_local start

@@ -256,7 +256,7 @@ for provider in ("hdfs", "rocksdb"):
                           "state memory, most (bytes)": ops["memory_bytes"].max(),
                           "driver heap after the run (MB)": driver_heap_mb(spark)}
     measured[provider]["_ops"] = ops
-comparison = pd.DataFrame({p: {k: v for k, v in m.items() if k != "_ops"} for p, m in measured.items()}, dtype=object)
+comparison = pd.DataFrame({p: {k: f"{v:,}" for k, v in m.items() if k != "_ops"} for p, m in measured.items()})
 comparison
 
 # %%
@@ -488,8 +488,8 @@ plt.show()
 routed = {name: (len(valid), len(bad)) for name, (valid, bad) in race_result.items()}
 print("every record routed once, valid / quarantined:", routed,
       "| expected:", (race_records - race_records // 10, race_records // 10))
-print("real-time mode's median latency is below a tenth of the micro-batch query's:",
-      latency.loc["real-time", "p50"] * 10 < latency.loc["processing time 1 s", "p50"])
+print("real-time mode's median latency is below a quarter of the micro-batch query's:",
+      latency.loc["real-time", "p50"] * 4 < latency.loc["processing time 1 s", "p50"])
 
 # %% [markdown]
 # A micro-batch record waits on average half a trigger interval before its batch starts, plus the batch's own

@@ -37,6 +37,7 @@ def _started(s) -> int:
     return sum(1 for root in (s.checkpoint_base_path, s.analytics_checkpoint_path) for _ in root.glob("*/offsets/0"))
 
 
+@pytest.mark.soak
 @pytest.mark.timeout(900)
 def test_etl_killed_at_random_moments_loses_and_duplicates_nothing(spark, settings, tmp_path, batch_streams):
     suffix = uuid.uuid4().hex[:8]

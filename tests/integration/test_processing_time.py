@@ -75,6 +75,7 @@ def _wait_for(run, predicate, timeout: float) -> None:
                          f"{ {n: len(p) for n, p in _batches(run).items()} }")
 
 
+@pytest.mark.soak
 @pytest.mark.timeout(600)
 def test_all_queries_keep_running_through_empty_batches_and_a_restart(spark, settings, tmp_path):
     s = _own(settings, tmp_path)
