@@ -12,7 +12,7 @@ INSTALL_STAMP   := $(VENV)/.installed
 PRODUCER_JAR    := jvm/producer/lib/pipe-producer.jar
 
 .PHONY: help install jars demo grade test test-cluster test-unit test-integration test-nbval test-notebooks-small notebooks notebooks-refresh \
-        notebooks-build notebooks-check bench test-pytest broker-start broker-stop broker-status cluster-up cluster-down cluster-status config doctor clean
+        notebooks-build notebooks-check cheatsheet bench test-pytest broker-start broker-stop broker-status cluster-up cluster-down cluster-status config doctor clean
 
 help:
 	@echo "make demo    run the main job end to end on a local Kafka broker"
@@ -30,6 +30,7 @@ help:
 	@echo "make doctor  check Java, jars, broker and Spark; print the fix for what is missing"
 	@echo "make config  print the effective settings"
 	@echo "make grade   grade the exercise notebooks in exercises/ (FOLDER=... for another folder)"
+	@echo "make cheatsheet   print docs/cheatsheet.md to build/cheatsheet.html (A4) and check it in headless Chromium"
 
 install: $(INSTALL_STAMP)
 $(INSTALL_STAMP): pyproject.toml
@@ -124,6 +125,12 @@ cluster-status: install
 
 config: install
 	$(PY) -m etl_lib.config
+
+# The lessons' Remember cells on one printable page; the check needs Chromium (Debian: apt-get install chromium).
+cheatsheet: install
+	$(PY) tools/lessons.py build
+	$(PY) tools/cheatsheet.py build
+	$(PY) tools/cheatsheet.py check
 
 doctor: install jars
 	$(PY) -m etl_lib.doctor

@@ -11,7 +11,8 @@ jupytext (installed by ``make install``) saves both whenever either is edited.
     python tools/lessons.py check            # exit 1 when a notebook and its source differ
 
 ``build`` also regenerates the exam review (15) from every lesson's cell tagged
-``questions`` and rewrites the navigation cells and ``notebooks/README.md``.
+``questions``, docs/cheatsheet.md from every lesson's cell tagged ``remember``, and
+rewrites the navigation cells and ``notebooks/README.md``.
 After ``build``, re-execute the changed lessons to store their outputs:
 ``make notebooks-refresh LESSON=06``.
 """
@@ -115,12 +116,15 @@ def review_source(lessons: list[Path]) -> str:
             f"# {REVIEW[:2]} · Exam review\n\n**You will learn to**\n\n"
             "- answer every self-check question of the kit in one place\n"
             "- score yourself per concept on the question bank, and find the lesson and page to reread\n"
-            "- find the notebook to reread for each topic\n\n"
+            "- find the notebook to reread for each topic\n"
+            "- write an explanation of each concept and check it against a model answer's key points\n\n"
             f"**Prerequisites:** notebooks 00 to {max(counts)}\\\n**Time:** about 40 minutes"),
         nbformat.v4.new_code_cell(f'from etl_lib.notebook import setup\n\nlesson = setup("{REVIEW[:2]}", kafka=False)'),
         nbformat.v4.new_code_cell(
             'show_counts: bool = True\n'
-            'answers_file: str = ""  # a JSON file {question id: letter} to score; empty: the answers in the quiz cell',
+            'answers_file: str = ""  # a JSON file {question id: letter} to score; empty: the answers in the quiz cell\n'
+            'explain_file: str = ""  # a JSON file {question id: written answer} to check; empty: the cell\'s answers\n'
+            'serbian: bool = False  # show the model answers in Serbian',
             metadata={"tags": ["parameters"]}),
         nbformat.v4.new_markdown_cell(
             "Try each question before opening the answer. The heading under each notebook links back to it."),
@@ -129,6 +133,7 @@ def review_source(lessons: list[Path]) -> str:
             "counts = {" + ", ".join(f'"{k}": {v}' for k, v in counts.items()) + "}\n"
             "if show_counts:\n    print(sum(counts.values()), \"questions in\", len(counts), \"notebooks\")"),
         *_quiz_cells(),
+        *_explain_cells(),
         nbformat.v4.new_markdown_cell(
             "## Summary\n\nEvery question of the kit with its answer. For the concepts behind them, see docs/ "
             "and the glossary.\n\n**Further reading**\n\n- docs/glossary.md\n- docs/README.md"),
@@ -182,12 +187,78 @@ def _quiz_cells() -> list[nbformat.NotebookNode]:
     ]
 
 
+def _explain_cells() -> list[nbformat.NotebookNode]:
+    """The written questions of exercises/explain.md: per concept, one concept's questions, a written answer checked."""
+    return [
+        nbformat.v4.new_markdown_cell(
+            "## Explain it: written answers\n\n"
+            "The written exam asks you to *explain* a concept in a paragraph. `exercises/explain.md` holds a written "
+            "question for every concept and for each \"For your exam\" prompt of seed 003, with a model answer (in "
+            "English and Serbian), the key points an examiner looks for and the answer often given that is wrong. "
+            "Write your answer first, in your own words; then the check shows the model answer and which key points "
+            "your text names. It matches terms in either language, so it is a hint about what you may have left out, "
+            "never a grade."),
+        nbformat.v4.new_code_cell(
+            "from etl_lib.exercises.explain import check_answers, load_explain\n\n"
+            "written_bank = load_explain()\n"
+            "per_concept_written = pd.Series([q.concept for q in written_bank]).value_counts().reindex(list(concepts))\n"
+            "print(f\"{len(written_bank)} written questions; every concept has at least one:\", "
+            "bool(per_concept_written.min() >= 1))\n"
+            "for q in written_bank:\n"
+            "    if q.concept == \"watermarks\":\n"
+            "        print(f\"{q.id} (lesson {q.lesson}): {q.question}\")"),
+        nbformat.v4.new_markdown_cell(
+            "Write your answers as `{question id: your text}` below (stored empty, so that nothing stored gives an "
+            "answer away), or save them as JSON and pass the file as the `explain_file` parameter. Set `serbian` to "
+            "see the model answers in Serbian."),
+        nbformat.v4.new_code_cell(
+            "written: dict[str, str] = {}  # for example {\"x22\": \"The watermark is ...\"}\n"
+            "if explain_file:\n"
+            "    written = json.loads(Path(explain_file).read_text())\n"
+            "print(check_answers(written, written_bank, serbian=serbian))"),
+    ]
+
+
+def cheatsheet_path() -> Path:
+    return ROOT / "docs" / "cheatsheet.md"
+
+
+def remember_cell(nb: nbformat.NotebookNode) -> str | None:
+    """The text of a lesson's markdown cell tagged ``remember`` (its "Remember" summary), or None."""
+    cells = [c.source for c in nb.cells if c.cell_type == "markdown" and "remember" in c.metadata.get("tags", [])]
+    return cells[0] if cells else None
+
+
+def cheatsheet_text(lessons: list[Path]) -> str:
+    """docs/cheatsheet.md: every lesson's Remember cell, in teaching order, on one page."""
+    parts = ["# Cheatsheet: what to remember from each lesson", "",
+             "Collected from the *Remember* cell at the end of every lesson by `python tools/lessons.py build` "
+             "(do not edit by hand). Each line points (→) to the part of the lesson that shows it live. "
+             "`make cheatsheet` prints this page to `build/cheatsheet.html` (A4, for printing).", ""]
+    for path in lessons:
+        if path.stem == REVIEW:
+            continue
+        nb = jupytext.read(path)
+        text = remember_cell(nb)
+        if text is None:
+            continue
+        title = re.sub(r"^#\s*", "", nb.cells[0].source.splitlines()[0])
+        bullets = [line for line in text.splitlines() if line.startswith("- ")]
+        parts += [f"## {title}", "", *bullets, ""]
+    return "\n".join(parts)
+
+
 def build(selected: list[str] | None = None) -> list[str]:
-    """Sources -> notebooks, then the exam review and the navigation.  Returns the notebooks rewritten."""
+    """Sources -> notebooks, then the exam review, the cheatsheet and the navigation.  Returns the notebooks
+    rewritten."""
     review = SOURCES / f"{REVIEW}.py"
     text = review_source(sources())
     if not review.exists() or review.read_text() != text:
         review.write_text(text)
+    sheet, sheet_path = cheatsheet_text(sources()), cheatsheet_path()
+    if not sheet_path.exists() or sheet_path.read_text() != sheet:
+        sheet_path.parent.mkdir(parents=True, exist_ok=True)
+        sheet_path.write_text(sheet)
     changed = [notebook_of(p).name for p in sources(selected) if _write_notebook(p)]
     if _write_notebook(review) and notebook_of(review).name not in changed:
         changed.append(notebook_of(review).name)
@@ -206,6 +277,9 @@ def check() -> list[str]:
     if review.exists() and _cells(jupytext.reads(review_source(sources()), fmt=FORMAT)) != _cells(
             jupytext.read(review)):
         problems.append(f"{review.relative_to(ROOT)} is not what the lessons' question cells give")
+    sheet_path = cheatsheet_path()
+    if not sheet_path.exists() or sheet_path.read_text() != cheatsheet_text(sources()):
+        problems.append(f"{sheet_path.relative_to(ROOT)} is not what the lessons' Remember cells give")
     return problems
 
 

@@ -68,19 +68,24 @@ _HEAD = re.compile(r"^## (q\d{3}) · (\d{2}) · ([a-z0-9-]+) · ([a-z]+)\s*$")
 _OPTION = re.compile(r"^- \[( |x)\] (.+)$")
 
 
-def load_bank(path: Path | None = None, concepts: dict[str, Concept] | None = None) -> list[Question]:
-    """Every question of the bank; a malformed entry raises ValueError naming its line."""
-    path = path or bank_path()
-    concepts = concepts if concepts is not None else load_concepts()
-    questions: list[Question] = []
+def entries(path: Path) -> list[tuple[int, list[str]]]:
+    """The ``## `` sections of a bank file: (line number of the heading, the heading and its lines)."""
     blocks: list[tuple[int, list[str]]] = []
     for n, line in enumerate(path.read_text().splitlines(), start=1):
         if line.startswith("## "):
             blocks.append((n, [line]))
         elif blocks:
             blocks[-1][1].append(line)
+    return blocks
+
+
+def load_bank(path: Path | None = None, concepts: dict[str, Concept] | None = None) -> list[Question]:
+    """Every question of the bank; a malformed entry raises ValueError naming its line."""
+    path = path or bank_path()
+    concepts = concepts if concepts is not None else load_concepts()
+    questions: list[Question] = []
     seen: set[str] = set()
-    for n, lines in blocks:
+    for n, lines in entries(path):
         head = _HEAD.match(lines[0])
         if not head:
             raise ValueError(f"{path.name}:{n}: expected '## qNNN · lesson · concept · kind', got {lines[0]!r}")

@@ -21,6 +21,7 @@
 # - answer every self-check question of the kit in one place
 # - score yourself per concept on the question bank, and find the lesson and page to reread
 # - find the notebook to reread for each topic
+# - write an explanation of each concept and check it against a model answer's key points
 #
 # **Prerequisites:** notebooks 00 to 14\
 # **Time:** about 40 minutes
@@ -33,6 +34,8 @@ lesson = setup("15", kafka=False)
 # %% tags=["parameters"]
 show_counts: bool = True
 answers_file: str = ""  # a JSON file {question id: letter} to score; empty: the answers in the quiz cell
+explain_file: str = ""  # a JSON file {question id: written answer} to check; empty: the cell's answers
+serbian: bool = False  # show the model answers in Serbian
 
 # %% [markdown]
 # Try each question before opening the answer. The heading under each notebook links back to it.
@@ -743,6 +746,30 @@ report
 # %%
 assert report.answered == len(answers) - len(report.unknown)
 print("every answer scored against the bank:", report.correct <= report.answered)
+
+# %% [markdown]
+# ## Explain it: written answers
+#
+# The written exam asks you to *explain* a concept in a paragraph. `exercises/explain.md` holds a written question for every concept and for each "For your exam" prompt of seed 003, with a model answer (in English and Serbian), the key points an examiner looks for and the answer often given that is wrong. Write your answer first, in your own words; then the check shows the model answer and which key points your text names. It matches terms in either language, so it is a hint about what you may have left out, never a grade.
+
+# %%
+from etl_lib.exercises.explain import check_answers, load_explain
+
+written_bank = load_explain()
+per_concept_written = pd.Series([q.concept for q in written_bank]).value_counts().reindex(list(concepts))
+print(f"{len(written_bank)} written questions; every concept has at least one:", bool(per_concept_written.min() >= 1))
+for q in written_bank:
+    if q.concept == "watermarks":
+        print(f"{q.id} (lesson {q.lesson}): {q.question}")
+
+# %% [markdown]
+# Write your answers as `{question id: your text}` below (stored empty, so that nothing stored gives an answer away), or save them as JSON and pass the file as the `explain_file` parameter. Set `serbian` to see the model answers in Serbian.
+
+# %%
+written: dict[str, str] = {}  # for example {"x22": "The watermark is ..."}
+if explain_file:
+    written = json.loads(Path(explain_file).read_text())
+print(check_answers(written, written_bank, serbian=serbian))
 
 # %% [markdown]
 # ## Summary

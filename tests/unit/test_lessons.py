@@ -20,6 +20,8 @@ import lessons  # noqa: E402
 def copy(tmp_path, monkeypatch):
     """A copy of notebooks/ that the lessons tool works on, so the tests never touch the real one."""
     shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    (tmp_path / "docs").mkdir()
+    shutil.copy(ROOT / "docs" / "cheatsheet.md", tmp_path / "docs")
     monkeypatch.setattr(lessons, "NOTEBOOKS", tmp_path / "notebooks")
     monkeypatch.setattr(lessons, "SOURCES", tmp_path / "notebooks" / "lessons")
     monkeypatch.setattr(lessons, "ROOT", tmp_path)
@@ -85,3 +87,35 @@ def test_library_tools_tests_and_lesson_sources_pass_the_linter():
     out = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_every_lesson_ends_with_a_remember_cell_whose_lines_point_into_the_lesson():
+    import re
+
+    for path in lessons.sources():
+        if path.stem == lessons.REVIEW:
+            continue
+        nb = jupytext.read(path)
+        text = lessons.remember_cell(nb)
+        assert text is not None, f"{path.name} has no cell tagged remember"
+        bullets = [line for line in text.splitlines() if line.startswith("- ")]
+        assert 5 <= len(bullets) <= 8, f"{path.name}: {len(bullets)} lines to remember, expected 5 to 8"
+        others = " ".join(c.source.replace("\n", " ") for c in nb.cells if c.cell_type == "markdown"
+                          and "remember" not in c.metadata.get("tags", []))
+        others = re.sub(r"\s*#?\s+", " ", others)
+        for line in bullets:
+            pointer = re.search(r"\(→ \*(.+?)\*\)$", line)
+            assert pointer, f"{path.name}: {line!r} does not point (→ *...*) to the cell that shows it"
+            assert pointer.group(1) in others, f"{path.name}: {pointer.group(1)!r} is not in the lesson"
+        position = [i for i, c in enumerate(nb.cells) if "remember" in c.metadata.get("tags", [])][0]
+        assert all(c.cell_type == "markdown" for c in nb.cells[position:]), f"{path.name}: Remember is not at the end"
+
+
+def test_the_cheatsheet_is_what_the_remember_cells_give(copy):
+    src = copy / "lessons" / "03_nightly_file_pipeline.py"
+    src.write_text(src.read_text().replace("# - Best-fit decreasing: sort largest first",
+                                           "# - BFD: sort largest first"))
+    lessons.build(["03"])
+    sheet = (copy.parent / "docs" / "cheatsheet.md").read_text()
+    assert "- BFD: sort largest first" in sheet and "## 03 · " in sheet
+    assert (ROOT / "docs" / "cheatsheet.md").read_text() != sheet  # the real page is untouched
