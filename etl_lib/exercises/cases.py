@@ -25,7 +25,11 @@ def _t(hhmm: str) -> datetime:
 
 # =========================================================================== 01 · configuration
 @exercise("parse_duration", "01", "Seconds in a Spark interval, with a message that names the bad value",
-          ["env-config"])
+          ["env-config"], requirements={
+              "seconds": "returns the number of seconds",
+              "units": "a unit in singular or plural and any letter case",
+              "refuse": "must stop the program at once: raise `ValueError`",
+              "message": "a message that names the value and shows an accepted form"})
 def _parse_duration(ctx: Context) -> list[Case]:
     good = [("15 minutes", 900), ("1 hour", 3600), ("10 seconds", 10), ("2 hours", 7200), ("1 minute", 60),
             ("5 Minutes", 300), ("1 day", 86400)]
@@ -36,11 +40,23 @@ def _parse_duration(ctx: Context) -> list[Case]:
             got = fn(text)
             _expect(isinstance(got, (int, float)) and not isinstance(got, bool) and got == seconds,
                     f"returned {got!r}, expected {seconds}")
+        units = text in ("1 hour", "1 minute", "5 Minutes", "1 day")
         hint = ("accept singular and plural units ('1 hour', '2 hours') and any letter case"
-                if text in ("1 hour", "1 minute", "5 Minutes", "1 day") else "the number times the unit's seconds")
-        return Case(f"parse_duration({text!r})", run, hint, len(text))
+                if units else "the number times the unit's seconds")
+        return Case(f"parse_duration({text!r})", run, hint, len(text), "units" if units else "seconds")
 
     def refused(text: str) -> Case:
+        def run(fn):
+            try:
+                got = fn(text)
+            except ValueError:
+                return
+            raise Mismatch(f"returned {got!r} instead of raising ValueError")
+        return Case(f"parse_duration({text!r})", run,
+                    "a bad value must stop the program at once: raise ValueError; a positive whole number and a "
+                    "unit only", 100 + len(text), "refuse")
+
+    def message(text: str) -> Case:
         def run(fn):
             try:
                 got = fn(text)
@@ -51,15 +67,20 @@ def _parse_duration(ctx: Context) -> list[Case]:
                         f"'5 minutes': {str(err)!r}")
                 return
             raise Mismatch(f"returned {got!r} instead of raising ValueError")
-        return Case(f"parse_duration({text!r})", run,
-                    "a bad value must stop the program at once: raise ValueError naming the value and the accepted "
-                    "form; a positive whole number and a unit only", 100 + len(text))
+        return Case(f"the message of parse_duration({text!r})", run,
+                    "the ValueError's message names the value and shows an accepted form, so the user can fix it",
+                    200 + len(text), "message")
 
-    return [ok(t, s) for t, s in good] + [refused(t) for t in bad]
+    return [ok(t, s) for t, s in good] + [refused(t) for t in bad] + [message(t) for t in ("15 minuts", "")]
 
 
 # =========================================================================== 02 · threads
-@exercise("retry_with_backoff", "02", "Retry with exponential backoff and full jitter", ["retry"])
+@exercise("retry_with_backoff", "02", "Retry with exponential backoff and full jitter", ["retry"], requirements={
+    "result": "Call `fn()` and return its result",
+    "attempts": "up to `attempts` calls in all; after the last failed call, re-raise that error",
+    "exponential": "exponential",
+    "cap": "capped",
+    "jitter": "scaled by a random share"})
 def _retry(ctx: Context) -> list[Case]:
     class Boom(Exception):
         pass
@@ -74,7 +95,7 @@ def _retry(ctx: Context) -> list[Case]:
             return value
         return fn, calls
 
-    def case(failures, attempts, base, cap, rng_values, expect_sleeps, expect_raise, shown, hint, size):
+    def case(failures, attempts, base, cap, rng_values, expect_sleeps, expect_raise, shown, hint, size, need):
         def run(student):
             fn, calls = flaky(failures)
             sleeps: list[float] = []
@@ -95,27 +116,34 @@ def _retry(ctx: Context) -> list[Case]:
             for k, (got_s, want) in enumerate(zip(sleeps, expect_sleeps)):
                 _expect(math.isclose(got_s, want, rel_tol=1e-9, abs_tol=1e-12),
                         f"sleep {k + 1} was {got_s!r}, expected {want!r}")
-        return Case(shown, run, hint, size)
+        return Case(shown, run, hint, size, need)
 
     never = "sleep only between attempts: no sleep after a success, none after the last failure"
     return [
-        case(0, 5, 0.1, 10, [1.0], [], False, "a function that succeeds at once", never, 0),
-        case(2, 5, 0.1, 10, [1.0, 1.0], [0.1, 0.2], False,
-             "fails twice, then succeeds; attempts=5, base=0.1, cap=10, rng() always 1.0",
-             "the k-th retry (k from 0) waits up to base * 2**k", 1),
-        case(4, 4, 1.0, 3.0, [1.0] * 3, [1.0, 2.0, 3.0], True,
-             "always fails; attempts=4, base=1, cap=3, rng() always 1.0",
-             "after the last attempt re-raise the error; the wait is capped at cap", 2),
+        case(0, 5, 0.1, 10, [1.0], [], False, "a function that succeeds at once",
+             "return what fn() returns; " + never, 0, "result"),
+        case(3, 5, 0.1, 10, [1.0] * 3, [0.1, 0.2, 0.4], False,
+             "fails three times, then succeeds; attempts=5, base=0.1, cap=10, rng() always 1.0",
+             "exponential: the k-th retry (k from 0) waits up to base * 2**k, twice the one before", 1,
+             "exponential"),
+        case(4, 4, 1.0, 10.0, [1.0] * 3, [1.0, 2.0, 4.0], True,
+             "always fails; attempts=4, base=1, cap=10, rng() always 1.0",
+             "call fn at most attempts times; after the last failed attempt re-raise its error", 2, "attempts"),
         case(2, 5, 0.1, 10, [0.25, 0.75], [0.025, 0.15], False,
              "fails twice; base=0.1, cap=10, rng() returns 0.25 then 0.75",
-             "full jitter: the wait is rng() * min(cap, base * 2**k), a random share of the exponential step", 3),
+             "full jitter: each wait is scaled by a random share, rng(), of the exponential step", 3, "jitter"),
         case(7, 7, 0.5, 4.0, [1.0] * 6, [0.5, 1.0, 2.0, 4.0, 4.0, 4.0], True,
-             "always fails; attempts=7, base=0.5, cap=4, rng() always 1.0", "cap every wait at cap", 4),
+             "always fails; attempts=7, base=0.5, cap=4, rng() always 1.0",
+             "capped: no wait is longer than cap, however many retries came before", 4, "cap"),
     ]
 
 
 @exercise("minibatch_collector", "02", "A minibatch collector that closes a window on time, even when idle",
-          ["minibatch-windowing", "producer-consumer"], symbol="MinibatchCollector")
+          ["minibatch-windowing", "producer-consumer"], symbol="MinibatchCollector", requirements={
+              "on-time": "return the open batch if it is due (an idle window still closes on time)",
+              "due-first": "If the open batch is already due (`now >= opened + window`), close it first",
+              "no-empty": "Never return an empty batch",
+              "flush": "return the open batch if it has items, so nothing is lost"})
 def _minibatch(ctx: Context) -> list[Case]:
     def script(steps, window=5.0):
         """steps: ("offer", t, item, expected) / ("tick", t, expected) / ("flush", expected)."""
@@ -151,19 +179,24 @@ def _minibatch(ctx: Context) -> list[Case]:
             _expect(arrivals[b[-1]] - arrivals[b[0]] < 5.0, f"batch {b} spans more than the window")
 
     return [
-        Case("window=5: offer(0,'a'), offer(1,'b'), tick(4.9), tick(5.0), tick(100)",
-             script([("offer", 0, "a", []), ("offer", 1, "b", []), ("tick", 4.9, []), ("tick", 5.0, [["a", "b"]]),
-                     ("tick", 100, [])]),
-             "a batch opens with its first item and closes window seconds later, when tick() sees the time pass; "
-             "an idle stretch emits no empty batches", 1),
+        Case("window=5: offer(0,'a'), offer(1,'b'), tick(4.9), tick(5.0)",
+             script([("offer", 0, "a", []), ("offer", 1, "b", []), ("tick", 4.9, []), ("tick", 5.0, [["a", "b"]])]),
+             "a batch opens with its first item and closes window seconds later, when tick() sees the time pass, "
+             "even if no item arrives", 1, "on-time"),
+        Case("window=5: tick(3), offer(4,'a'), tick(9), tick(100), tick(200)",
+             script([("tick", 3, []), ("offer", 4, "a", []), ("tick", 9, [["a"]]), ("tick", 100, []),
+                     ("tick", 200, [])]),
+             "an idle stretch emits nothing: a tick with no open batch returns no batch at all, not an empty one",
+             1, "no-empty"),
         Case("window=5: offer(0,'a'), offer(7,'b'), tick(11.9), tick(12)",
              script([("offer", 0, "a", []), ("offer", 7, "b", [["a"]]), ("tick", 11.9, []), ("tick", 12, [["b"]])]),
-             "an item that arrives after the window's end first closes the old batch; it opens the next one", 2),
+             "an item that arrives after the window's end first closes the old batch; it opens the next one", 2,
+             "due-first"),
         Case("window=5: offer(0,'a'), flush(), flush()",
              script([("offer", 0, "a", []), ("flush", [["a"]]), ("flush", [])]),
-             "a graceful shutdown flushes the open batch, so nothing collected is lost", 3),
+             "a graceful shutdown flushes the open batch, so nothing collected is lost", 3, "flush"),
         Case("40 items at random times over 60 s, window=5", many,
-             "every item in exactly one batch, in arrival order; no batch spans more than the window", 40),
+             "every item in exactly one batch, in arrival order; no batch spans more than the window", 40, "on-time"),
     ]
 
 
@@ -197,7 +230,12 @@ def _returns_within(fn, seconds: float, why: str) -> Any:
 
 
 @exercise("run_workers", "02", "A bounded queue, worker threads, counts behind a lock and a clean stop",
-          ["producer-consumer", "backpressure", "metrics", "graceful-shutdown", "gil"])
+          ["producer-consumer", "backpressure", "metrics", "graceful-shutdown", "gil"], requirements={
+              "every-item": "Process every item of `items` with `handle(item)` in `workers` threads",
+              "failures": "counts it as `\"ok\"`, or as `\"failed\"` when `handle` raises",
+              "backpressure": "`put` blocks (backpressure)",
+              "lock": "every update holds a `threading.Lock`",
+              "clean-stop": "`join()` every thread before you return the counts. No daemon threads"})
 def _run_workers(ctx: Context) -> list[Case]:
     import threading
     import time
@@ -264,18 +302,18 @@ def _run_workers(ctx: Context) -> list[Case]:
 
     return [
         Case("20 items, 4 workers, a handle that records each item", every_item_once,
-             "take every item off the queue in a worker, count it once, and return the counts dict", 0),
+             "take every item off the queue in a worker, count it once, and return the counts dict", 0, "every-item"),
         Case("20 items, handle raises ValueError for every third one (0, 3, 6, ...)", failures_are_counted,
              "catch the error in the worker, count it as failed, and call task_done() for every item in a "
-             "finally", 1),
+             "finally", 1, "failures"),
         Case("24 items, 4 workers, a handle that takes 10 ms", workers_in_threads,
              "start the workers as ordinary (non-daemon) threads; after queue.join(), tell each to stop and "
-             "join() it before returning", 2),
+             "join() it before returning", 2, "clean-stop"),
         Case("30 items from a generator, 1 slow worker, queue_size=2", producer_waits,
              "backpressure: put the items one by one on a Queue(maxsize=queue_size) from the calling thread, "
-             "so put() waits while the queue is full", 3),
+             "so put() waits while the queue is full", 3, "backpressure"),
         Case("20,000 items, 10 workers, a handle that does nothing", exact_under_contention,
-             "the counts are shared by every worker: update them while holding a threading.Lock", 4),
+             "the counts are shared by every worker: update them while holding a threading.Lock", 4, "lock"),
     ]
 
 
@@ -287,9 +325,14 @@ def _reference_bfd_count(sizes: list[int], capacity: int) -> int:
     return len(bfd_buckets(sizes, capacity))
 
 
-@exercise("bfd_buckets", "03", "Best-fit decreasing bin packing", ["bfd"])
+@exercise("bfd_buckets", "03", "Best-fit decreasing bin packing", ["bfd"], requirements={
+    "indices": "return a list of buckets, each a list of **indices** into `sizes`",
+    "capacity": "buckets of at most `capacity` bytes",
+    "decreasing": "Take the files largest first",
+    "best-fit": "where it fits most tightly (the least room left after it)",
+    "oversize": "raise `ValueError` naming its size"})
 def _bfd(ctx: Context) -> list[Case]:
-    def valid(sizes, capacity, hint, size, shown=None):
+    def valid(sizes, capacity, hint, size, need, shown=None):
         def run(fn):
             buckets = fn(list(sizes), capacity)
             flat = sorted(i for b in buckets for i in b)
@@ -300,7 +343,7 @@ def _bfd(ctx: Context) -> list[Case]:
                 _expect(total <= capacity, f"bucket {n} holds {total} bytes, more than the capacity {capacity}")
             want = _reference_bfd_count(sizes, capacity)
             _expect(len(buckets) == want, f"{len(buckets)} buckets; best-fit decreasing makes {want}")
-        return Case(shown or f"sizes={sizes}, capacity={capacity}", run, hint, size)
+        return Case(shown or f"sizes={sizes}, capacity={capacity}", run, hint, size, need)
 
     def oversize(fn):
         try:
@@ -315,16 +358,18 @@ def _bfd(ctx: Context) -> list[Case]:
     # First fit decreasing needs 3 buckets here; best fit (the fullest bucket that still fits) needs 2.
     first_vs_best = [20, 11, 11, 8, 5, 5]
     return [
-        valid([6, 5, 4, 3, 2], 10, "return a list of buckets, each a list of indices into sizes", 5),
-        valid([], 10, "no files, no buckets", 0, "sizes=[], capacity=10"),
+        valid([6, 5, 4, 3, 2], 10, "return a list of buckets, each a list of indices into sizes", 5, "indices"),
+        valid([], 10, "no files, no buckets", 0, "indices", "sizes=[], capacity=10"),
+        valid([7, 7, 3, 3], 10, "a bucket holds at most capacity bytes: open a new one when a file does not fit",
+              4, "capacity"),
         Case("sizes=[4, 12, 3], capacity=10", oversize,
-             "a file larger than a bucket can never fit: refuse it with ValueError naming it", 3),
+             "a file larger than a bucket can never fit: refuse it with ValueError naming it", 3, "oversize"),
         valid(first_vs_best, 30, "put each file in the bucket with the LEAST room left that still fits (best "
-              "fit), not the first one that fits", 6),
+              "fit), not the first one that fits", 6, "best-fit"),
         valid([1, 2, 8, 8], 10, "take the files largest first (decreasing): small files placed early can block "
-              "large ones", 4),
-        *[valid(s, 100, "sort by size, largest first, then best fit", len(s), f"{len(s)} random sizes from 1 to 60, "
-                f"capacity=100 (first: {s[:5]})") for s in randoms],
+              "large ones", 4, "decreasing"),
+        *[valid(s, 100, "sort by size, largest first, then best fit", len(s), "best-fit", f"{len(s)} random sizes "
+                f"from 1 to 60, capacity=100 (first: {s[:5]})") for s in randoms],
     ]
 
 
@@ -633,7 +678,11 @@ def _start_raw_query(ctx: Context) -> list[Case]:
 
 
 # =========================================================================== 08 · analytics
-@exercise("pearson_from_sums", "08", "Pearson r from sufficient statistics", ["pearson"])
+@exercise("pearson_from_sums", "08", "Pearson r from sufficient statistics", ["pearson"], requirements={
+    "formula": "returning Pearson's r as a float",
+    "too-few": "fewer than 2 pairs",
+    "no-variance": "x or y does not vary",
+    "clamp": "must never give an r outside [−1, 1]"})
 def _pearson(ctx: Context) -> list[Case]:
     def sums(xs, ys):
         return (len(xs), sum(xs), sum(ys), sum(x * x for x in xs), sum(y * y for y in ys),
@@ -646,14 +695,14 @@ def _pearson(ctx: Context) -> list[Case]:
         vx, vy = sum((x - mx) ** 2 for x in xs), sum((y - my) ** 2 for y in ys)
         return cov / math.sqrt(vx * vy)
 
-    def case(xs, ys, want, shown, hint, size, tol=1e-9):
+    def case(xs, ys, want, shown, hint, size, need, tol=1e-9):
         def run(fn):
             got = fn(*sums(xs, ys))
             if want is None:
                 _expect(got is None, f"returned {got!r}; r is undefined here, return None")
                 return
             _expect(isinstance(got, float) and abs(got - want) <= tol, f"returned {got!r}, expected {want:.12g}")
-        return Case(shown, run, hint, size)
+        return Case(shown, run, hint, size, need)
 
     def within_range(xs, ys, shown):
         def run(fn):
@@ -661,7 +710,7 @@ def _pearson(ctx: Context) -> list[Case]:
             _expect(got is None or (isinstance(got, float) and -1.0 <= got <= 1.0),
                     f"returned {got!r}: outside [-1, 1], which no correlation can be")
         return Case(shown, run, "cancellation in n·Σx² − (Σx)² can push the formula's r past ±1: clamp r to "
-                    "[-1, 1], and treat a variance ≤ 0 as no variance", len(xs))
+                    "[-1, 1], and treat a variance ≤ 0 as no variance", len(xs), "clamp")
 
     def cancelling(count: int) -> list[tuple[list[float], list[float]]]:
         """A few points near 1e5 on a line, for which the plain formula gives |r| > 1 (found, not typed in)."""
@@ -684,15 +733,18 @@ def _pearson(ctx: Context) -> list[Case]:
                                    "|r| > 1 here)") for cx, cy in cancelling(3)),
             within_range(big, [2 * b for b in big], "x around 1e6 varying by less than 1, y = 2x"),
         case([1, 2, 3], [2, 4, 6], 1.0, "x=[1, 2, 3], y=[2, 4, 6]",
-             "r = (n·Σxy − Σx·Σy) / sqrt((n·Σx² − (Σx)²)·(n·Σy² − (Σy)²))", 3),
-        case([1, 2, 3], [3, 2, 1], -1.0, "x=[1, 2, 3], y=[3, 2, 1]", "a perfect falling line has r = −1", 3),
-        case([5], [7], None, "one pair", "with fewer than 2 pairs r is undefined: return None", 1),
+             "r = (n·Σxy − Σx·Σy) / sqrt((n·Σx² − (Σx)²)·(n·Σy² − (Σy)²))", 3, "formula"),
+        case([1, 2, 3], [3, 2, 1], -1.0, "x=[1, 2, 3], y=[3, 2, 1]", "Pearson's formula gives r = −1 for a perfect falling line", 3,
+             "formula"),
+        case([5], [7], None, "one pair", "with fewer than 2 pairs r is undefined: return None", 1, "too-few"),
         case([2, 2, 2], [1, 5, 9], None, "x constant: [2, 2, 2]",
-             "when x or y does not vary the denominator is 0: return None, never divide by zero", 3),
-        case(xs, ys, reference(xs, ys), "200 noisy pairs around y = 2x", "compare with the formula above", 200),
+             "when x or y does not vary (no variance) the denominator is 0: return None, never divide by zero", 3,
+             "no-variance"),
+        case(xs, ys, reference(xs, ys), "200 noisy pairs around y = 2x", "compare with the formula above", 200,
+             "formula"),
         case(big, [2 * b for b in big], 1.0, "x around 1e6 varying by less than 1, y = 2x",
              "cancellation can make n·Σx² − (Σx)² slightly negative or r slightly above 1: clamp r to [-1, 1] and "
-             "treat a variance ≤ 0 as no variance", 50, tol=1e-3),
+             "treat a variance ≤ 0 as no variance", 50, "clamp", tol=1e-3),
     ]
 
 

@@ -25,12 +25,14 @@ class Mismatch(AssertionError):
 
 @dataclass(frozen=True)
 class Case:
-    """One hidden case: ``shown`` is the input as the student sees it, ``size`` orders cases (smallest first)."""
+    """One hidden case: ``shown`` is the input as the student sees it, ``size`` orders cases (smallest first),
+    ``requirement`` the id of the stated requirement it checks (see :attr:`Exercise.requirements`)."""
 
     shown: str
     run: Callable[[Any], None]  # raises Mismatch (or anything) when the student's code fails the case
     hint: str
     size: int = 0
+    requirement: str = ""
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,9 @@ class Exercise:
     concepts: tuple[str, ...]
     needs: str  # "python", "kafka" or "spark" (spark exercises may use the broker too)
     cases: Callable[["Context"], list[Case]]
+    # What the exercise text asks, by id: the words of the text that state it.  Every requirement has a case, and
+    # wrong solutions kept in exercises/mutants/ prove each one is checked (tests/unit/test_grader_mutants.py).
+    requirements: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -53,6 +58,7 @@ class Result:
     total: int = 0
     failure: str | None = None  # the smallest failing case, its problem and hint, as printed
     notebook: str = ""
+    failed_requirement: str | None = None  # the requirement of the smallest failing case
 
     def line(self) -> str:
         if self.status == "pass":
@@ -131,11 +137,12 @@ _BY_DEFINITION: dict[str, str] = {}  # what a notebook defines -> the exercise (
 
 
 def exercise(name: str, lesson: str, title: str, concepts: Iterable[str], needs: str = "python",
-             symbol: str | None = None):
-    """Register the case builder of one exercise; ``symbol`` is what the student defines (default: ``name``)."""
+             symbol: str | None = None, requirements: dict[str, str] | None = None):
+    """Register the case builder of one exercise; ``symbol`` is what the student defines (default: ``name``);
+    ``requirements``: {id: the words of the exercise text that state it}."""
 
     def register(cases: Callable[[Context], list[Case]]) -> Callable[[Context], list[Case]]:
-        EXERCISES[name] = Exercise(name, lesson, title, tuple(concepts), needs, cases)
+        EXERCISES[name] = Exercise(name, lesson, title, tuple(concepts), needs, cases, dict(requirements or {}))
         _BY_DEFINITION[symbol or name] = name
         return cases
 
@@ -176,14 +183,18 @@ def check(name: str, solution: Any, context: Context | None = None, quiet: bool 
     return result
 
 
-def _run(ex: Exercise, solution: Any, context: Context) -> Result:
+def _run(ex: Exercise, solution: Any, context: Context, only: Iterable[str] | None = None) -> Result:
+    """Run ``solution`` against the cases of ``ex`` (``only``: the cases of these requirements)."""
+    only = set(only) if only is not None else None
     try:
         cases = sorted(ex.cases(context), key=lambda c: c.size)
     except Exception as err:  # noqa: BLE001 - the grader's own set-up failed: say so, do not blame the student
         return Result(ex.name, "error", failure=f"  the grader could not prepare its cases: {err}")
-    passed, first_failure = 0, None
+    passed, first_failure, failed_requirement = 0, None, None
     try:
         for case in cases:
+            if only is not None and case.requirement not in only:
+                continue
             try:
                 case.run(solution)
                 passed += 1
@@ -192,10 +203,12 @@ def _run(ex: Exercise, solution: Any, context: Context) -> Result:
                     problem = str(err) if isinstance(err, Mismatch) else _describe(err)
                     first_failure = (f"  smallest failing case: {case.shown}\n  problem: {problem}\n"
                                      f"  hint: {case.hint}")
+                    failed_requirement = case.requirement
     finally:
         context.cleanup()
-    status = "pass" if passed == len(cases) else "fail"
-    return Result(ex.name, status, passed, len(cases), first_failure)
+    total = sum(only is None or c.requirement in only for c in cases)
+    status = "pass" if passed == total else "fail"
+    return Result(ex.name, status, passed, total, first_failure, failed_requirement=failed_requirement)
 
 
 def _describe(err: BaseException) -> str:

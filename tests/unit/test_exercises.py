@@ -149,15 +149,11 @@ def test_exercise_notebooks_match_their_source_and_drift_is_caught(tmp_path, mon
 
 def test_a_pearson_without_the_clamp_fails_on_cancelling_inputs():
     """The exercise text forbids an r outside [-1, 1]; a solution that does not clamp used to pass every case."""
-    import math
+    import importlib.util
 
-    def no_clamp(n, sx, sy, sxx, syy, sxy):
-        if n < 2:
-            return None
-        vx, vy = n * sxx - sx * sx, n * syy - sy * sy
-        if vx <= 0 or vy <= 0:
-            return None
-        return float((n * sxy - sx * sy) / math.sqrt(vx * vy))
-
-    result = check("pearson_from_sums", no_clamp, Context(), quiet=True)
+    spec = importlib.util.spec_from_file_location("pearson_mutants", ROOT / "exercises" / "mutants" /
+                                                  "pearson_from_sums.py")
+    mutants = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mutants)
+    result = check("pearson_from_sums", mutants.no_clamp, Context(), quiet=True)
     assert result.status == "fail" and "outside [-1, 1]" in result.failure and "clamp" in result.failure
