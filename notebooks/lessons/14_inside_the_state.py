@@ -174,7 +174,8 @@ assert sum(df.count() for df in sides.values()) == join_total
 print("left + right rows =", join_total, "= numRowsTotal of the join's last batch")
 
 # %% [markdown]
-# The watermark is the smaller of the two sides' (08:35 after this run): the 08:00 and 08:10 readings have been
+# The query's watermark is the smaller of the two sides' (after this run 08:30: the weather's newest reading,
+# 08:40, minus 10 minutes; the accidents' would be 08:35): the 08:00 and 08:10 readings have been
 # dropped (no accident still to come can want them), and so has the 08:05 accident. What is left can still meet a
 # partner: the 08:45 accident a reading stamped up to 08:45, the 08:40 reading an accident up to 08:50. (Spark
 # keeps each side in two stores, key to count and key-and-index to row; the reader joins them back into rows.)
@@ -390,12 +391,14 @@ print(idle_runs.to_string(index=False))
 print("session_window:", "the same rows" if idle_runs.equals(session_runs) else session_runs.to_string(index=False))
 
 # %% [markdown]
-# Station 10's run 08:00–08:40 ended when the watermark (09:00 after the 09:10 trip) passed 08:40 + 30 minutes:
-# its timer fired. Station 11's first run (08:05) ended differently: its timer, 08:35, was still ahead of the
-# watermark when the 09:10 trip arrived, so the processor saw the gap in the data itself and closed the run there.
-# (A processor that only waited for the timer would have merged 08:05 and 09:10 into one run.) Every run was
-# emitted once, although each round was a new start of the query: what a restart needs (the values and the
-# timers) is in the checkpoint. The last run of station 11 (10:00) is still open:
+# Station 11's first run (08:05) was emitted in round 2, and not by its timer: the batch with the 09:10 trip ran
+# with the watermark of round 1 (08:20 − 10 minutes = 08:10), still before the timer at 08:35, so the processor
+# saw the gap in the data itself and closed the run there. (A processor that only waited for timers would have
+# merged 08:05 and 09:10 into one run.) Station 10's run 08:00–08:40 was emitted in round 3 by its timer (08:40 +
+# 30 minutes = 09:10), once the 10:00 trip had moved the watermark to 09:50; station 11's 09:10 run closed in the
+# same round, by the gap to 10:00. Every run was emitted once, although each round was a new start of the query:
+# what a restart needs (the values and the timers) is in the checkpoint. The last run of station 11 (10:00) is
+# still open:
 
 # %%
 from etl_lib.state import state_metadata
