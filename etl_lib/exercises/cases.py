@@ -380,42 +380,77 @@ def _trips(n: int, stations: int, seed: int) -> list[dict[str, Any]]:
 
 
 @exercise("send_keyed", "04", "Send trips keyed by station, so each station's trips stay in order",
-          ["kafka-basics"], needs="kafka")
+          ["kafka-basics"], needs="kafka", requirements={
+              "json": "Send every trip (a dict) to `topic` as JSON",
+              "same-partition": "all trips of one start station land in the same partition",
+              "order": "in the order given",
+              "written": "make sure every record is written before the function returns"})
 def _send_keyed(ctx: Context) -> list[Case]:
-    def case(n, stations, seed):
+    def sent(fn, n, stations, seed):
+        """Call the student's function on a new 3-partition topic; what the topic holds right after it returns."""
+        from kafka import KafkaConsumer
+
+        from ..core.kafka import end_offsets
+
         trips = _trips(n, stations, seed)
+        topic = ctx.new_topic("send-keyed")
+        fn(ctx.bootstrap(), topic, trips)
+        held = sum(end_offsets(ctx.bootstrap(), [topic], settings=ctx.settings)[topic].values())
+        consumer = KafkaConsumer(topic, bootstrap_servers=ctx.bootstrap(), auto_offset_reset="earliest",
+                                 consumer_timeout_ms=3000)
+        got = [(m.partition, m.value) for m in consumer]
+        consumer.close()
+        return held, got
 
+    def written(fn):
+        held, _ = sent(fn, 300, 12, 2)
+        _expect(held == 300, f"{held} of 300 records were in the topic when the call returned")
+
+    def as_json(fn):
+        _, got = sent(fn, 6, 2, 1)
+        try:
+            values = sorted(json.loads(v)["seq"] for _, v in got)
+        except (ValueError, TypeError, KeyError):
+            raise Mismatch(f"a value is not a trip as JSON: {got[0][1][:80]!r}") from None
+        _expect(values == list(range(6)), f"the values hold trips {values}, expected 0..5 once each")
+
+    def partitions_and_order(check_order: bool):
         def run(fn):
-            from kafka import KafkaConsumer
-
-            topic = ctx.new_topic("send-keyed")
-            fn(ctx.bootstrap(), topic, trips)
-            consumer = KafkaConsumer(topic, bootstrap_servers=ctx.bootstrap(), auto_offset_reset="earliest",
-                                     consumer_timeout_ms=3000)
-            got = [(m.partition, m.key, json.loads(m.value)) for m in consumer]
-            consumer.close()
-            _expect(len(got) == n, f"{len(got)} records in the topic after the call returned, {n} sent; did you "
-                                   "flush the producer before returning?")
-            _expect(sorted(r["seq"] for _, _, r in got) == list(range(n)), "the values are not the trips, as JSON")
+            _, got = sent(fn, 300, 12, 2)
             where: dict[int, set[int]] = defaultdict(set)
             order: dict[int, list[int]] = defaultdict(list)
-            for partition, _, record in got:
+            for partition, value in got:
+                record = json.loads(value)
                 where[record["start_station_id"]].add(partition)
                 order[record["start_station_id"]].append(record["seq"])
-            spread = {s: sorted(p) for s, p in where.items() if len(p) > 1}
-            _expect(not spread, f"station(s) {sorted(spread)[:3]} landed in several partitions: {spread}")
-            _expect(all(seq == sorted(seq) for seq in order.values()), "a station's trips are out of order")
-        return Case(f"{n} trips from {stations} stations (topic with 3 partitions)", run,
-                    "records with the same key go to the same partition, and a partition keeps order; without a key "
-                    "the producer spreads records over partitions. Flush before returning.", n)
+            if check_order:
+                _expect(all(seq == sorted(seq) for seq in order.values()), "a station's trips are out of order")
+            else:
+                spread = {s: sorted(p) for s, p in where.items() if len(p) > 1}
+                _expect(not spread, f"station(s) {sorted(spread)[:3]} landed in several partitions")
+        return run
 
-    return [case(6, 2, 1), case(300, 12, 2)]
+    return [
+        Case("6 trips from 2 stations: the values", as_json, "send each trip serialised as JSON (json.dumps), "
+             "bytes on the wire", 6, "json"),
+        Case("300 trips from 12 stations (topic with 3 partitions): where they land", partitions_and_order(False),
+             "records with the same key go to the same partition: key each trip by its start station", 300,
+             "same-partition"),
+        Case("300 trips from 12 stations: the order within each station", partitions_and_order(True),
+             "a partition keeps the order records were sent in: send the trips in the order given", 301, "order"),
+        Case("300 trips: the topic right after the call returns", written,
+             "send() only queues a record; flush() (or close()) the producer so every record is written before "
+             "returning", 302, "written"),
+    ]
 
 
 @exercise("records_per_partition", "04", "Records each partition holds, from its offsets",
-          ["kafka-basics", "kafka-source"], needs="kafka")
+          ["kafka-basics", "kafka-source"], needs="kafka", requirements={
+              "count": "number of records it holds now",
+              "all-partitions": "for every partition of `topic`",
+              "retention": "retention may have deleted a partition's oldest records"})
 def _records_per_partition(ctx: Context) -> list[Case]:
-    def case(counts: dict[int, int], deleted: dict[int, int]):
+    def case(counts: dict[int, int], deleted: dict[int, int], hint: str, need: str):
         def run(fn):
             from kafka import KafkaAdminClient, KafkaProducer
             from kafka.structs import TopicPartition
@@ -436,13 +471,16 @@ def _records_per_partition(ctx: Context) -> list[Case]:
             _expect({int(k): v for k, v in (got or {}).items()} == want, f"returned {got}, expected {want}")
         shown = f"records sent per partition {counts}" + (f", then the first {deleted} deleted (retention)"
                                                            if deleted else "")
-        hint = ("a partition holds end offset - beginning offset records: offsets start at 0 only until retention "
-                "deletes old records" if deleted else
-                "ask the broker for each partition's offsets (KafkaConsumer.beginning_offsets / end_offsets) instead "
-                "of reading every record")
-        return Case(shown, run, hint, sum(counts.values()) + 1000 * bool(deleted))
+        return Case(shown, run, hint, sum(counts.values()) + 1000 * bool(deleted), need)
 
-    return [case({0: 3, 1: 0, 2: 5}, {}), case({0: 10, 1: 4}, {0: 6})]
+    return [
+        case({0: 3, 1: 2}, {}, "ask the broker for each partition's offsets (KafkaConsumer.beginning_offsets / "
+             "end_offsets): the number of records it holds, instead of reading every record", "count"),
+        case({0: 3, 1: 0, 2: 5}, {}, "every partition of the topic has an entry, an empty one too: list them with "
+             "partitions_for_topic", "all-partitions"),
+        case({0: 10, 1: 4}, {0: 6}, "a partition holds end offset - beginning offset records: offsets start at 0 "
+             "only until retention deletes old records", "retention"),
+    ]
 
 
 # =========================================================================== 05 · parsing
