@@ -606,14 +606,23 @@ def _windowed_counts(ctx: Context) -> list[Case]:
 
 
 @exercise("sliding_counts", "06", "Trips per 15-minute window sliding every 5 minutes", ["tumbling-sliding"],
-          needs="spark")
+          needs="spark", requirements={
+              "length": "per 15-minute window",
+              "slide": "sliding every 5 minutes",
+              "columns": "with columns `window_start`, `window_end` and `trips`"})
 def _sliding_counts(ctx: Context) -> list[Case]:
+    def rows(fn, times):
+        spark = ctx.spark()
+        df = spark.createDataFrame([(f"t{i}", _t(t)) for i, t in enumerate(times)], "trip_id string, "
+                                   "start_time timestamp")
+        out = fn(df)
+        missing = {"window_start", "window_end", "trips"} - set(out.columns)
+        _expect(not missing, f"no column(s) {sorted(missing)} in the result (it has {out.columns})")
+        return out.collect()
+
     def case(times: list[str]):
         def run(fn):
-            spark = ctx.spark()
-            df = spark.createDataFrame([(f"t{i}", _t(t)) for i, t in enumerate(times)], "trip_id string, "
-                                       "start_time timestamp")
-            got = sorted((r["window_start"].strftime("%H:%M"), int(r["trips"])) for r in fn(df).collect())
+            got = sorted((r["window_start"].strftime("%H:%M"), int(r["trips"])) for r in rows(fn, times))
             counts: dict[datetime, int] = defaultdict(int)
             for t in times:
                 ts = _t(t)
@@ -622,9 +631,23 @@ def _sliding_counts(ctx: Context) -> list[Case]:
                     counts[first + timedelta(minutes=5 * k)] += 1
             want = sorted((w.strftime("%H:%M"), n) for w, n in counts.items())
             _expect(got == want, f"(window_start, trips) {got}, expected {want}")
-        return Case(f"trips at {times}", run, "window('start_time', '15 minutes', '5 minutes'): each trip counts in "
-                    "three overlapping windows; output window_start, window_end and trips", len(times))
-    return [case(["08:01"]), case(["08:01", "08:04", "08:12", "08:29:59"])]
+        return Case(f"trips at {times}", run, "a window slides every 5 minutes: each trip counts in the three "
+                    "overlapping windows that contain it", len(times), "slide")
+
+    def length(fn):
+        spans = sorted({(r["window_end"] - r["window_start"]).total_seconds() / 60 for r in rows(fn, ["08:01",
+                                                                                                    "08:12"])})
+        _expect(spans == [15.0], f"windows last {spans} minutes, expected 15")
+
+    def columns(fn):
+        rows(fn, ["08:01"])
+
+    return [case(["08:01"]), case(["08:01", "08:04", "08:12", "08:29:59"]),
+            Case("trips at ['08:01', '08:12']: window_end − window_start", length,
+                 "each window is 15 minutes long, whatever its slide", 2, "length"),
+            Case("trips at ['08:01']: the result's columns", columns,
+                 "the result has the columns window_start, window_end and trips (the window's start and end taken "
+                 "out of its struct, the count named trips)", 0, "columns")]
 
 
 # =========================================================================== 07 · sinks
@@ -804,25 +827,45 @@ def _dedup(ctx: Context) -> list[Case]:
 
 
 @exercise("join_condition", "11", "The condition of a stream–stream join: same city, weather in the 30 minutes before",
-          ["joins"], needs="spark")
+          ["joins"], needs="spark", requirements={
+              "city": "the same city",
+              "range": "the observation taken in the 30 minutes up to the accident",
+              "ends": "both ends included"})
 def _join_condition(ctx: Context) -> list[Case]:
-    def run(fn):
-        spark = ctx.spark()
-        acc = spark.createDataFrame([("a1", "boston", _t("09:10")), ("a2", "boston", _t("10:00")),
-                                     ("a3", "cambridge", _t("09:10")), ("a4", "boston", _t("09:20"))],
-                                    "id string, city string, dispatch_ts timestamp").alias("a")
-        wx = spark.createDataFrame([("boston", _t("08:50"), 0.0), ("boston", _t("09:05"), 1.5),
-                                    ("cambridge", _t("09:15"), 3.0), ("boston", _t("09:20"), 2.0)],
-                                   "city string, obs_ts timestamp, precip double").alias("w")
-        cond = fn(acc, wx)
-        got = sorted((r["id"], r["obs_ts"].strftime("%H:%M"))
-                     for r in acc.join(wx, cond, "inner").select("a.id", "w.obs_ts").collect())
-        want = [("a1", "08:50"), ("a1", "09:05"), ("a4", "08:50"), ("a4", "09:05"), ("a4", "09:20")]
-        _expect(got == want, f"pairs (accident, observation) {got}, expected {want}")
+    def case(accidents, observations, want, shown, hint, need):
+        def run(fn):
+            spark = ctx.spark()
+            acc = spark.createDataFrame([(i, c, _t(t)) for i, c, t in accidents],
+                                        "id string, city string, dispatch_ts timestamp").alias("a")
+            wx = spark.createDataFrame([(c, _t(t), 0.0) for c, t in observations],
+                                       "city string, obs_ts timestamp, precip double").alias("w")
+            got = sorted((r["id"], r["obs_ts"].strftime("%H:%M"))
+                         for r in acc.join(wx, fn(acc, wx), "inner").select("a.id", "w.obs_ts").collect())
+            _expect(got == want, f"pairs (accident, observation) {got}, expected {want}")
+        return Case(shown, run, hint, len(accidents) * len(observations), need)
 
-    return [Case("4 accidents and 4 observations in two cities", run,
-                 "an equality on city plus a time range: w.obs_ts between a.dispatch_ts − 30 minutes and "
-                 "a.dispatch_ts (both ends included; use expr('interval 30 minutes'))", 8)]
+    return [
+        case([("a1", "boston", "09:10")], [("cambridge", "09:05"), ("boston", "09:00")], [("a1", "09:00")],
+             "an accident in boston at 09:10; observations in cambridge at 09:05 and in boston at 09:00",
+             "an observation of another city never goes with the accident: the same city is part of the condition",
+             "city"),
+        case([("a1", "boston", "09:10")], [("boston", t) for t in ("08:20", "08:50", "09:05", "09:20")],
+             [("a1", "08:50"), ("a1", "09:05")],
+             "an accident at 09:10; observations at 08:20, 08:50, 09:05 and 09:20 (boston)",
+             "only observations in the 30 minutes up to the accident: none older, none after it", "range"),
+        case([("a1", "boston", "09:10")], [("boston", t) for t in ("08:40", "09:10")],
+             [("a1", "08:40"), ("a1", "09:10")],
+             "an accident at 09:10; observations at exactly 08:40 and 09:10 (boston)",
+             "both ends are included: an observation exactly 30 minutes before, or at the accident's minute",
+             "ends"),
+        case([("a1", "boston", "09:10"), ("a2", "boston", "10:00"), ("a3", "cambridge", "09:10"),
+              ("a4", "boston", "09:20")],
+             [("boston", "08:50"), ("boston", "09:05"), ("cambridge", "09:15"), ("boston", "09:20")],
+             [("a1", "08:50"), ("a1", "09:05"), ("a4", "08:50"), ("a4", "09:05"), ("a4", "09:20")],
+             "4 accidents and 4 observations in two cities",
+             "an equality on city plus a time range: the observation at most 30 minutes before the accident, and "
+             "not after it", "range"),
+    ]
 
 
 # =========================================================================== 14 · inside the state
@@ -876,31 +919,51 @@ def _open_windows(ctx: Context) -> list[Case]:
 
 
 @exercise("write_batch_once", "14", "An idempotent foreachBatch: a replayed batch replaces its first copy",
-          ["kafka-sink", "exactly-once"], needs="spark")
+          ["kafka-sink", "exactly-once"], needs="spark", requirements={
+              "replay": "a replayed batch replaces its first copy",
+              "adds": "a new batch adds its rows",
+              "readable": "`spark.read.parquet(folder)` reads everything written"})
 def _write_batch_once(ctx: Context) -> list[Case]:
-    def run(fn):
-        spark = ctx.spark()
-        folder = ctx.scratch("write_once") / "out"
-        first = spark.createDataFrame([(f"b{n}",) for n in range(30)], "trip_id string")
-        second = spark.createDataFrame([(f"b{n}",) for n in range(30, 50)], "trip_id string")
-        fn(first, 0, str(folder))
-        fn(second, 1, str(folder))
-        written = spark.read.parquet(str(folder))
-        _expect(written.count() == 50, f"{written.count()} rows after batches 0 (30 rows) and 1 (20 rows), "
-                                       "expected 50")
-        fn(second, 1, str(folder))
-        again = spark.read.parquet(str(folder))
-        ids = again.select("trip_id").distinct().count()
-        _expect(again.count() == 50, f"{again.count()} rows after batch 1 ran a second time ({ids} distinct trip "
-                                     "ids), expected 50: the replay must replace batch 1's first copy")
-        fn(spark.createDataFrame([("b50",)], "trip_id string"), 2, str(folder))
-        _expect(spark.read.parquet(str(folder)).count() == 51, "a new batch id (2, 1 row) must add its rows: "
-                                                             f"{spark.read.parquet(str(folder)).count()}, expected 51")
+    def trips(first: int, last: int):
+        return ctx.spark().createDataFrame([(f"b{n}",) for n in range(first, last)], "trip_id string")
 
-    return [Case("batch 0 (30 trips), batch 1 (20 trips), batch 1 again, then batch 2 (1 trip)", run,
-                 "write each batch to a folder of its own named by the batch id (folder/batch_id=<id>) with "
-                 "mode('overwrite'): a replay of the same id replaces, a new id adds; readers read the whole folder",
-                 3)]
+    def read(folder) -> int:
+        try:
+            return ctx.spark().read.parquet(str(folder)).count()
+        except Exception as err:  # noqa: BLE001 - an unreadable folder is the finding
+            raise Mismatch(f"spark.read.parquet(folder) failed: {str(err).splitlines()[0][:160]}") from None
+
+    def readable(fn):
+        folder = ctx.scratch("write_once_read") / "out"
+        fn(trips(0, 30), 0, str(folder))
+        fn(trips(30, 50), 1, str(folder))
+        _expect(read(folder) == 50, f"{read(folder)} rows read after batches 0 (30 rows) and 1 (20 rows), "
+                                    "expected 50")
+
+    def replay(fn):
+        folder = ctx.scratch("write_once_replay") / "out"
+        fn(trips(0, 30), 0, str(folder))
+        fn(trips(30, 50), 1, str(folder))
+        fn(trips(30, 50), 1, str(folder))
+        _expect(read(folder) == 50, f"{read(folder)} rows after batch 1 (20 rows) ran a second time, expected 50")
+
+    def adds(fn):
+        folder = ctx.scratch("write_once_adds") / "out"
+        for batch, (first, last) in enumerate([(0, 30), (30, 50), (50, 51)]):
+            fn(trips(first, last), batch, str(folder))
+        _expect(read(folder) == 51, f"{read(folder)} rows after batches 0, 1 and 2 (30, 20 and 1 rows), "
+                                    "expected 51")
+
+    return [
+        Case("batch 0 (30 trips), then batch 1 (20 trips): the folder read whole", readable,
+             "write every batch under folder, so that spark.read.parquet(folder) reads them all (a folder per "
+             "batch named batch_id=<id> is a partition Spark reads)", 1, "readable"),
+        Case("batch 0, batch 1, then batch 1 again (a replay after a crash)", replay,
+             "a replayed batch replaces its first copy: key the write by the batch id, overwriting that batch's "
+             "own folder", 2, "replay"),
+        Case("batches 0, 1 and 2 (30, 20 and 1 trips)", adds,
+             "a new batch adds its rows: overwrite only the batch's own folder, never the whole output", 3, "adds"),
+    ]
 
 
 @exercise("trips_until_quiet", "14", "A StatefulProcessor with an event-time timer: trips per station until it goes "
