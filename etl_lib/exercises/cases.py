@@ -716,41 +716,82 @@ def _local(path: Any) -> str:
 
 
 @exercise("committed_files", "07", "The files a Spark file sink committed, from its _spark_metadata log",
-          ["exactly-once", "checkpointing", "partition-by"], needs="spark")
+          ["exactly-once", "checkpointing", "partition-by"], needs="spark", requirements={
+              "version": "its first line is a version (`v1`)",
+              "every-batch": "one log file per micro-batch",
+              "log": "Files in the folder that no log entry names were left by a batch that never committed and "
+                     "must not be read"})
 def _committed_files(ctx: Context) -> list[Case]:
-    def run(fn):
-        import shutil
+    made: dict[str, Any] = {}
 
-        from ..commit_log import committed_files
+    def sink() -> dict[str, Any]:
+        """A sink partitioned by hour after two micro-batches, plus an orphan file: made once for all cases."""
+        if not made:
+            import shutil
 
-        spark = ctx.spark()
-        base = ctx.scratch("sink")
-        source, sink = base / "in", base / "out"
-        source.mkdir()
-        for n in range(2):
-            (source / f"part{n}.json").write_text("\n".join(json.dumps({"hour": h, "n": i}) for i, h in
-                                                            enumerate([8, 9, 8][n:])))
-            q = (spark.readStream.schema("hour int, n int").json(str(source)).writeStream.format("parquet")
-                 .partitionBy("hour").option("path", str(sink)).option("checkpointLocation", str(base / "ck"))
-                 .trigger(availableNow=True).start())
-            q.awaitTermination(120)
-        one = next(sink.glob("hour=*/*.parquet"))
-        shutil.copy(one, one.with_name("part-99999-orphan-of-a-killed-batch.parquet"))
-        want = sorted(str(p) for p in committed_files(sink))
-        got = sorted(_local(p) for p in fn(str(sink)))
-        _expect(len(got) == len(want), f"{len(got)} files, expected {len(want)} (one file in the folder is left by "
-                                       "a killed batch and is not in the log)")
-        _expect(got == want, f"files {[p.rsplit('/', 2)[-2:] for p in got]} differ from the committed ones")
+            from ..commit_log import committed_files
 
-    return [Case("a sink partitioned by hour after two micro-batches, plus an orphan file in one partition", run,
-                 "list the files named in _spark_metadata/<batch id> (after the first line 'v1', one JSON object per "
-                 "file with its 'path', a file:// URI); do not list the folder", 1)]
+            spark = ctx.spark()
+            base = ctx.scratch("sink")
+            source, folder = base / "in", base / "out"
+            source.mkdir()
+            batches = []
+            for n in range(2):
+                (source / f"part{n}.json").write_text("\n".join(json.dumps({"hour": h, "n": i}) for i, h in
+                                                                enumerate([8, 9, 8][n:])))
+                q = (spark.readStream.schema("hour int, n int").json(str(source)).writeStream.format("parquet")
+                     .partitionBy("hour").option("path", str(folder)).option("checkpointLocation", str(base / "ck"))
+                     .trigger(availableNow=True).start())
+                q.awaitTermination(120)
+                batches.append(sorted(str(p) for p in committed_files(folder)))
+            orphan = next(folder.glob("hour=*/*.parquet")).with_name("part-99999-orphan-of-a-killed-batch.parquet")
+            shutil.copy(next(folder.glob("hour=*/*.parquet")), orphan)
+            made.update(folder=folder, first=batches[0], all=batches[1], orphan=str(orphan))
+        return made
+
+    def listed(fn) -> list[str]:
+        return sorted(_local(p) for p in fn(str(sink()["folder"])))
+
+    def version(fn):
+        got, want = listed(fn), sink()["all"]
+        _expect(got == want, f"{len(got)} files, expected the {len(want)} the log names")
+
+    def every_batch(fn):
+        got, s = listed(fn), sink()
+        _expect(set(s["first"]) <= set(got), "the files of the first micro-batch are missing")
+        _expect(set(s["all"]) <= set(got), "the files of the second micro-batch are missing")
+
+    def log(fn):
+        _expect(sink()["orphan"] not in listed(fn), "the list holds a file no log entry names (left by a batch "
+                                                    "that never committed)")
+
+    shown = "a sink partitioned by hour after two micro-batches, plus an orphan file in one partition"
+    return [
+        Case(shown + ": the list", version, "each log file starts with its version line (v1): skip it; every other "
+             "line is one JSON object naming one file by its path", 1, "version"),
+        Case(shown + ": both batches", every_batch, "read one log file per micro-batch, every one of them, not "
+             "only the last", 1, "every-batch"),
+        Case(shown + ": the orphan", log, "list the files the log names, never the folder: a batch that never "
+             "committed leaves files no log entry names", 1, "log"),
+    ]
 
 
 @exercise("start_raw_query", "07", "The whole writeStream chain: Parquet, partitions, checkpoint, mode, trigger",
-          ["partition-by", "checkpointing", "exactly-once", "triggers", "output-modes"], needs="spark")
+          ["partition-by", "checkpointing", "exactly-once", "triggers", "output-modes"], needs="spark", requirements={
+              "parquet": "writes the parsed records `df` to Parquet files under `path`",
+              "partitions": "partitioned by `year`, `month`, `date` and `hour`",
+              "trigger": "on an available-now trigger",
+              "checkpoint": "Run again with the same folders, it must write only what arrived since, once"})
 def _start_raw_query(ctx: Context) -> list[Case]:
-    def run(fn):
+    runs: dict[int, Any] = {}
+
+    def scenario(fn) -> dict[str, Any]:
+        """Two runs of the student's query (3 records, then 2 more); what each left, shared by the four cases."""
+        if id(fn) in runs:
+            found = runs[id(fn)]
+            if isinstance(found, Exception):
+                raise found
+            return found
         from ..commit_log import read_sink
 
         spark = ctx.spark()
@@ -759,6 +800,14 @@ def _start_raw_query(ctx: Context) -> list[Case]:
         source.mkdir()
         schema = "trip_id string, year int, month int, date string, hour int"
         stream = spark.readStream.schema(schema).json(str(source))
+        seen: dict[str, Any] = {"stopped": True}
+
+        def committed() -> int:
+            """Rows the sink's log committed; -1 when its files cannot be read as Parquet."""
+            try:
+                return len(read_sink(out)) if (out / "_spark_metadata").is_dir() else 0
+            except Exception:  # noqa: BLE001 - files that are not Parquet
+                return -1
 
         def arrive(name: str, hours: list[int]) -> None:
             (source / name).write_text("\n".join(json.dumps({"trip_id": f"{name}-{i}", "year": 2018, "month": 4,
@@ -770,28 +819,53 @@ def _start_raw_query(ctx: Context) -> list[Case]:
             _expect(hasattr(query, "awaitTermination"), f"returned {type(query).__name__}, not a started "
                                                         "StreamingQuery")
             try:
-                done = query.awaitTermination(120)
+                seen["stopped"] &= query.awaitTermination(60) is not False
             finally:
                 query.stop()
-            _expect(done is not False, "the query did not stop by itself after reading what had arrived")
 
-        arrive("a.json", [8, 8, 9])
-        once()
-        hours = sorted(p.name for p in out.glob("year=2018/month=4/date=2018-04-02/hour=*"))
+        try:
+            arrive("a.json", [8, 8, 9])
+            once()
+            seen["hours"] = sorted(p.name for p in out.glob("year=2018/month=4/date=2018-04-02/hour=*"))
+            seen["parquet"] = any(out.rglob("*.parquet"))
+            seen["first"] = committed()
+            arrive("b.json", [10, 10])
+            once()
+            seen["second"] = committed()
+        except Exception as err:  # noqa: BLE001 - kept for the other cases of the same solution
+            runs[id(fn)] = err
+            raise
+        runs[id(fn)] = seen
+        return seen
+
+    def parquet(fn):
+        s = scenario(fn)
+        _expect(s["parquet"] and s["first"] != -1, "the files under the path are not Parquet")
+        _expect(s["first"] == 3, f"{s['first']} rows committed under the path after the first run, expected 3")
+
+    def partitions(fn):
+        hours = scenario(fn)["hours"]
         _expect(hours == ["hour=8", "hour=9"], f"partition folders under the path: {hours or 'none'}, expected "
-                                                 "year=2018/month=4/date=2018-04-02/hour=8 and hour=9")
-        _expect(any(out.rglob("*.parquet")), "no Parquet files in the output folder")
-        _expect((ck / "commits" / "0").is_file(), "no committed batch in the checkpoint folder")
-        _expect(len(read_sink(out)) == 3, f"{len(read_sink(out))} rows committed after the first run, expected 3")
-        arrive("b.json", [10, 10])
-        once()
-        rows = read_sink(out)
-        _expect(len(rows) == 5, f"{len(rows)} rows after a second run with 2 new records, expected 5 (each once)")
+                                               "year=2018/month=4/date=2018-04-02/hour=8 and hour=9")
 
-    return [Case("3 records, then a second run after 2 more arrive (hours 8, 9, then 10)", run,
-                 "writeStream.format('parquet') with option path and option checkpointLocation, "
-                 "partitionBy('year', 'month', 'date', 'hour'), outputMode('append'), trigger(availableNow=True), "
-                 "start(); the checkpoint is what lets the second run skip what the first wrote", 1)]
+    def trigger(fn):
+        _expect(scenario(fn)["stopped"], "the query did not stop by itself after reading what had arrived")
+
+    def checkpoint(fn):
+        s = scenario(fn)
+        _expect(s["second"] == 5, f"{s['second']} rows after a second run with 2 new records, expected 5 (each "
+                                  "once)")
+
+    shown = "3 records, then a second run after 2 more arrive (hours 8, 9, then 10)"
+    return [
+        Case(shown + ": the files", parquet, "writeStream.format('parquet') with the option path", 1, "parquet"),
+        Case(shown + ": the folders", partitions, "partitionBy('year', 'month', 'date', 'hour'): one folder level "
+             "per column, in that order", 1, "partitions"),
+        Case(shown + ": the end of each run", trigger, "an available-now trigger reads what is there and stops "
+             "the query by itself", 1, "trigger"),
+        Case(shown + ": the second run", checkpoint, "option checkpointLocation with the checkpoint folder: the "
+             "checkpoint is what lets the second run skip what the first wrote", 1, "checkpoint"),
+    ]
 
 
 # =========================================================================== 08 · analytics
