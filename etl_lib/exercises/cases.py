@@ -310,8 +310,8 @@ def _run_workers(ctx: Context) -> list[Case]:
              "start the workers as ordinary (non-daemon) threads; after queue.join(), tell each to stop and "
              "join() it before returning", 2, "clean-stop"),
         Case("30 items from a generator, 1 slow worker, queue_size=2", producer_waits,
-             "backpressure: put the items one by one on a Queue(maxsize=queue_size) from the calling thread, "
-             "so put() waits while the queue is full", 3, "backpressure"),
+             "backpressure: put the items one by one, from the calling thread, on a queue bounded by queue_size, "
+             "so put() waits while it is full", 3, "backpressure"),
         Case("20,000 items, 10 workers, a handle that does nothing", exact_under_contention,
              "the counts are shared by every worker: update them while holding a threading.Lock", 4, "lock"),
     ]
@@ -652,9 +652,8 @@ def _windowed_counts(ctx: Context) -> list[Case]:
         _expect(got == want, f"rows {got}, expected {want}")
 
     return [
-        Case(shown + ": the query runs", append, "append mode with an aggregation needs a watermark: "
-             "withWatermark('start_time', '10 minutes') before the groupBy, so that a window can be final", 4,
-             "append"),
+        Case(shown + ": the query runs", append, "append mode with an aggregation needs a watermark on start_time "
+             "(10 minutes) before the grouping, so that a window can be final", 4, "append"),
         Case(shown + ": the columns", columns, "the rows have the columns window_start, window_end and trips (the "
              "window's start and end out of its struct, the count named trips)", 4, "columns"),
         Case(shown + ": the windows", window, "15-minute tumbling windows of start_time: 08:00–08:15, 08:15–08:30, "
@@ -863,8 +862,8 @@ def _start_raw_query(ctx: Context) -> list[Case]:
     shown = "3 records, then a second run after 2 more arrive (hours 8, 9, then 10)"
     return [
         Case(shown + ": the files", parquet, "writeStream.format('parquet') with the option path", 1, "parquet"),
-        Case(shown + ": the folders", partitions, "partitionBy('year', 'month', 'date', 'hour'): one folder level "
-             "per column, in that order", 1, "partitions"),
+        Case(shown + ": the folders", partitions, "partitioned by the four time columns, year first and hour "
+             "last: one folder level per column, in that order", 1, "partitions"),
         Case(shown + ": the end of each run", trigger, "an available-now trigger reads what is there and stops "
              "the query by itself", 1, "trigger"),
         Case(shown + ": the second run", checkpoint, "option checkpointLocation with the checkpoint folder: the "
