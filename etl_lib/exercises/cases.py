@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -1048,32 +1049,58 @@ def _json_rounds(ctx: Context, label: str, schema: str, rounds: list[list[dict[s
 
 
 @exercise("open_windows", "14", "The windows a query still holds, read from its state store",
-          ["state-store", "watermarks"], needs="spark")
+          ["state-store", "watermarks"], needs="spark", requirements={
+              "held": "the windows it still holds in its state store after its last batch",
+              "pairs": "as a list of `(start, trips)` pairs sorted by start",
+              "format": "the start as `\"HH:MM\"`"})
 def _open_windows(ctx: Context) -> list[Case]:
-    def case(rounds: list[list[str]], want: list[tuple[str, int]], shown: str) -> Case:
-        def run(fn):
+    made: dict[int, str] = {}
+
+    def checkpoint(rounds: int) -> str:
+        """The checkpoint of a windowed count after ``rounds`` of the three below: made once for all cases."""
+        if rounds not in made:
             from pyspark.sql import functions as F
 
-            def start(stream, checkpoint):
+            def start(stream, folder):
                 counts = (stream.select(F.to_timestamp("start_time").alias("start_time"))
                           .withWatermark("start_time", "10 minutes")
                           .groupBy(F.window("start_time", "15 minutes")).agg(F.count("*").alias("trips")))
                 return (counts.writeStream.outputMode("append").foreachBatch(lambda df, batch: df.count())
-                        .option("checkpointLocation", checkpoint).trigger(availableNow=True).start())
+                        .option("checkpointLocation", folder).trigger(availableNow=True).start())
 
-            trips = [[{"start_time": f"2018-04-02 {t}:00"} for t in times] for times in rounds]
-            checkpoint = _json_rounds(ctx, "open_windows", "start_time string", trips, start)
-            got = fn(ctx.spark(), str(checkpoint))
-            _expect(isinstance(got, list), f"returned {type(got).__name__}, expected a list of (start, trips)")
-            got = [(str(w), int(n)) for w, n in got]
-            _expect(got == want, f"returned {got}, expected {want}")
-        return Case(shown, run, "spark.read.format('statestore').load(checkpoint) gives one row per window still in "
-                    "state: key.window.start and value.count; format the start as HH:MM and sort", len(want))
+            times = [["08:01", "08:16", "08:02"], ["08:17", "08:31"], ["08:47"]][:rounds]
+            trips = [[{"start_time": f"2018-04-02 {t}:00"} for t in ts] for ts in times]
+            made[rounds] = str(_json_rounds(ctx, "open_windows", "start_time string", trips, start))
+        return made[rounds]
+
+    def returned(fn, rounds: int) -> list:
+        got = fn(ctx.spark(), checkpoint(rounds))
+        _expect(isinstance(got, list), f"returned {type(got).__name__}, expected a list of (start, trips) pairs")
+        return got
+
+    def held(fn):
+        got = [(str(w), int(n)) for w, n in returned(fn, 3)]
+        want = [("08:30", 1), ("08:45", 1)]
+        _expect(got == want, f"returned {got}, expected {want}: the windows the watermark evicted are no longer "
+                             "held")
+
+    def pairs(fn):
+        got = [(str(w), int(n)) for w, n in returned(fn, 1)]
+        _expect(got == [("08:00", 2), ("08:15", 1)], f"returned {got}, expected [('08:00', 2), ('08:15', 1)]")
+
+    def form(fn):
+        starts = [w for w, _ in returned(fn, 1)]
+        _expect(all(isinstance(w, str) and re.fullmatch(r"\d\d:\d\d", w) for w in starts),
+                f"window starts {starts}, expected texts such as '08:00'")
 
     return [
-        case([["08:01", "08:16"]], [("08:00", 1), ("08:15", 1)], "trips at 08:01 and 08:16, one run"),
-        case([["08:01", "08:16"], ["08:17", "08:31"], ["08:47"]], [("08:30", 1), ("08:45", 1)],
-             "three runs: [08:01, 08:16], [08:17, 08:31], [08:47]: the watermark has evicted 08:00 and 08:15"),
+        Case("trips at 08:01, 08:16 and 08:02, one run: the starts", form, "the start as a time of day, \"HH:MM\" "
+             "(date_format of the window's start)", 1, "format"),
+        Case("trips at 08:01, 08:16 and 08:02, one run: the pairs", pairs, "one (start, trips) pair per window still "
+             "in state, sorted by start; the count is the state's value", 2, "pairs"),
+        Case("three runs: [08:01, 08:16, 08:02], [08:17, 08:31], [08:47]: the windows held", held,
+             "read the state the store holds after its last batch (spark.read.format('statestore')), not every "
+             "window ever seen: the watermark has evicted 08:00 and 08:15", 3, "held"),
     ]
 
 
