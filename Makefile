@@ -89,7 +89,8 @@ test-nbval: install jars
 # The long lane, apart from `make test` to keep that under 10 minutes on 2 cores; CI runs it right after.
 # The practice cluster (3 Kafka nodes, Spark master + 2 workers: six more JVMs): its test and lesson 12; the
 # lessons that watch a running stream (09, the orchestrator; 10, the live chart); and the integration tests
-# marked `soak` (the ETL killed at random moments; every query through empty batches and a restart).
+# marked `soak` (the ETL killed at random moments, the broker killed mid-produce, every query through empty batches
+# and a restart, a failed query named, either stage restarted, the ETL with 30-minute windows).
 LONG_LESSONS := notebooks/09_orchestrator.ipynb notebooks/10_live_stream.ipynb notebooks/12_scale_out.ipynb
 test-cluster: install jars
 	$(PY) -m pytest -p no:cacheprovider -m soak tests/integration

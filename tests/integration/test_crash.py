@@ -114,6 +114,7 @@ def test_etl_killed_at_random_moments_loses_and_duplicates_nothing(spark, settin
           f"raw/quarantine rows per topic {per_topic}")
 
 
+@pytest.mark.soak
 @pytest.mark.timeout(300)
 def test_broker_killed_mid_produce_loses_and_duplicates_nothing(settings, tmp_path):
     """SIGKILL the broker while data_gen produces, restart it: data_gen finishes (idempotent retries), and

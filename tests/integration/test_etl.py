@@ -249,6 +249,7 @@ def test_events_later_than_the_watermark_are_left_out(spark, settings, tmp_path)
     assert batch.where("window_start = timestamp'2018-04-02 08:15:00'").first()["bike_count"] == 2
 
 
+@pytest.mark.soak
 def test_a_changed_window_still_recovers_the_answer_key(spark, settings, tmp_path):
     """WINDOW_DURATION_MEDIUM=30 minutes: the analytics and the key use the same windows, so the key holds."""
     s = _own_topics(settings, tmp_path, window_duration_medium="30 minutes")
@@ -293,6 +294,7 @@ def _forget_newest_commit(checkpoint) -> None:
     (checkpoint / "commits" / f".{commits[-1].name}.crc").unlink(missing_ok=True)
 
 
+@pytest.mark.soak
 def test_restarting_either_stage_repeats_no_window(spark, settings, tmp_path, batch_streams):
     """Silver (the windows) and gold (analytics over them) each restart from their own checkpoint: a rerun with
     no new data adds nothing, a batch redone after a crash in either stage adds nothing, new data adds its

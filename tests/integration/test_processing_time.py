@@ -141,6 +141,7 @@ def _main(env, *args, timeout=300) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.soak
 @pytest.mark.timeout(300)
 def test_a_failed_query_is_named_with_its_cause_and_no_traceback(spark, settings, tmp_path):
     """A corrupt offset log makes one query fail at restart: the user reads which one, why, and where the log is."""
