@@ -198,7 +198,8 @@ def _run(ex: Exercise, solution: Any, context: Context, only: Iterable[str] | No
             try:
                 case.run(solution)
                 passed += 1
-            except Exception as err:  # noqa: BLE001 - any failure of the student's code is a finding
+            except (Exception, SystemExit) as err:  # noqa: BLE001 - any failure of the student's code is a finding;
+                # a sys.exit() in it too, which would otherwise end the grading of every exercise after it
                 if first_failure is None:
                     problem = str(err) if isinstance(err, Mismatch) else _describe(err)
                     first_failure = (f"  smallest failing case: {case.shown}\n  problem: {problem}\n"
@@ -241,7 +242,7 @@ def load_solutions(notebook: Path) -> tuple[dict[str, Any], list[str]]:
         namespace: dict[str, Any] = {"__name__": "__exercise__"}
         try:
             exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - the student's own code, graded
-        except Exception as err:  # noqa: BLE001 - reported in the score table
+        except (Exception, SystemExit) as err:  # noqa: BLE001 - reported in the score table (sys.exit included)
             problems.append(f"{notebook.name} exercise cell {i + 1}: {_describe(err)}")
             continue
         found.update({name: obj for name, obj in namespace.items() if name in _BY_DEFINITION})

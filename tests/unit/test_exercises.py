@@ -130,6 +130,24 @@ def test_a_folder_of_blanks_is_graded_without_a_broker_or_spark(capsys):
     assert f"score: 0 of {len(EXERCISES)} exercises pass" in capsys.readouterr().out
 
 
+def test_a_sys_exit_in_a_students_code_is_reported_and_grading_goes_on(tmp_path, capsys):
+    import nbformat
+
+    nb = nbformat.read(ROOT / "exercises" / "solutions" / "01_configuration.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if "exercise" in c.metadata.get("tags", []))
+    cell.source = "import sys\nsys.exit(3)\n" + cell.source
+    nbformat.write(nb, tmp_path / "01_configuration.ipynb")
+    shutil.copy(ROOT / "exercises" / "solutions" / "08_analytics_and_plots.ipynb", tmp_path)
+    results = grade_folder(tmp_path, Context())
+    out = capsys.readouterr().out
+    assert "raised SystemExit: 3" in out and {r.name: r.status for r in results} == {
+        "parse_duration": "error", "pearson_from_sums": "pass"}
+
+    def exits(text):
+        raise SystemExit("bye")
+    assert check("parse_duration", exits, Context(), quiet=True).status == "fail"
+
+
 def test_exercise_notebooks_match_their_source_and_drift_is_caught(tmp_path, monkeypatch):
     assert builder.main(["check"]) == 0
     copy = tmp_path / "exercises"
