@@ -1,0 +1,189 @@
+"""The whole ETL (raw, quarantine, silver and every analytic) over growing simulated periods, in one run.
+
+For each size (default 1, 4, 16 and 52 simulated weeks at --scale 0.5, about
+1.85M records for the year) data_gen writes the period into topics of its own
+on one local broker and into JSON-lines files, then on one Spark session, warmed up first by a tiny run:
+
+- the whole ETL from Kafka, available-now, as ``python -m etl_lib.main
+  --available-now`` runs it: wall seconds and records/s;
+- the raw path alone (the four topics parsed into hourly Parquet) once from
+  Kafka and once from the JSON-lines files: the Kafka/file ratio (file seconds
+  over Kafka seconds; 1.0 means reading Kafka costs nothing extra);
+- the peak resident memory of the Spark JVM (VmHWM, reset before each size).
+
+It prints one table: marginal records/s is the slope between a size and the
+one before (what one more record costs, without the fixed start-up of about
+a dozen queries), the number to compare with a real year's volume.
+
+Run: .venv/bin/python bench/etl_scaling.py [--weeks 1,4,16,52] [--scale 0.5]
+     .venv/bin/python bench/etl_scaling.py --quick      (1 and 2 days at scale 0.2: a smoke run, about a minute)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pyspark.sql import functions as F
+
+from data_gen import FilesSink, GenParams, JavaKafkaSink, generate
+from data_gen.records import TOPICS
+from etl_lib.config import load_settings
+from etl_lib.kafka_local import LocalKafka, create_topics, free_port
+from etl_lib.main import run_etl
+from etl_lib.spark import create_spark_session, read_kafka_stream, stop_spark
+from etl_lib.writers import TOPIC_FOLDERS, write_parquet_stream
+
+
+class Tee:
+    """One generation into two sinks (Kafka and files), so both hold the very same records."""
+
+    def __init__(self, *sinks) -> None:
+        self.sinks = sinks
+
+    def send(self, d) -> None:
+        for s in self.sinks:
+            s.send(d)
+
+    def close(self) -> None:
+        for s in self.sinks:
+            s.close()
+
+
+def jvm_pid(spark) -> int:
+    return int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
+
+
+def reset_peak_rss(pid: int) -> None:
+    """Start VmHWM again from the current RSS (Linux: write 5 to clear_refs; ignored where refused)."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def file_streams(spark, folder: Path, settings) -> dict:
+    """The four raw streams read from JSON-lines files, shaped like Kafka rows so the same parsers run."""
+    out = {}
+    for t, topic in settings.kafka_topics.items():
+        sub = folder / t
+        sub.mkdir()
+        (folder / f"{topic}.jsonl").rename(sub / f"{topic}.jsonl")
+        out[t] = (spark.readStream.text(str(sub))
+                  .select(F.lit(topic).alias("topic"), F.lit(0).alias("partition"),
+                          F.lit(0).cast("long").alias("offset"), F.current_timestamp().alias("timestamp"),
+                          F.lit(None).cast("binary").alias("key"), F.col("value").cast("binary").alias("value")))
+    return out
+
+
+def raw_path_seconds(spark, settings, raw: dict) -> float:
+    """The four topics parsed and written as hourly Parquet, exactly as the ETL's raw queries, timed together."""
+    from etl_lib import parsing
+
+    parsers = {"bike": parsing.parse_bike_stream, "taxi": parsing.parse_taxi_stream,
+               "weather": parsing.parse_weather_stream, "accidents": parsing.parse_accident_stream}
+    t0 = time.perf_counter()
+    queries = [write_parquet_stream(parsers[t](raw[t]), folder, settings, available_now=True)
+               for t, folder in TOPIC_FOLDERS.items()]
+    for q in queries:
+        q.awaitTermination()
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weeks", default="1,4,16,52", help="comma-separated simulated weeks, smallest first")
+    parser.add_argument("--scale", type=float, default=0.5, help="data_gen's rate multiplier (1.0 ~ the real city)")
+    parser.add_argument("--quick", action="store_true", help="1 and 2 simulated days at scale 0.2 (a smoke run)")
+    parser.add_argument("--json", type=Path, help="also write the table as JSON here")
+    args = parser.parse_args(argv)
+    if args.quick:
+        sizes_days, scale = [1, 2], 0.2
+    else:
+        sizes_days, scale = [int(float(w) * 7) for w in args.weeks.split(",")], args.scale
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="etl-scaling-") as tmp:
+        tmp = Path(tmp)
+        broker = LocalKafka(f"127.0.0.1:{free_port()}", tmp / "broker", heap="1g")
+        broker.start()
+        spark = None
+        try:
+            base = load_settings({"DATA_DIR": str(tmp / "data"), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+                                  "SPARK_UI_ENABLED": "false"})
+            spark = create_spark_session(base)
+            pid = jvm_pid(spark)
+            # Warm-up: the session's first queries pay class loading and code generation; not part of any size.
+            warm = {t: f"warmup.{t}" for t in TOPICS}
+            create_topics(broker.bootstrap_servers, warm.values(), base.kafka_partitions)
+            generate(GenParams(days=1, scale=0.05), JavaKafkaSink(broker.bootstrap_servers, warm))
+            run_etl(spark, load_settings({
+                "DATA_DIR": str(tmp / "warmup"), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+                "SPARK_UI_ENABLED": "false", **{f"KAFKA_TOPIC_{t.upper()}": n for t, n in warm.items()}}),
+                available_now=True, echo=lambda *_: None)
+            for days in sizes_days:
+                topics = {t: f"scale{days}d.{t}" for t in TOPICS}
+                s = load_settings({
+                    "DATA_DIR": str(tmp / f"run{days}"), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+                    "SPARK_UI_ENABLED": "false", **{f"KAFKA_TOPIC_{t.upper()}": name for t, name in topics.items()}})
+                create_topics(broker.bootstrap_servers, topics.values(), base.kafka_partitions)
+                t0 = time.perf_counter()
+                key = generate(GenParams(days=days, scale=scale),
+                               Tee(JavaKafkaSink(broker.bootstrap_servers, topics), FilesSink(tmp / f"files{days}", topics)))
+                gen_s = time.perf_counter() - t0
+                records = sum(c["produced"] for c in key["counts"].values())
+                print(f"# {days} days: {records:,} records generated in {gen_s:.0f} s", file=sys.stderr, flush=True)
+                reset_peak_rss(pid)
+                t0 = time.perf_counter()
+                run = run_etl(spark, s, available_now=True, echo=lambda *_: None)
+                etl_s = time.perf_counter() - t0
+                peak = peak_rss_mb(pid)
+                print(f"#   whole ETL {etl_s:.1f} s ({len(run.queries)} queries), peak RSS {peak:.0f} MB",
+                      file=sys.stderr, flush=True)
+                kafka_s = raw_path_seconds(spark, s.replace(data_dir=tmp / f"rawk{days}",
+                                                            output_base_path=tmp / f"rawk{days}" / "out",
+                                                            checkpoint_base_path=tmp / f"rawk{days}" / "ck"),
+                                           {t: read_kafka_stream(spark, topic, s) for t, topic in topics.items()})
+                file_s = raw_path_seconds(spark, s.replace(data_dir=tmp / f"rawf{days}",
+                                                           output_base_path=tmp / f"rawf{days}" / "out",
+                                                           checkpoint_base_path=tmp / f"rawf{days}" / "ck"),
+                                          file_streams(spark, tmp / f"files{days}", s))
+                print(f"#   raw path: Kafka {kafka_s:.1f} s, files {file_s:.1f} s", file=sys.stderr, flush=True)
+                rows.append({"days": days, "records": records, "etl_s": round(etl_s, 2),
+                             "etl_rec_per_s": round(records / etl_s), "peak_rss_mb": round(peak),
+                             "raw_kafka_s": round(kafka_s, 2), "raw_file_s": round(file_s, 2),
+                             "kafka_over_file": round(file_s / kafka_s, 3)})
+        finally:
+            if spark is not None:
+                stop_spark(spark)
+            broker.stop()
+    for prev, row in zip([None, *rows], rows):
+        row["marginal_rec_per_s"] = (None if prev is None or row["etl_s"] <= prev["etl_s"] else
+                                     round((row["records"] - prev["records"]) / (row["etl_s"] - prev["etl_s"])))
+    print(f"{'days':>5} {'records':>10} {'ETL s':>8} {'rec/s':>8} {'marginal':>9} {'peak RSS':>9} "
+          f"{'raw Kafka s':>11} {'raw file s':>10} {'Kafka/file':>10}")
+    for r in rows:
+        marginal = "-" if r["marginal_rec_per_s"] is None else f"{r['marginal_rec_per_s']:,}"
+        print(f"{r['days']:>5} {r['records']:>10,} {r['etl_s']:>8.1f} {r['etl_rec_per_s']:>8,} {marginal:>9} "
+              f"{r['peak_rss_mb']:>6} MB {r['raw_kafka_s']:>11.1f} {r['raw_file_s']:>10.1f} {r['kafka_over_file']:>10.2f}")
+    info = {"scale": scale, "spark_master": base.spark_master, "driver_memory": base.spark_driver_memory,
+            "shuffle_partitions": base.spark_shuffle_partitions, "cores": os.cpu_count()}
+    print(json.dumps(info))
+    if args.json:
+        args.json.write_text(json.dumps({"settings": info, "rows": rows}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
