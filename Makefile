@@ -10,6 +10,7 @@ BROKER_STAMP    := jvm/broker/lib/.resolved
 CONNECTOR_STAMP := jvm/connector/lib/.resolved
 INSTALL_STAMP   := $(VENV)/.installed
 PRODUCER_JAR    := jvm/producer/lib/pipe-producer.jar
+LOCALFS_JAR     := jvm/localfs/lib/etlkit-localfs.jar
 
 .PHONY: help install jars demo grade test test-cluster test-unit test-integration test-nbval test-notebooks-small notebooks notebooks-refresh \
         notebooks-build notebooks-check cheatsheet bench test-pytest broker-start broker-stop broker-status cluster-up cluster-down cluster-status config doctor clean
@@ -42,7 +43,7 @@ $(INSTALL_STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-jars: $(BROKER_STAMP) $(CONNECTOR_STAMP) $(PRODUCER_JAR)
+jars: $(BROKER_STAMP) $(CONNECTOR_STAMP) $(PRODUCER_JAR) $(LOCALFS_JAR)
 $(BROKER_STAMP): jvm/broker/pom.xml jvm/settings.xml
 	@command -v mvn >/dev/null || { echo "Maven is needed to resolve the jars (apt-get install maven, or the conda env)"; exit 1; }
 	rm -rf jvm/broker/lib
@@ -59,6 +60,14 @@ $(PRODUCER_JAR): jvm/producer/PipeProducer.java $(BROKER_STAMP)
 	rm -rf jvm/producer/lib && mkdir -p jvm/producer/lib/classes
 	javac --release 17 -nowarn -cp 'jvm/broker/lib/*' -d jvm/producer/lib/classes jvm/producer/PipeProducer.java
 	jar cf $@ -C jvm/producer/lib/classes .
+# Spark's local file system without a chmod process per file (see the class's comment): one Java class
+# compiled against the Hadoop API jar that pip's pyspark ships.
+$(LOCALFS_JAR): jvm/localfs/NioLocalFileSystem.java $(INSTALL_STAMP)
+	@command -v javac >/dev/null || { echo "javac is needed to build the kit's local file system class (a JDK, not only a JRE: apt-get install openjdk-17-jdk-headless)"; exit 1; }
+	rm -rf jvm/localfs/lib && mkdir -p jvm/localfs/lib/classes
+	javac --release 17 -nowarn -cp "$$($(PY) -c 'import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), "jars", "*"))')" \
+		-d jvm/localfs/lib/classes jvm/localfs/NioLocalFileSystem.java
+	jar cf $@ -C jvm/localfs/lib/classes .
 
 demo: install jars
 	$(PY) -m etl_lib.demo

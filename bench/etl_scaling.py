@@ -1,7 +1,7 @@
 """The whole ETL (raw, quarantine, silver and every analytic) over growing simulated periods, in one run.
 
-For each size (default 1, 4, 16 and 52 simulated weeks at --scale 0.5, about
-1.85M records for the year) data_gen writes the period into topics of its own
+For each size (default 1, 4, 16 and 52 simulated weeks at --scale 0.25: about
+36k records for a week and 1.85M for the year; the demo's week is scale 0.5) data_gen writes the period into topics of its own
 on one local broker and into JSON-lines files, then on one Spark session, warmed up first by a tiny run:
 
 - the whole ETL from Kafka, available-now, as ``python -m etl_lib.main
@@ -15,7 +15,7 @@ It prints one table: marginal records/s is the slope between a size and the
 one before (what one more record costs, without the fixed start-up of about
 a dozen queries), the number to compare with a real year's volume.
 
-Run: .venv/bin/python bench/etl_scaling.py [--weeks 1,4,16,52] [--scale 0.5]
+Run: .venv/bin/python bench/etl_scaling.py [--weeks 1,4,16,52] [--scale 0.25] [--long-job]
      .venv/bin/python bench/etl_scaling.py --quick      (1 and 2 days at scale 0.2: a smoke run, about a minute)
 """
 
@@ -34,6 +34,7 @@ from pyspark.sql import functions as F
 from data_gen import FilesSink, GenParams, JavaKafkaSink, generate
 from data_gen.records import TOPICS
 from etl_lib.config import load_settings
+from etl_lib.core.settings import LONG_JOB_JVM_OPTIONS
 from etl_lib.kafka_local import LocalKafka, create_topics, free_port
 from etl_lib.main import run_etl
 from etl_lib.spark import create_spark_session, read_kafka_stream, stop_spark
@@ -74,6 +75,15 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def busiest(run) -> list[tuple[str, float, int]]:
+    """(query, seconds its batches took, batches) from each query's progress records, busiest first."""
+    out = []
+    for name, q in run.queries.items():
+        progress = q.recentProgress
+        out.append((name, sum(p["durationMs"].get("triggerExecution", 0) for p in progress) / 1000, len(progress)))
+    return sorted(out, key=lambda row: -row[1])
+
+
 def file_streams(spark, folder: Path, settings) -> dict:
     """The four raw streams read from JSON-lines files, shaped like Kafka rows so the same parsers run."""
     out = {}
@@ -105,14 +115,23 @@ def raw_path_seconds(spark, settings, raw: dict) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weeks", default="1,4,16,52", help="comma-separated simulated weeks, smallest first")
-    parser.add_argument("--scale", type=float, default=0.5, help="data_gen's rate multiplier (1.0 ~ the real city)")
+    parser.add_argument("--scale", type=float, default=0.25, help="data_gen's rate multiplier (1.0 ~ the real city)")
     parser.add_argument("--quick", action="store_true", help="1 and 2 simulated days at scale 0.2 (a smoke run)")
     parser.add_argument("--json", type=Path, help="also write the table as JSON here")
+    parser.add_argument("--long-job", action="store_true",
+                        help="the driver JVM with C2 on (SPARK_DRIVER_JAVA_OPTIONS=LONG_JOB_JVM_OPTIONS), as "
+                             "docs/scale.md advises for a year")
+    parser.add_argument("--etl-only", action="store_true", help="skip the raw-path Kafka/file comparison")
+    parser.add_argument("--set", action="append", default=[], metavar="SETTING=VALUE",
+                        help="a kit setting for the session and every run (e.g. SPARK_SHUFFLE_PARTITIONS=2); repeatable")
     args = parser.parse_args(argv)
     if args.quick:
         sizes_days, scale = [1, 2], 0.2
     else:
         sizes_days, scale = [int(float(w) * 7) for w in args.weeks.split(",")], args.scale
+    extra = dict(item.split("=", 1) for item in args.set)
+    if args.long_job:
+        extra.setdefault("SPARK_DRIVER_JAVA_OPTIONS", LONG_JOB_JVM_OPTIONS)
     rows = []
     with tempfile.TemporaryDirectory(prefix="etl-scaling-") as tmp:
         tmp = Path(tmp)
@@ -121,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         spark = None
         try:
             base = load_settings({"DATA_DIR": str(tmp / "data"), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-                                  "SPARK_UI_ENABLED": "false"})
+                                  "SPARK_UI_ENABLED": "false", **extra})
             spark = create_spark_session(base)
             pid = jvm_pid(spark)
             # Warm-up: the session's first queries pay class loading and code generation; not part of any size.
@@ -130,13 +149,14 @@ def main(argv: list[str] | None = None) -> int:
             generate(GenParams(days=1, scale=0.05), JavaKafkaSink(broker.bootstrap_servers, warm))
             run_etl(spark, load_settings({
                 "DATA_DIR": str(tmp / "warmup"), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-                "SPARK_UI_ENABLED": "false", **{f"KAFKA_TOPIC_{t.upper()}": n for t, n in warm.items()}}),
+                "SPARK_UI_ENABLED": "false", **extra, **{f"KAFKA_TOPIC_{t.upper()}": n for t, n in warm.items()}}),
                 available_now=True, echo=lambda *_: None)
             for days in sizes_days:
                 topics = {t: f"scale{days}d.{t}" for t in TOPICS}
                 s = load_settings({
                     "DATA_DIR": str(tmp / f"run{days}"), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-                    "SPARK_UI_ENABLED": "false", **{f"KAFKA_TOPIC_{t.upper()}": name for t, name in topics.items()}})
+                    "SPARK_UI_ENABLED": "false", **extra,
+                    **{f"KAFKA_TOPIC_{t.upper()}": name for t, name in topics.items()}})
                 create_topics(broker.bootstrap_servers, topics.values(), base.kafka_partitions)
                 t0 = time.perf_counter()
                 key = generate(GenParams(days=days, scale=scale),
@@ -146,11 +166,26 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"# {days} days: {records:,} records generated in {gen_s:.0f} s", file=sys.stderr, flush=True)
                 reset_peak_rss(pid)
                 t0 = time.perf_counter()
-                run = run_etl(spark, s, available_now=True, echo=lambda *_: None)
+                try:
+                    run = run_etl(spark, s, available_now=True, echo=lambda *_: None)
+                except Exception as err:  # noqa: BLE001 - an OOM at a size is a finding: print it, stop there
+                    cause = str(err).strip().splitlines()[0][:300]
+                    print(f"#   whole ETL FAILED after {time.perf_counter() - t0:.0f} s: {cause}", file=sys.stderr)
+                    rows.append({"days": days, "records": records, "failed": cause,
+                                 "etl_s": round(time.perf_counter() - t0, 1), "peak_rss_mb": round(peak_rss_mb(pid))})
+                    break
                 etl_s = time.perf_counter() - t0
                 peak = peak_rss_mb(pid)
                 print(f"#   whole ETL {etl_s:.1f} s ({len(run.queries)} queries), peak RSS {peak:.0f} MB",
                       file=sys.stderr, flush=True)
+                busy = busiest(run)
+                print("#   busiest queries (s in batches, batches): " + ", ".join(
+                    f"{name} {secs:.1f} ({n})" for name, secs, n in busy[:8]), file=sys.stderr, flush=True)
+                if args.etl_only:
+                    rows.append({"days": days, "records": records, "etl_s": round(etl_s, 2),
+                                 "etl_rec_per_s": round(records / etl_s), "peak_rss_mb": round(peak),
+                                 "raw_kafka_s": float("nan"), "raw_file_s": float("nan"), "kafka_over_file": float("nan")})
+                    continue
                 kafka_s = raw_path_seconds(spark, s.replace(data_dir=tmp / f"rawk{days}",
                                                             output_base_path=tmp / f"rawk{days}" / "out",
                                                             checkpoint_base_path=tmp / f"rawk{days}" / "ck"),
@@ -168,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             if spark is not None:
                 stop_spark(spark)
             broker.stop()
+    failed = [r for r in rows if "failed" in r]
+    rows = [r for r in rows if "failed" not in r]
     for prev, row in zip([None, *rows], rows):
         row["marginal_rec_per_s"] = (None if prev is None or row["etl_s"] <= prev["etl_s"] else
                                      round((row["records"] - prev["records"]) / (row["etl_s"] - prev["etl_s"])))
@@ -177,11 +214,15 @@ def main(argv: list[str] | None = None) -> int:
         marginal = "-" if r["marginal_rec_per_s"] is None else f"{r['marginal_rec_per_s']:,}"
         print(f"{r['days']:>5} {r['records']:>10,} {r['etl_s']:>8.1f} {r['etl_rec_per_s']:>8,} {marginal:>9} "
               f"{r['peak_rss_mb']:>6} MB {r['raw_kafka_s']:>11.1f} {r['raw_file_s']:>10.1f} {r['kafka_over_file']:>10.2f}")
+    for r in failed:
+        print(f"{r['days']:>5} {r['records']:>10,} failed after {r['etl_s']:.0f} s (peak RSS {r['peak_rss_mb']} MB): "
+              f"{r['failed']}")
     info = {"scale": scale, "spark_master": base.spark_master, "driver_memory": base.spark_driver_memory,
-            "shuffle_partitions": base.spark_shuffle_partitions, "cores": os.cpu_count()}
+            "shuffle_partitions": base.spark_shuffle_partitions,
+            "max_offsets_per_trigger": base.kafka_max_offsets_per_trigger, "cores": os.cpu_count(), "set": extra}
     print(json.dumps(info))
     if args.json:
-        args.json.write_text(json.dumps({"settings": info, "rows": rows}, indent=2))
+        args.json.write_text(json.dumps({"settings": info, "rows": rows, "failed": failed}, indent=2))
     return 0
 
 

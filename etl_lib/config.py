@@ -20,12 +20,12 @@ from typing import Any
 from .core.catalog import ANALYTICS_FLAGS
 from .core.cli import run
 from .core.errors import ConfigError
-from .core.settings import (QUICK_START_JVM_OPTIONS, Location, Settings, duration_seconds, get_settings,
-                            load_settings, project_root)
+from .core.settings import (LONG_JOB_JVM_OPTIONS, QUICK_START_JVM_OPTIONS, Location, Settings, duration_seconds,
+                            get_settings, load_settings, project_root)
 from .core.settings import _BY_ENV
 
 __all__ = ["ConfigError", "Settings", "load_settings", "get_settings", "duration_seconds", "project_root",
-           "ANALYTICS_FLAGS", "Location", "QUICK_START_JVM_OPTIONS"]
+           "ANALYTICS_FLAGS", "Location", "QUICK_START_JVM_OPTIONS", "LONG_JOB_JVM_OPTIONS"]
 
 
 def __getattr__(name: str) -> Any:

@@ -117,8 +117,17 @@ def create_spark_session(settings: Settings | None = None, app_name: str | None 
         # the FileSystem API renames with one system call, just as atomically on a local disk.  A fifth of the
         # ETL's wall time on a laptop; remote stores (s3a://, hdfs://) keep Spark's default.
         builder = builder.config("spark.sql.streaming.checkpointFileManagerClass", LOCAL_CHECKPOINT_FILE_MANAGER)
-    if settings.spark_master.startswith("local") or re.match(r"^spark://(127\.0\.0\.1|localhost)[:/]",
-                                                            settings.spark_master):
+        local_fs = jvm.local_fs_jar()
+        if local_fs and _on_this_machine(settings.spark_master):
+            # Without Hadoop's native library, each file and folder Spark creates gets its permissions from a
+            # `chmod` child process (two per Parquet file, with its .crc): a year of hourly partitions is tens of
+            # thousands of them.  The kit's file system sets the same permissions with Java's NIO (same files,
+            # same checksums).  Its jar must be on the JVM's class path, so only where the executors share
+            # this machine's disk: local mode or the practice cluster.
+            builder = (builder.config("spark.hadoop.fs.file.impl", jvm.LOCAL_FS_CLASS)
+                       .config("spark.driver.extraClassPath", local_fs)
+                       .config("spark.executor.extraClassPath", local_fs))
+    if _on_this_machine(settings.spark_master):
         # One machine (local mode, or the practice cluster on loopback): keep the driver on loopback too,
         # so executors reach it without a hostname lookup and nothing is exposed.
         builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
@@ -135,6 +144,11 @@ def create_spark_session(settings: Settings | None = None, app_name: str | None 
 
 LOCAL_CHECKPOINT_FILE_MANAGER = (
     "org.apache.spark.sql.execution.streaming.checkpointing.FileSystemBasedCheckpointFileManager")
+
+
+def _on_this_machine(master: str) -> bool:
+    """Local mode, or a Spark master on loopback (the practice cluster): driver and executors share this machine."""
+    return master.startswith("local") or bool(re.match(r"^spark://(127\.0\.0\.1|localhost)[:/]", master))
 
 
 def _writes_only_local_files(settings: Settings) -> bool:
@@ -166,6 +180,8 @@ def read_kafka_stream(
     timestampType.  Where to start and whether lost data stops the query come
     from ``KAFKA_STARTING_OFFSETS`` and ``KAFKA_FAIL_ON_DATA_LOSS``; they only
     matter for a new checkpoint: a restarted query resumes from its checkpoint.
+    A micro-batch reads at most ``max_offsets_per_trigger`` records (default
+    ``KAFKA_MAX_OFFSETS_PER_TRIGGER``), so a backlog is read in several batches.
     """
     settings = settings or get_settings()
     _require_broker(settings)
@@ -178,9 +194,8 @@ def read_kafka_stream(
         .option("startingOffsets", starting_offsets or settings.kafka_starting_offsets)
         .option("failOnDataLoss", "true" if settings.kafka_fail_on_data_loss else "false")
     )
-    if max_offsets_per_trigger:
-        reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
-    return reader.load()
+    cap = max_offsets_per_trigger or settings.kafka_max_offsets_per_trigger
+    return reader.option("maxOffsetsPerTrigger", str(cap)).load()
 
 
 def read_kafka_batch(spark: "SparkSession", topic: str, settings: Settings | None = None) -> "DataFrame":

@@ -13,7 +13,7 @@ from .errors import JarsMissingError, JavaError
 from .settings import project_root
 
 __all__ = ["JavaError", "JarsMissingError", "java_executable", "java_version", "broker_classpath",
-           "producer_classpath", "connector_jars", "MIN_JAVA"]
+           "producer_classpath", "local_fs_jar", "connector_jars", "MIN_JAVA"]
 
 MIN_JAVA = 17
 
@@ -21,6 +21,9 @@ BROKER_LIB = "jvm/broker/lib"
 CONNECTOR_LIB = "jvm/connector/lib"
 # data_gen's Java producer (jvm/producer/PipeProducer.java), compiled by `make jars` against the broker's jars.
 PRODUCER_JAR = "jvm/producer/lib/pipe-producer.jar"
+# The kit's local file system for Spark (jvm/localfs/NioLocalFileSystem.java), compiled by `make jars`.
+LOCAL_FS_JAR = "jvm/localfs/lib/etlkit-localfs.jar"
+LOCAL_FS_CLASS = "etlkit.NioLocalFileSystem"
 
 # Only these connector jars are handed to Spark: the rest of the connector's
 # dependency tree (Hadoop client, Scala, compression codecs) ships with pyspark.
@@ -100,6 +103,13 @@ def producer_classpath() -> str:
             "Run `make jars` (it compiles jvm/producer/PipeProducer.java with javac) and try again."
         )
     return f"{jar}{os.pathsep}{broker_classpath()}"
+
+
+def local_fs_jar() -> str | None:
+    """The jar of the kit's chmod-free local file system, or None before `make jars` built it (Spark then keeps
+    Hadoop's own: the same files, only slower to create)."""
+    jar = project_root() / LOCAL_FS_JAR
+    return str(jar) if jar.is_file() else None
 
 
 def connector_jars() -> list[str]:

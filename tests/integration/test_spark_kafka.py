@@ -57,3 +57,29 @@ def test_unreachable_broker_gives_clear_message(spark, settings):
     bad = settings.replace(kafka_bootstrap_servers=f"127.0.0.1:{free_port()}")
     with pytest.raises(BrokerError, match="No Kafka broker answers.*kafka_local start"):
         read_kafka_stream(spark, "bike-trips", bad)
+
+
+def test_local_files_are_created_without_a_chmod_process_and_keep_their_permissions(spark, tmp_path):
+    """The kit's local file system (jvm/localfs): Parquet files, their .crc checksums and the partition folders
+    as Hadoop's own would leave them, with permissions set by NIO instead of one `chmod` process per file."""
+    import os
+    import stat
+
+    fs = spark.sparkContext._jvm.org.apache.hadoop.fs.FileSystem.get(
+        spark.sparkContext._jvm.java.net.URI("file:///"), spark.sparkContext._jsc.hadoopConfiguration())
+    assert fs.getClass().getName() == "etlkit.NioLocalFileSystem"
+    out = tmp_path / "hours"
+    (spark.range(0, 6).selectExpr("id", "id % 3 AS hour").write.partitionBy("hour").parquet(str(out)))
+    files = sorted(p for p in out.rglob("*.parquet"))
+    assert sorted({p.parent.name for p in files}) == ["hour=0", "hour=1", "hour=2"]
+    assert all((p.parent / f".{p.name}.crc").is_file() for p in files)  # checksums kept
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o666 & ~umask}
+    assert {stat.S_IMODE(p.parent.stat().st_mode) for p in files} == {0o777 & ~umask}
+    assert spark.read.parquet(str(out)).count() == 6
+    # The mode bits themselves (the part that replaced `chmod`), through the same file system.
+    path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(str(files[0]))
+    perm = spark.sparkContext._jvm.org.apache.hadoop.fs.permission.FsPermission.createImmutable(0o640)
+    fs.setPermission(path, perm)
+    assert stat.S_IMODE(files[0].stat().st_mode) == 0o640
