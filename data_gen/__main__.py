@@ -10,6 +10,7 @@ from pathlib import Path
 
 from etl_lib.core.cli import fraction as _fraction, positive as _positive, settings_or_exit
 from etl_lib.core.errors import KitError
+from etl_lib.core.variants import student_seed
 
 from . import FilesSink, GenParams, JavaKafkaSink, KafkaSink, SinkError, generate, read_bluebikes_csv, write_answer_key
 from .records import TOPICS
@@ -31,7 +32,10 @@ def build_parser(settings) -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--days", type=_positive(int), default=d.days, help="simulated days")
-    p.add_argument("--seed", type=int, default=d.seed, help="seed: the same seed and options give the same bytes")
+    p.add_argument("--seed", type=int, default=None,
+                   help=f"seed: the same seed and options give the same bytes (default {d.seed})")
+    p.add_argument("--student", default=None, metavar="ID",
+                   help="a student's own world: the seed derived from their id, as the grader's --student derives it")
     p.add_argument("--start", type=_date, default=d.start, help="first simulated day (Boston local time)")
     p.add_argument("--scale", type=_positive(float), default=d.scale,
                    help="multiplies every event rate (1.0 is close to the real city)")
@@ -125,7 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(settings)
     args = parser.parse_args(argv)
     topics = settings.kafka_topics
-    params = GenParams(days=args.days, seed=args.seed, start=args.start, scale=args.scale,
+    if args.student is not None and args.seed is not None:
+        parser.error("give either --seed or --student (a student's world is the seed derived from their id)")
+    seed = student_seed(args.student) if args.student is not None else (GenParams().seed if args.seed is None
+                                                                         else args.seed)
+    params = GenParams(days=args.days, seed=seed, start=args.start, scale=args.scale,
                        late_fraction=args.late_fraction, late_mean_minutes=args.late_mean_minutes,
                        duplicate_fraction=args.duplicate_fraction, malformed_fraction=args.malformed_fraction,
                        watermark_minutes=args.watermark_minutes)

@@ -12,4 +12,5 @@ on it, and the lab layer (notebooks, demo, doctor) stands on those.
 - ``node``      one KRaft node's files and command line
 - ``broker``    the local single-node broker
 - ``cluster``   the practice cluster (three nodes, Spark master and workers)
+- ``variants``  one stable seed per student id (their own world and hidden cases)
 """

@@ -1,5 +1,6 @@
 """``python -m etl_lib.exercises grade [FOLDER]`` (``make grade``): grade every exercise notebook of a folder
-(default ``exercises/``) and print a score table; ``list`` prints the exercises and the concepts they practise;
+(default ``exercises/``) and print a score table; ``grade-class SUBMISSIONS/`` grades a whole class, each student
+in a process of their own, into a gradebook; ``list`` prints the exercises and the concepts they practise;
 ``prove`` checks that the hidden cases catch the wrong solutions in ``exercises/mutants/``."""
 
 from __future__ import annotations
@@ -17,7 +18,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m etl_lib.exercises", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     grade = sub.add_parser("grade", help="grade a folder of exercise notebooks")
-    grade.add_argument("folder", nargs="?", default="exercises", type=Path)
+    grade.add_argument("folder", nargs="?", default="exercises", type=Path,
+                       help="a folder of NN_*.ipynb exercise notebooks, or one notebook")
+    grade.add_argument("--student", default="", metavar="ID",
+                       help="grade against this student's own variant of the hidden cases")
+    grade.add_argument("--report", type=Path, default=None, metavar="FILE",
+                       help="also append each result to FILE as a JSON line, as it is known")
+    klass = sub.add_parser("grade-class", help="grade every student's submission into a gradebook (CSV and HTML)")
+    klass.add_argument("submissions", type=Path, help="a folder holding one folder or one notebook per student")
+    klass.add_argument("--out", type=Path, default=None,
+                       help="where the gradebook goes (default: DATA_DIR/gradebook/<folder name>)")
+    klass.add_argument("--timeout", type=float, default=900.0, metavar="SECONDS",
+                       help="wall time one student's grading may take before it is stopped")
+    klass.add_argument("--memory-mb", type=int, default=6144, metavar="MB",
+                       help="memory one student's grading may use (its Python and its Spark JVM together)")
+    klass.add_argument("--jobs", type=int, default=1, help="students graded at the same time")
+    klass.add_argument("--same-cases", action="store_true",
+                       help="give every student the cases make grade shows (default: each their own variant)")
     sub.add_parser("list", help="list the exercises")
     sub.add_parser("prove", help="check that every wrong solution in exercises/mutants/ fails on its requirement")
     args = parser.parse_args(argv)
@@ -27,21 +44,43 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "prove":
         return _prove()
-    if not args.folder.is_dir():
-        print(f"Error: {args.folder} is not a folder of exercise notebooks (try exercises/).", file=sys.stderr)
-        return 2
+    if args.command == "grade-class":
+        from .classroom import grade_class_main
+
+        return grade_class_main(args)
     settings = settings_or_exit()
-    context = Context(settings.replace(data_dir=settings.data_dir))
+    if not args.folder.exists():
+        print(f"Error: {args.folder} does not exist (a folder of exercise notebooks, or one notebook).",
+              file=sys.stderr)
+        return 2
+    context = Context(settings, student=args.student)
+    report = _report_writer(args.report) if args.report else None
     t0 = time.monotonic()
     try:
-        results = grade_folder(args.folder, context)
+        results = grade_folder(args.folder, context, on_event=report)
     finally:
         if context.spark_session is not None:
             from ..spark import stop_spark
 
             stop_spark(context.spark_session)
     print(f"graded in {time.monotonic() - t0:.0f} s")
+    if report is not None:
+        report({"event": "done", "seconds": round(time.monotonic() - t0, 1)})
     return 0 if results else 1
+
+
+def _report_writer(path: Path):
+    """A function that appends one event as a JSON line to ``path`` and flushes it to disk at once."""
+    import json
+    import os
+
+    def write(event: dict) -> None:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(event, ensure_ascii=False) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    return write
 
 
 def _prove() -> int:

@@ -9,6 +9,7 @@ import random
 import re
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,25 @@ def _expect(condition: bool, problem: str) -> None:
 
 def _t(hhmm: str) -> datetime:
     return datetime(2018, 4, 2, int(hhmm[:2]), int(hhmm[3:5]), int(hhmm[6:8]) if len(hhmm) > 5 else 0)
+
+
+def _once_per_solution(build: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``build(fn)`` run once per solution and shared by the cases of one exercise (a streaming run is slow):
+    its result, or the error it raised, raised again for every case that asks."""
+    runs: dict[int, Any] = {}
+
+    def shared(fn: Any) -> Any:
+        if id(fn) not in runs:
+            try:
+                runs[id(fn)] = build(fn)
+            except Exception as err:  # noqa: BLE001 - kept, and raised again by each case that needs the run
+                runs[id(fn)] = err
+        found = runs[id(fn)]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    return shared
 
 
 # =========================================================================== 01 · configuration
@@ -162,7 +182,7 @@ def _minibatch(ctx: Context) -> list[Case]:
                 _expect(got == want, f"{_show_step(step)} returned {got}, expected {want}")
         return run
 
-    rng = random.Random(7)
+    rng = random.Random(ctx.seed(7))
     arrivals = sorted(rng.uniform(0, 60) for _ in range(40))
 
     def many(cls):
@@ -354,7 +374,7 @@ def _bfd(ctx: Context) -> list[Case]:
             return
         raise Mismatch(f"returned {got} for a file larger than the capacity instead of raising ValueError")
 
-    rng = random.Random(3)
+    rng = random.Random(ctx.seed(3))
     randoms = [[rng.randint(1, 60) for _ in range(n)] for n in (20, 60, 200)]
     # First fit decreasing needs 3 buckets here; best fit (the fullest bucket that still fits) needs 2.
     first_vs_best = [20, 11, 11, 8, 5, 5]
@@ -393,7 +413,7 @@ def _send_keyed(ctx: Context) -> list[Case]:
 
         from ..core.kafka import end_offsets
 
-        trips = _trips(n, stations, seed)
+        trips = _trips(n, stations, ctx.seed(seed))
         topic = ctx.new_topic("send-keyed")
         fn(ctx.bootstrap(), topic, trips)
         held = sum(end_offsets(ctx.bootstrap(), [topic], settings=ctx.settings)[topic].values())
@@ -617,20 +637,17 @@ def _windowed_counts(ctx: Context) -> list[Case]:
                [("late", "08:07:00"), ("e", "08:41:00")],
                [("f", "10:00:00")]]
     shown = "micro-batches [08:01, 08:05, 08:20], [08:40], [a late 08:07, 08:41], [10:00], append mode"
-    runs: dict[int, Any] = {}  # one streaming run per solution, shared by its four cases
+    streamed = _once_per_solution(lambda fn: _memory_stream(ctx, fn, batches, "windows"))  # shared by 4 cases
 
     def rows_of(fn) -> list:
-        if id(fn) not in runs:
-            try:
-                runs[id(fn)] = _memory_stream(ctx, fn, batches, "windows")
-            except Exception as err:  # noqa: BLE001 - kept, and raised again by each case that needs the rows
-                runs[id(fn)] = err
-        found = runs[id(fn)]
-        if isinstance(found, Exception):
-            if "watermark" in str(found).lower():
-                raise Mismatch("Spark refused the query: append mode with an aggregation needs a watermark")
-            raise found
-        return found
+        try:
+            return streamed(fn)
+        except Mismatch:
+            raise
+        except Exception as err:  # noqa: BLE001 - Spark's refusal, said the way the exercise asks
+            if "watermark" in str(err).lower():
+                raise Mismatch("Spark refused the query: append mode with an aggregation needs a watermark") from None
+            raise
 
     def table(fn) -> list[tuple]:
         rows = rows_of(fn)
@@ -791,15 +808,8 @@ def _committed_files(ctx: Context) -> list[Case]:
               "trigger": "on an available-now trigger",
               "checkpoint": "Run again with the same folders, it must write only what arrived since, once"})
 def _start_raw_query(ctx: Context) -> list[Case]:
-    runs: dict[int, Any] = {}
-
-    def scenario(fn) -> dict[str, Any]:
+    def two_runs(fn) -> dict[str, Any]:
         """Two runs of the student's query (3 records, then 2 more); what each left, shared by the four cases."""
-        if id(fn) in runs:
-            found = runs[id(fn)]
-            if isinstance(found, Exception):
-                raise found
-            return found
         from ..commit_log import read_sink
 
         spark = ctx.spark()
@@ -831,20 +841,17 @@ def _start_raw_query(ctx: Context) -> list[Case]:
             finally:
                 query.stop()
 
-        try:
-            arrive("a.json", [8, 8, 9])
-            once()
-            seen["hours"] = sorted(p.name for p in out.glob("year=2018/month=4/date=2018-04-02/hour=*"))
-            seen["parquet"] = any(out.rglob("*.parquet"))
-            seen["first"] = committed()
-            arrive("b.json", [10, 10])
-            once()
-            seen["second"] = committed()
-        except Exception as err:  # noqa: BLE001 - kept for the other cases of the same solution
-            runs[id(fn)] = err
-            raise
-        runs[id(fn)] = seen
+        arrive("a.json", [8, 8, 9])
+        once()
+        seen["hours"] = sorted(p.name for p in out.glob("year=2018/month=4/date=2018-04-02/hour=*"))
+        seen["parquet"] = any(out.rglob("*.parquet"))
+        seen["first"] = committed()
+        arrive("b.json", [10, 10])
+        once()
+        seen["second"] = committed()
         return seen
+
+    scenario = _once_per_solution(two_runs)
 
     def parquet(fn):
         s = scenario(fn)
@@ -913,7 +920,7 @@ def _pearson(ctx: Context) -> list[Case]:
 
     def cancelling(count: int) -> list[tuple[list[float], list[float]]]:
         """A few points near 1e5 on a line, for which the plain formula gives |r| > 1 (found, not typed in)."""
-        pick, found = random.Random(11), []
+        pick, found = random.Random(ctx.seed(11)), []
         while len(found) < count:
             n = pick.randint(2, 5)
             xs = [1e5 + pick.random() for _ in range(n)]
@@ -924,7 +931,7 @@ def _pearson(ctx: Context) -> list[Case]:
                 found.append((xs, ys))
         return found
 
-    rng = random.Random(5)
+    rng = random.Random(ctx.seed(5))
     xs = [rng.gauss(10, 3) for _ in range(200)]
     ys = [2 * x + rng.gauss(0, 4) for x in xs]
     big = [1e6 + rng.random() for _ in range(50)]
@@ -957,19 +964,11 @@ def _dedup(ctx: Context) -> list[Case]:
                [("c", "08:05:00"), ("b", "08:02:00")],
                [("d", "08:09:00"), ("c", "08:05:00"), ("a", "08:01:00")],
                [("f", "10:00:00")]]
-    runs: dict[int, Any] = {}
+    def run(fn) -> tuple[list, list[int]]:
+        held: list[int] = []
+        return _memory_stream(ctx, fn, batches, "dedup", held), held
 
-    def streamed(fn) -> tuple[list, list[int]]:
-        if id(fn) not in runs:
-            held: list[int] = []
-            try:
-                runs[id(fn)] = (_memory_stream(ctx, fn, batches, "dedup", held), held)
-            except Exception as err:  # noqa: BLE001 - raised again by each case of this solution
-                runs[id(fn)] = err
-        found = runs[id(fn)]
-        if isinstance(found, Exception):
-            raise found
-        return found
+    streamed = _once_per_solution(run)
 
     def once(fn):
         got = sorted(r["trip_id"] for r in streamed(fn)[0])
@@ -1162,15 +1161,8 @@ def _write_batch_once(ctx: Context) -> list[Case]:
               "quiet": "once the station has had no trip for 15 minutes of event time, emits one row",
               "forget": "forgets the station, so its next trip starts a new count"})
 def _trips_until_quiet(ctx: Context) -> list[Case]:
-    runs: dict[int, Any] = {}
-
-    def emitted(fn) -> list[tuple[int, int]]:
+    def four_runs(fn) -> list[tuple[int, int]]:
         """The rows the student's processor emitted over four runs: one streaming run per solution, shared."""
-        if id(fn) in runs:
-            found = runs[id(fn)]
-            if isinstance(found, Exception):
-                raise found
-            return found
         from pyspark.sql import functions as F
 
         from ..state import use_state_store
@@ -1198,13 +1190,11 @@ def _trips_until_quiet(ctx: Context) -> list[Case]:
         use_state_store(spark, "rocksdb")
         try:
             _json_rounds(ctx, "quiet", "station int, start_time string", rounds, start)
-            runs[id(fn)] = sorted(rows)
-        except Exception as err:  # noqa: BLE001 - kept for the other cases of the same solution
-            runs[id(fn)] = err
-            raise
         finally:
             spark.conf.set("spark.sql.streaming.stateStore.providerClass", before)
-        return runs[id(fn)]
+        return sorted(rows)
+
+    emitted = _once_per_solution(four_runs)
 
     def count(fn):
         got = {station: trips for station, trips in emitted(fn) if station in (1, 3)}

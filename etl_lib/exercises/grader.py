@@ -7,7 +7,7 @@ import linecache
 import traceback
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,11 +71,22 @@ class Result:
 
 @dataclass
 class Context:
-    """The broker and the Spark session the checks use, created on first need and shared by every check."""
+    """The broker and the Spark session the checks use, created on first need and shared by every check.
+
+    ``student``: whose variant of the hidden cases to build (``--student ID``); empty, every case is the one
+    ``make grade`` shows.  Case builders take their random inputs from :meth:`seed`.
+    """
 
     settings: Settings = field(default_factory=get_settings)
     spark_session: "SparkSession | None" = None
+    student: str = ""
     _topics: list[str] = field(default_factory=list)
+
+    def seed(self, base: int) -> int:
+        """The seed a case builder uses for its random inputs: ``base`` itself, or the student's own variant."""
+        from ..core.variants import mixed_seed
+
+        return mixed_seed(base, self.student)
 
     def spark(self) -> "SparkSession":
         if self.spark_session is None:
@@ -103,8 +114,10 @@ class Context:
     def new_topic(self, label: str, partitions: int = 3) -> str:
         """An empty topic of its own for one case (deleted by :meth:`cleanup`)."""
         from ..core.kafka import create_topics
+        from ..core.variants import student_slug
 
-        topic = f"exercise.{label}.{uuid.uuid4().hex[:8]}"
+        owner = f"{student_slug(self.student)}." if self.student else ""
+        topic = f"exercise.{owner}{label}.{uuid.uuid4().hex[:8]}"
         create_topics(self.bootstrap(), [topic], partitions, settings=self.settings)
         self._topics.append(topic)
         return topic
@@ -232,11 +245,30 @@ def exercise_cells(notebook: Path) -> list[str]:
     return [c.source for c in nb.cells if c.cell_type == "code" and "exercise" in c.metadata.get("tags", [])]
 
 
+class UnreadableNotebook(ValueError):
+    """A submitted notebook that is not a notebook (not JSON, or not nbformat 4): the message says which and why."""
+
+
+def exercise_cells_or_explain(notebook: Path) -> list[str]:
+    """:func:`exercise_cells`, with a notebook that cannot be read raised as :class:`UnreadableNotebook`."""
+    import nbformat
+
+    try:
+        return exercise_cells(notebook)
+    except (ValueError, KeyError, AttributeError, TypeError, nbformat.reader.NotJSONError,
+            nbformat.ValidationError, UnicodeDecodeError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise UnreadableNotebook(f"{notebook.name} is not a readable notebook ({type(err).__name__}: {first}); "
+                                 "open it in Jupyter, save it again and resubmit") from None
+
+
 def load_solutions(notebook: Path) -> tuple[dict[str, Any], list[str]]:
-    """Execute a notebook's exercise cells (each on its own) and return the exercises they define, and problems."""
+    """Execute a notebook's exercise cells (each on its own) and return the exercises they define, and problems.
+
+    Raises :class:`UnreadableNotebook` when the file is not a notebook at all."""
     found: dict[str, Any] = {}
     problems: list[str] = []
-    for i, source in enumerate(exercise_cells(notebook)):
+    for i, source in enumerate(exercise_cells_or_explain(notebook)):
         filename = f"<exercise {notebook.name} cell {i + 1}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # for inspect
         namespace: dict[str, Any] = {"__name__": "__exercise__"}
@@ -249,16 +281,47 @@ def load_solutions(notebook: Path) -> tuple[dict[str, Any], list[str]]:
     return {_BY_DEFINITION[k]: v for k, v in found.items()}, problems
 
 
-def grade_folder(folder: Path, context: Context | None = None, echo: Callable[[str], None] = print) -> list[Result]:
-    """Grade every exercise notebook in ``folder``; print a score table; return the results."""
+def submitted_notebooks(path: Path) -> list[Path]:
+    """The exercise notebooks of a submission: a folder's ``NN_*.ipynb`` files, or one notebook file."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    return sorted(path.glob("[0-9][0-9]_*.ipynb"))
+
+
+def grade_folder(folder: Path, context: Context | None = None, echo: Callable[[str], None] = print,
+                 on_event: Callable[[dict[str, Any]], None] | None = None) -> list[Result]:
+    """Grade every exercise notebook in ``folder`` (or the one notebook ``folder`` names); print a score table;
+    return the results.
+
+    Which exercises a notebook must answer comes from its lesson prefix (``07_...ipynb``); a notebook named
+    otherwise is graded on the exercises its cells define.  ``on_event`` hears ``{"event": "start", ...}``
+    before each exercise and ``{"event": "result", ...}`` after it (grade-class keeps them as they come, so a
+    grading process killed midway still leaves what it finished).
+    """
     context = context or Context()
+    tell = on_event or (lambda event: None)
     results: list[Result] = []
-    for notebook in sorted(Path(folder).glob("[0-9][0-9]_*.ipynb")):
-        solutions, problems = load_solutions(notebook)
+    for notebook in submitted_notebooks(folder):
+        wanted = [name for name, ex in EXERCISES.items() if _notebook_lesson(notebook) == ex.lesson]
+        tell({"event": "load", "notebook": notebook.name})
+        try:
+            solutions, problems = load_solutions(notebook)
+        except UnreadableNotebook as err:
+            echo(f"✗ {err}")
+            for name in wanted:
+                result = Result(name, "error", failure=f"  {err}", notebook=notebook.name)
+                results.append(result)
+                tell({"event": "result", **asdict(result)})
+            tell({"event": "problem", "notebook": notebook.name, "text": str(err)})
+            continue
         for problem in problems:
             echo(f"✗ {problem}")
-        wanted = [name for name, ex in EXERCISES.items() if _notebook_lesson(notebook) == ex.lesson]
+            tell({"event": "problem", "notebook": notebook.name, "text": problem})
+        if not wanted:  # not named after a lesson: the exercises it defines
+            wanted = [name for name in EXERCISES if name in solutions]
         for name in wanted:
+            tell({"event": "start", "notebook": notebook.name, "exercise": name})
             if name not in solutions:
                 result = Result(name, "error", failure="  the notebook's exercise cells do not define it")
             elif is_blank(solutions[name]):
@@ -267,6 +330,7 @@ def grade_folder(folder: Path, context: Context | None = None, echo: Callable[[s
                 result = _run(EXERCISES[name], solutions[name], context)
             result.notebook = notebook.name
             results.append(result)
+            tell({"event": "result", **asdict(result)})
     echo(score_table(results))
     return results
 
@@ -287,6 +351,7 @@ def score_table(results: list[Result]) -> str:
 
 
 def _notebook_lesson(notebook: Path) -> str:
-    return notebook.name[:2]
+    """The lesson a notebook's name starts with (``07_parquet...`` -> ``07``), or "" for another name."""
+    return notebook.name[:2] if notebook.name[:2].isdigit() and notebook.name[2:3] == "_" else ""
 
 

@@ -37,3 +37,56 @@ def test_a_windowed_count_without_a_watermark_is_told_why(context):
 
     result = check("windowed_counts", no_watermark, context, quiet=True)
     assert result.status == "fail" and "append mode with an aggregation needs a watermark" in result.failure
+
+
+def test_a_class_on_one_broker_each_student_on_topics_of_their_own(settings, tmp_path):
+    """grade-class with Kafka exercises: the students' graders share the session's broker (no second one starts),
+    each creates its case topics under its own name, and a student stopped mid-case leaves no topic behind."""
+    import csv
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    import nbformat
+
+    from etl_lib.core.kafka import _admin
+
+    notebook = ROOT / "exercises" / "solutions" / "04_kafka_and_data_gen.ipynb"
+    subs = tmp_path / "class"
+    (subs / "ana").mkdir(parents=True)
+    shutil.copy(notebook, subs / "ana")
+    nb = nbformat.read(notebook, as_version=4)
+    cell = next(c for c in nb.cells if "exercise" in c.metadata.get("tags", []))
+    cell.source = cell.source.replace("    producer = KafkaProducer(", "    while True:\n        pass\n"
+                                      "    producer = KafkaProducer(", 1)
+    assert "while True" in cell.source
+    (subs / "boris").mkdir()
+    nbformat.write(nb, subs / "boris" / notebook.name)
+    seen: set[str] = set()
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+           "DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen([sys.executable, "-m", "etl_lib.exercises", "grade-class", str(subs), "--out",
+                             str(tmp_path / "out"), "--timeout", "30"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    admin = _admin(settings.kafka_bootstrap_servers, settings)
+    try:
+        while proc.poll() is None:  # the topics the graders create, as they come and go
+            seen |= {t for t in admin.list_topics() if t.startswith("exercise.")}
+            time.sleep(0.5)
+        left = {t for t in admin.list_topics() if t.startswith("exercise.")}
+    finally:
+        admin.close()
+    out = proc.stdout.read()
+    assert proc.returncode == 0, out
+    assert "Kafka: " + settings.kafka_bootstrap_servers in out
+    with open(tmp_path / "out" / "gradebook.csv", encoding="utf-8") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    assert (rows["ana"]["outcome"], rows["ana"]["send_keyed"], rows["ana"]["records_per_partition"]) == (
+        "graded", "pass", "pass")
+    assert (rows["boris"]["outcome"], rows["boris"]["send_keyed"]) == ("timeout", "timeout")
+    assert "while grading send_keyed" in rows["boris"]["note"]
+    assert any(t.startswith("exercise.ana.") for t in seen) and any(t.startswith("exercise.boris.") for t in seen)
+    assert not {t for t in seen if not t.startswith(("exercise.ana.", "exercise.boris."))}
+    assert not left, f"case topics left behind: {left}"

@@ -1,0 +1,420 @@
+"""Grading a whole class: ``python -m etl_lib.exercises grade-class SUBMISSIONS/``.
+
+``SUBMISSIONS/`` holds one entry per student: a folder of exercise notebooks
+(``07_parquet_and_checkpoints.ipynb``, ...) or a single notebook; the folder's
+or notebook's name is the student id.  Each student is graded by ``python -m
+etl_lib.exercises grade`` in a process (and process session) of their own, with
+
+- their own ``DATA_DIR`` (``OUT/work/<student>``) and their own topics
+  (``exercise.<student>.*``), on the one broker of ``KAFKA_BOOTSTRAP_SERVERS``,
+  which is started once before the first student if no broker answers;
+- a wall-time limit and a memory limit (the resident memory of every process
+  of that session: the grader's Python and its Spark JVM together); a student
+  over either is stopped, as a whole session;
+- their own variant of the hidden cases (``--student``), unless ``--same-cases``.
+
+The grading process appends each result to a report as it is known, so a
+student whose code loops, exits, crashes the interpreter or eats the memory
+keeps what was graded before, and gets a row that says what happened and
+where.  The class is never stopped by one student.  At the end:
+``gradebook.csv`` (one row per student: the outcome, each exercise's status,
+each concept's passed/total, a note), ``gradebook.html`` (the same at a
+glance, with pass rates per exercise and concept) and ``logs/<student>.txt``
+(what the student would see from ``make grade``: their score table and hints).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..core.settings import Settings
+from ..core.variants import student_slug
+from .grader import EXERCISES, _notebook_lesson, submitted_notebooks
+
+__all__ = ["Submission", "StudentRow", "find_submissions", "grade_submission", "grade_class", "write_gradebook",
+           "write_html", "grade_class_main"]
+
+OUTCOMES = {
+    "graded": "graded",
+    "timeout": "stopped: time limit",
+    "memory": "stopped: memory limit",
+    "crashed": "grading process crashed",
+    "empty": "no exercise notebook",
+}
+
+
+@dataclass(frozen=True)
+class Submission:
+    student: str
+    path: Path
+
+    def expected(self) -> list[str]:
+        """The exercises this submission must answer: those of the lessons its notebooks are named after."""
+        lessons = {_notebook_lesson(nb) for nb in submitted_notebooks(self.path)}
+        return [name for name, ex in EXERCISES.items() if ex.lesson in lessons]
+
+
+@dataclass
+class StudentRow:
+    """One student's line of the gradebook."""
+
+    student: str
+    outcome: str  # a key of OUTCOMES
+    seconds: float = 0.0
+    peak_mb: float = 0.0
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # exercise -> its Result as a dict
+    notes: list[str] = field(default_factory=list)
+    log: str = ""
+
+    def status(self, exercise: str) -> str:
+        r = self.results.get(exercise)
+        return r["status"] if r else "missing"
+
+    def passed(self) -> int:
+        return sum(r["status"] == "pass" for r in self.results.values())
+
+
+def find_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
+    """The students' submissions in ``folder`` (sorted by id), and the entries that are not one, with why."""
+    subs, skipped = [], []
+    for entry in sorted(Path(folder).iterdir()):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_dir() or entry.suffix == ".ipynb":
+            subs.append(Submission(entry.stem if entry.is_file() else entry.name, entry))
+        else:
+            skipped.append(f"{entry.name}: neither a folder nor a .ipynb notebook, not graded")
+    slugs: dict[str, str] = {}
+    for s in subs:
+        other = slugs.setdefault(student_slug(s.student), s.student)
+        if other != s.student:
+            raise ValueError(f"submissions {other!r} and {s.student!r} would share the folder and topic name "
+                             f"{student_slug(s.student)!r}; rename one of them")
+    return subs, skipped
+
+
+# ----------------------------------------------------------------------------- one student
+def session_rss_mb(session: int) -> float:
+    """Resident memory of every process in session ``session`` (Linux /proc), in MB; 0.0 where unknown."""
+    total = 0
+    page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return 0.0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
+            if int(fields[3]) != session:  # state ppid pgrp session ...
+                continue
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+    return total / 2**20
+
+
+def _kill_session(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _read_events(report: Path) -> list[dict[str, Any]]:
+    events = []
+    if report.exists():
+        for line in report.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                pass  # a line cut short by a kill
+    return events
+
+
+def _where(events: list[dict[str, Any]]) -> str:
+    """What the grading process was doing at its last event: the exercise it was grading, or the cells it ran."""
+    for e in reversed(events):
+        if e["event"] == "start":
+            return f"while grading {e['exercise']} ({e['notebook']})"
+        if e["event"] == "load":
+            return f"while running the exercise cells of {e['notebook']}"
+        if e["event"] == "result":
+            return f"after {e['name']}"
+    return "before it reached the first notebook"
+
+
+def _last_words(path: Path, lines: int = 3) -> str:
+    """What a crashed grading process said last: Python's fatal error and the student's line from the
+    faulthandler's stack when there is one, else its last lines."""
+    try:
+        text = [ln.strip() for ln in path.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    fatal = [ln for ln in text if ln.startswith("Fatal Python error")]
+    own = [ln for ln in text if "<exercise " in ln]
+    return " | ".join(fatal[:1] + own[:1] if fatal else text[-lines:])[-400:]
+
+
+def grade_submission(sub: Submission, out: Path, settings: Settings, *, timeout: float, memory_mb: int,
+                     same_cases: bool = False, poll: float = 0.25) -> StudentRow:
+    """Grade one student in a child process with their own DATA_DIR; stop it at ``timeout`` s or ``memory_mb``."""
+    slug = student_slug(sub.student)
+    work, report, log = out / "work" / slug, out / "reports" / f"{slug}.jsonl", out / "logs" / f"{slug}.txt"
+    for folder in (work, report.parent, log.parent):
+        folder.mkdir(parents=True, exist_ok=True)
+    report.unlink(missing_ok=True)
+    row = StudentRow(sub.student, "graded", log=str(log.relative_to(out)))
+    if not submitted_notebooks(sub.path):
+        row.outcome = "empty"
+        row.notes.append(f"{sub.path.name} holds no NN_*.ipynb exercise notebook")
+        log.write_text(row.notes[-1] + "\n", encoding="utf-8")
+        return row
+    env = {**os.environ, "DATA_DIR": str(work.resolve()), "SPARK_UI_ENABLED": "false", "PYTHONUNBUFFERED": "1",
+           "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers}
+    for key in ("OUTPUT_BASE_PATH", "CHECKPOINT_BASE_PATH", "QUARANTINE_PATH", "SILVER_PATH",
+                "ANALYTICS_OUTPUT_PATH", "ANALYTICS_CHECKPOINT_PATH"):
+        env.pop(key, None)  # under the student's DATA_DIR, never a path shared with another student
+    # -X faulthandler: a student's code that crashes the interpreter leaves its Python stack in the log.
+    cmd = [sys.executable, "-X", "faulthandler", "-m", "etl_lib.exercises", "grade", str(sub.path.resolve()), "--report", str(report)]
+    if not same_cases:
+        cmd += ["--student", sub.student]
+    t0 = time.monotonic()
+    stopped = None
+    with open(log, "wb") as log_file:
+        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=env, cwd=str(work), start_new_session=True)
+        while proc.poll() is None:
+            rss = session_rss_mb(proc.pid)
+            row.peak_mb = max(row.peak_mb, rss)
+            if time.monotonic() - t0 > timeout:
+                stopped = "timeout"
+            elif rss > memory_mb:
+                stopped = "memory"
+            if stopped:
+                _kill_session(proc)
+                break
+            time.sleep(poll)
+        # Whatever the grader itself left running in the session (a Spark JVM after the Python exited).
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    row.seconds = round(time.monotonic() - t0, 1)
+    events = _read_events(report)
+    for e in events:
+        if e["event"] == "result":
+            row.results[e["name"]] = {k: e.get(k) for k in ("status", "passed", "total", "failure", "notebook",
+                                                             "failed_requirement")}
+        elif e["event"] == "problem":
+            row.notes.append(e["text"])
+    done = any(e["event"] == "done" for e in events)
+    if stopped == "timeout":
+        row.outcome = "timeout"
+        row.notes.append(f"stopped after {timeout:.0f} s {_where(events)}: an endless loop, or a wait that never "
+                         "ends? The exercises graded before it keep their result.")
+    elif stopped == "memory":
+        row.outcome = "memory"
+        row.notes.append(f"stopped {_where(events)}: its processes held {row.peak_mb:,.0f} MB, over the "
+                         f"{memory_mb:,} MB limit. The exercises graded before it keep their result.")
+    elif not done:
+        row.outcome = "crashed"
+        code = proc.returncode
+        how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+        said = _last_words(log)
+        row.notes.append(f"the grading process ended with {how} {_where(events)}, before it finished"
+                         + (f"; it said: {said}" if said else ""))
+    if row.outcome != "graded":
+        for name in sub.expected():
+            row.results.setdefault(name, {"status": row.outcome, "passed": 0, "total": 0, "failure": row.notes[-1],
+                                          "notebook": "", "failed_requirement": None})
+        _delete_topics(settings, f"exercise.{slug}.")  # a stopped grader could not delete its case topics
+    else:
+        shutil.rmtree(work, ignore_errors=True)  # kept only where something went wrong, to look at
+    return row
+
+
+def _delete_topics(settings: Settings, prefix: str) -> None:
+    try:
+        from kafka import KafkaAdminClient
+
+        from ..core.kafka import client_options
+
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=10000,
+                                 **client_options(settings))
+        try:
+            left = [t for t in admin.list_topics() if t.startswith(prefix)]
+            if left:
+                admin.delete_topics(left)
+        finally:
+            admin.close()
+    except Exception:  # noqa: BLE001 - no broker was ever needed, or it is gone: nothing to tidy
+        pass
+
+
+# ----------------------------------------------------------------------------- the class
+def grade_class(subs: list[Submission], out: Path, settings: Settings, *, timeout: float, memory_mb: int,
+                jobs: int = 1, same_cases: bool = False,
+                echo: Callable[[str], None] = print) -> list[StudentRow]:
+    """Grade every submission (``jobs`` at a time); print one line per student as they finish."""
+    out.mkdir(parents=True, exist_ok=True)
+
+    def one(sub: Submission) -> StudentRow:
+        row = grade_submission(sub, out, settings, timeout=timeout, memory_mb=memory_mb, same_cases=same_cases)
+        total = len(set(sub.expected()) | set(row.results))
+        echo(f"  {row.student:<24} {OUTCOMES[row.outcome]:<26} {row.passed():>2}/{total:<2} pass "
+             f"{row.seconds:6.1f} s  peak {row.peak_mb:,.0f} MB")
+        return row
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(one, subs))
+
+
+def exercise_columns(rows: Iterable[StudentRow], subs: Iterable[Submission]) -> list[str]:
+    """Every exercise some student had to answer or answered, in the kit's order."""
+    wanted = {name for s in subs for name in s.expected()} | {name for r in rows for name in r.results}
+    return [name for name in EXERCISES if name in wanted]
+
+
+def concept_columns(exercises: list[str]) -> dict[str, list[str]]:
+    """concept -> the exercises (of ``exercises``) that practise it, concepts in first-seen order."""
+    out: dict[str, list[str]] = {}
+    for name in exercises:
+        for concept in EXERCISES[name].concepts:
+            out.setdefault(concept, []).append(name)
+    return out
+
+
+def write_gradebook(rows: list[StudentRow], exercises: list[str], path: Path) -> Path:
+    """``gradebook.csv``: student, outcome, passed, of, seconds, peak MB, one column per exercise (its status),
+    one per concept (``concept:<id>``, passed/total of its exercises), note."""
+    concepts = concept_columns(exercises)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["student", "outcome", "passed", "of", "seconds", "peak_memory_mb", *exercises,
+                    *(f"concept:{c}" for c in concepts), "note"])
+        for r in rows:
+            w.writerow([r.student, r.outcome, sum(r.status(e) == "pass" for e in exercises), len(exercises),
+                        r.seconds, round(r.peak_mb), *(r.status(e) for e in exercises),
+                        *(f"{sum(r.status(e) == 'pass' for e in ex)}/{len(ex)}" for ex in concepts.values()),
+                        " / ".join(r.notes)])
+    return path
+
+
+_COLOURS = {"pass": "#c8e6c9", "fail": "#ffcdd2", "error": "#ffcdd2", "blank": "#eeeeee", "missing": "#eeeeee",
+            "timeout": "#ffe0b2", "memory": "#ffe0b2", "crashed": "#ffe0b2"}
+
+
+def write_html(rows: list[StudentRow], exercises: list[str], path: Path, title: str) -> Path:
+    """One page: a row per student (each exercise's status as a coloured cell, its hint on hover), pass rates."""
+    e = html.escape
+    concepts = concept_columns(exercises)
+    head = "".join(f"<th title='{e(EXERCISES[x].title)}'>{e(x)}<br><small>{EXERCISES[x].lesson}</small></th>"
+                   for x in exercises)
+    body = []
+    for r in rows:
+        cells = []
+        for x in exercises:
+            res = r.results.get(x) or {}
+            status = r.status(x)
+            checks = f" {res['passed']}/{res['total']}" if res.get("total") else ""
+            tip = e(res.get("failure") or "")
+            cells.append(f"<td style='background:{_COLOURS.get(status, '#fff')}' title='{tip}'>{e(status)}{checks}</td>")
+        passed = sum(r.status(x) == "pass" for x in exercises)
+        body.append(f"<tr><th><a href='{e(r.log)}'>{e(r.student)}</a></th><td>{e(OUTCOMES[r.outcome])}</td>"
+                    f"<td>{passed}/{len(exercises)}</td>{''.join(cells)}<td>{r.seconds:.0f} s</td>"
+                    f"<td class='note'>{e(' / '.join(r.notes))}</td></tr>")
+    n = max(1, len(rows))
+    rates = "".join(f"<td>{100 * sum(r.status(x) == 'pass' for r in rows) / n:.0f} %</td>" for x in exercises)
+    concept_rows = "".join(
+        f"<tr><th>{e(c)}</th><td>{', '.join(e(x) for x in ex)}</td>"
+        f"<td>{100 * sum(r.status(x) == 'pass' for r in rows for x in ex) / (n * len(ex)):.0f} %</td></tr>"
+        for c, ex in concepts.items())
+    bad = sum(r.outcome != "graded" for r in rows)
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
+<style>body{{font:14px system-ui,sans-serif;margin:1.5em}} table{{border-collapse:collapse;margin-bottom:1.5em}}
+td,th{{border:1px solid #bbb;padding:3px 6px;text-align:center}} th small{{color:#666}}
+td.note{{text-align:left;max-width:40em;font-size:12px}}</style></head><body>
+<h1>{e(title)}</h1>
+<p>{len(rows)} students, {len(exercises)} exercises; {bad} grading run(s) stopped or crashed (their row says why;
+exercises graded before that keep their result). Hover a cell for the smallest failing case and its hint; a
+student's name opens what the grader printed for them.</p>
+<table><tr><th>student</th><th>outcome</th><th>passed</th>{head}<th>time</th><th>note</th></tr>
+{''.join(body)}
+<tr><th colspan="3">pass rate</th>{rates}<td></td><td></td></tr></table>
+<h2>Per concept</h2>
+<table><tr><th>concept</th><th>exercises</th><th>pass rate</th></tr>{concept_rows}</table>
+</body></html>
+"""
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def _is_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def grade_class_main(args: Any) -> int:
+    """The ``grade-class`` command: find the submissions, make sure one broker answers, grade, write the book."""
+    from ..core.cli import settings_or_exit
+    from .grader import Context
+
+    folder: Path = args.submissions
+    if not folder.is_dir():
+        print(f"Error: {folder} is not a folder. grade-class wants a folder holding one folder or one notebook "
+              "per student (the name is the student id).", file=sys.stderr)
+        return 2
+    if args.timeout <= 0 or args.memory_mb <= 0 or args.jobs <= 0:
+        print("Error: --timeout, --memory-mb and --jobs must be greater than 0.", file=sys.stderr)
+        return 2
+    try:
+        subs, skipped = find_submissions(folder)
+    except ValueError as err:
+        print(f"Error: {err}", file=sys.stderr)
+        return 2
+    for s in skipped:
+        print(f"skipped {s}")
+    if not subs:
+        print(f"Error: {folder} holds no submission (a folder or a .ipynb notebook per student).", file=sys.stderr)
+        return 2
+    settings = settings_or_exit()
+    out = (args.out or settings.data_dir / "gradebook" / folder.resolve().name).resolve()
+    needs_broker = any(EXERCISES[x].needs != "python" for s in subs for x in s.expected()) or any(
+        not _notebook_lesson(nb) and _is_json(nb) for s in subs for nb in submitted_notebooks(s.path))
+    if needs_broker:
+        print(f"Kafka: {settings.kafka_bootstrap_servers} (one broker for the whole class)")
+        Context(settings).bootstrap()  # started here, once, if none answers: never by a student's process
+    print(f"Grading {len(subs)} submissions from {folder} ({args.jobs} at a time; each at most {args.timeout:.0f} s "
+          f"and {args.memory_mb:,} MB; {'the same cases for all' if args.same_cases else 'each their own variant'})")
+    t0 = time.monotonic()
+    rows = grade_class(subs, out, settings, timeout=args.timeout, memory_mb=args.memory_mb, jobs=args.jobs,
+                       same_cases=args.same_cases)
+    wall = time.monotonic() - t0
+    exercises = exercise_columns(rows, subs)
+    csv_path = write_gradebook(rows, exercises, out / "gradebook.csv")
+    html_path = write_html(rows, exercises, out / "gradebook.html", f"Gradebook: {folder.resolve().name}")
+    print(f"{len(rows)} submissions in {wall:.0f} s ({wall / len(rows):.1f} s each on average)")
+    print(f"Gradebook: {csv_path}\nSummary:   {html_path}\nPer-student output: {out / 'logs'}")
+    return 0
