@@ -189,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
                 kafka_s = raw_path_seconds(spark, s.replace(data_dir=tmp / f"rawk{days}",
                                                             output_base_path=tmp / f"rawk{days}" / "out",
                                                             checkpoint_base_path=tmp / f"rawk{days}" / "ck"),
-                                           {t: read_kafka_stream(spark, topic, s) for t, topic in topics.items()})
+                                           {t: read_kafka_stream(spark, topic, s, max_offsets_per_trigger=s.kafka_max_offsets_per_trigger)
+                                            for t, topic in topics.items()})
                 file_s = raw_path_seconds(spark, s.replace(data_dir=tmp / f"rawf{days}",
                                                            output_base_path=tmp / f"rawf{days}" / "out",
                                                            checkpoint_base_path=tmp / f"rawf{days}" / "ck"),

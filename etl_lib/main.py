@@ -157,7 +157,10 @@ def build_streams(spark: "SparkSession", settings: Settings, read: Callable | No
     from .analytics import create_combined_transport_weather_window
     from .spark import read_kafka_stream
 
-    read = read or read_kafka_stream
+    if read is None:  # a backlog (a year, a restart after days) is read in batches of at most this many records
+        def read(spark, topic, settings):
+            return read_kafka_stream(spark, topic, settings,
+                                     max_offsets_per_trigger=settings.kafka_max_offsets_per_trigger)
     raw = {t: read(spark, topic, settings) for t, topic in settings.kafka_topics.items()}
     streams: dict[str, "DataFrame"] = {f"raw:{t}": df for t, df in raw.items()}
     streams["bike"] = parsing.parse_bike_stream(raw["bike"])

@@ -180,8 +180,9 @@ def read_kafka_stream(
     timestampType.  Where to start and whether lost data stops the query come
     from ``KAFKA_STARTING_OFFSETS`` and ``KAFKA_FAIL_ON_DATA_LOSS``; they only
     matter for a new checkpoint: a restarted query resumes from its checkpoint.
-    A micro-batch reads at most ``max_offsets_per_trigger`` records (default
-    ``KAFKA_MAX_OFFSETS_PER_TRIGGER``), so a backlog is read in several batches.
+    ``max_offsets_per_trigger`` caps the records one micro-batch reads (the ETL
+    passes ``KAFKA_MAX_OFFSETS_PER_TRIGGER``), so a backlog is read in several
+    batches.
     """
     settings = settings or get_settings()
     _require_broker(settings)
@@ -194,8 +195,9 @@ def read_kafka_stream(
         .option("startingOffsets", starting_offsets or settings.kafka_starting_offsets)
         .option("failOnDataLoss", "true" if settings.kafka_fail_on_data_loss else "false")
     )
-    cap = max_offsets_per_trigger or settings.kafka_max_offsets_per_trigger
-    return reader.option("maxOffsetsPerTrigger", str(cap)).load()
+    if max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+    return reader.load()
 
 
 def read_kafka_batch(spark: "SparkSession", topic: str, settings: Settings | None = None) -> "DataFrame":

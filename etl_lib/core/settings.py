@@ -309,7 +309,7 @@ _FIELDS: tuple[_Field, ...] = (
     # it stays bounded.  One batch for a simulated year held all its records in the deduplication state and ran a
     # 2 GB driver out of heap (bench/etl_scaling.py).
     _Field("KAFKA_MAX_OFFSETS_PER_TRIGGER", "200000", _parse_positive_int,
-           "most Kafka records one micro-batch of a query reads (bounds memory on a backlog)"),
+           "most Kafka records one micro-batch of an ETL query reads (bounds memory on a backlog)"),
     _Field("KAFKA_CONTROLLER_PORT", "auto", _parse_port_or_auto,
            "KRaft controller port of the local broker the kit starts (auto: any free port)"),
     # How every Kafka client of the kit (kafka-python and Spark's Kafka source) authenticates.

@@ -406,6 +406,9 @@ def grade_class_main(args: Any) -> int:
     if needs_broker:
         print(f"Kafka: {settings.kafka_bootstrap_servers} (one broker for the whole class)")
         Context(settings).bootstrap()  # started here, once, if none answers: never by a student's process
+    if not Path("/proc/self/stat").exists():
+        print(f"Note: this system has no /proc, so the {args.memory_mb:,} MB memory limit cannot be watched; "
+              "the time limit still holds.")
     print(f"Grading {len(subs)} submissions from {folder} ({args.jobs} at a time; each at most {args.timeout:.0f} s "
           f"and {args.memory_mb:,} MB; {'the same cases for all' if args.same_cases else 'each their own variant'})")
     t0 = time.monotonic()
