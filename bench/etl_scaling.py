@@ -29,8 +29,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from pyspark.sql import functions as F
-
 from data_gen import FilesSink, GenParams, JavaKafkaSink, generate
 from data_gen.records import TOPICS
 from etl_lib.config import load_settings
@@ -39,6 +37,7 @@ from etl_lib.kafka_local import LocalKafka, create_topics, free_port
 from etl_lib.main import run_etl
 from etl_lib.spark import create_spark_session, read_kafka_stream, stop_spark
 from etl_lib.writers import TOPIC_FOLDERS, write_parquet_stream
+from etl_throughput import kafka_shaped_text  # bench/ is on the path when a bench runs
 
 
 class Tee:
@@ -91,11 +90,13 @@ def file_streams(spark, folder: Path, settings) -> dict:
         sub = folder / t
         sub.mkdir()
         (folder / f"{topic}.jsonl").rename(sub / f"{topic}.jsonl")
-        out[t] = (spark.readStream.text(str(sub))
-                  .select(F.lit(topic).alias("topic"), F.lit(0).alias("partition"),
-                          F.lit(0).cast("long").alias("offset"), F.current_timestamp().alias("timestamp"),
-                          F.lit(None).cast("binary").alias("key"), F.col("value").cast("binary").alias("value")))
+        out[t] = kafka_shaped_text(spark, sub, topic)
     return out
+
+
+def _own_folders(settings, folder: Path):
+    """``settings`` writing the raw tables and their checkpoints under ``folder``."""
+    return settings.replace(data_dir=folder, output_base_path=folder / "out", checkpoint_base_path=folder / "ck")
 
 
 def raw_path_seconds(spark, settings, raw: dict) -> float:
@@ -132,31 +133,30 @@ def main(argv: list[str] | None = None) -> int:
     extra = dict(item.split("=", 1) for item in args.set)
     if args.long_job:
         extra.setdefault("SPARK_DRIVER_JAVA_OPTIONS", LONG_JOB_JVM_OPTIONS)
-    rows = []
+    rows, failed = [], []
     with tempfile.TemporaryDirectory(prefix="etl-scaling-") as tmp:
         tmp = Path(tmp)
         broker = LocalKafka(f"127.0.0.1:{free_port()}", tmp / "broker", heap="1g")
         broker.start()
         spark = None
         try:
-            base = load_settings({"DATA_DIR": str(tmp / "data"), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-                                  "SPARK_UI_ENABLED": "false", **extra})
+            def settings_for(folder: str, topics: dict[str, str] | None = None):
+                """The kit's settings for one run: its own DATA_DIR and topics, this broker, the --set ones."""
+                return load_settings({"DATA_DIR": str(tmp / folder), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+                                      "SPARK_UI_ENABLED": "false", **extra,
+                                      **{f"KAFKA_TOPIC_{t.upper()}": n for t, n in (topics or {}).items()}})
+
+            base = settings_for("data")
             spark = create_spark_session(base)
             pid = jvm_pid(spark)
             # Warm-up: the session's first queries pay class loading and code generation; not part of any size.
             warm = {t: f"warmup.{t}" for t in TOPICS}
             create_topics(broker.bootstrap_servers, warm.values(), base.kafka_partitions)
             generate(GenParams(days=1, scale=0.05), JavaKafkaSink(broker.bootstrap_servers, warm))
-            run_etl(spark, load_settings({
-                "DATA_DIR": str(tmp / "warmup"), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-                "SPARK_UI_ENABLED": "false", **extra, **{f"KAFKA_TOPIC_{t.upper()}": n for t, n in warm.items()}}),
-                available_now=True, echo=lambda *_: None)
+            run_etl(spark, settings_for("warmup", warm), available_now=True, echo=lambda *_: None)
             for days in sizes_days:
                 topics = {t: f"scale{days}d.{t}" for t in TOPICS}
-                s = load_settings({
-                    "DATA_DIR": str(tmp / f"run{days}"), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-                    "SPARK_UI_ENABLED": "false", **extra,
-                    **{f"KAFKA_TOPIC_{t.upper()}": name for t, name in topics.items()}})
+                s = settings_for(f"run{days}", topics)
                 create_topics(broker.bootstrap_servers, topics.values(), base.kafka_partitions)
                 t0 = time.perf_counter()
                 key = generate(GenParams(days=days, scale=scale),
@@ -171,8 +171,8 @@ def main(argv: list[str] | None = None) -> int:
                 except Exception as err:  # noqa: BLE001 - an OOM at a size is a finding: print it, stop there
                     cause = str(err).strip().splitlines()[0][:300]
                     print(f"#   whole ETL FAILED after {time.perf_counter() - t0:.0f} s: {cause}", file=sys.stderr)
-                    rows.append({"days": days, "records": records, "failed": cause,
-                                 "etl_s": round(time.perf_counter() - t0, 1), "peak_rss_mb": round(peak_rss_mb(pid))})
+                    failed.append({"days": days, "records": records, "failed": cause,
+                                   "etl_s": round(time.perf_counter() - t0, 1), "peak_rss_mb": round(peak_rss_mb(pid))})
                     break
                 etl_s = time.perf_counter() - t0
                 peak = peak_rss_mb(pid)
@@ -181,31 +181,24 @@ def main(argv: list[str] | None = None) -> int:
                 busy = busiest(run)
                 print("#   busiest queries (s in batches, batches): " + ", ".join(
                     f"{name} {secs:.1f} ({n})" for name, secs, n in busy[:8]), file=sys.stderr, flush=True)
+                row = {"days": days, "records": records, "etl_s": round(etl_s, 2),
+                       "etl_rec_per_s": round(records / etl_s), "peak_rss_mb": round(peak),
+                       "raw_kafka_s": float("nan"), "raw_file_s": float("nan"), "kafka_over_file": float("nan")}
+                rows.append(row)
                 if args.etl_only:
-                    rows.append({"days": days, "records": records, "etl_s": round(etl_s, 2),
-                                 "etl_rec_per_s": round(records / etl_s), "peak_rss_mb": round(peak),
-                                 "raw_kafka_s": float("nan"), "raw_file_s": float("nan"), "kafka_over_file": float("nan")})
                     continue
-                kafka_s = raw_path_seconds(spark, s.replace(data_dir=tmp / f"rawk{days}",
-                                                            output_base_path=tmp / f"rawk{days}" / "out",
-                                                            checkpoint_base_path=tmp / f"rawk{days}" / "ck"),
-                                           {t: read_kafka_stream(spark, topic, s, max_offsets_per_trigger=s.kafka_max_offsets_per_trigger)
-                                            for t, topic in topics.items()})
-                file_s = raw_path_seconds(spark, s.replace(data_dir=tmp / f"rawf{days}",
-                                                           output_base_path=tmp / f"rawf{days}" / "out",
-                                                           checkpoint_base_path=tmp / f"rawf{days}" / "ck"),
+                kafka = {t: read_kafka_stream(spark, topic, s, max_offsets_per_trigger=s.kafka_max_offsets_per_trigger)
+                         for t, topic in topics.items()}
+                kafka_s = raw_path_seconds(spark, _own_folders(s, tmp / f"rawk{days}"), kafka)
+                file_s = raw_path_seconds(spark, _own_folders(s, tmp / f"rawf{days}"),
                                           file_streams(spark, tmp / f"files{days}", s))
                 print(f"#   raw path: Kafka {kafka_s:.1f} s, files {file_s:.1f} s", file=sys.stderr, flush=True)
-                rows.append({"days": days, "records": records, "etl_s": round(etl_s, 2),
-                             "etl_rec_per_s": round(records / etl_s), "peak_rss_mb": round(peak),
-                             "raw_kafka_s": round(kafka_s, 2), "raw_file_s": round(file_s, 2),
-                             "kafka_over_file": round(file_s / kafka_s, 3)})
+                row.update(raw_kafka_s=round(kafka_s, 2), raw_file_s=round(file_s, 2),
+                           kafka_over_file=round(file_s / kafka_s, 3))
         finally:
             if spark is not None:
                 stop_spark(spark)
             broker.stop()
-    failed = [r for r in rows if "failed" in r]
-    rows = [r for r in rows if "failed" not in r]
     for prev, row in zip([None, *rows], rows):
         row["marginal_rec_per_s"] = (None if prev is None or row["etl_s"] <= prev["etl_s"] else
                                      round((row["records"] - prev["records"]) / (row["etl_s"] - prev["etl_s"])))

@@ -30,6 +30,14 @@ from etl_lib.spark import create_spark_session, read_kafka_stream, stop_spark
 from etl_lib.writers import one_file_per_partition
 
 
+def kafka_shaped_text(spark, folder: Path, topic: str):
+    """A streaming text source over ``folder`` with the columns of Kafka rows, so the very same parser runs on it."""
+    return (spark.readStream.text(str(folder))
+            .select(F.lit(topic).alias("topic"), F.lit(0).alias("partition"),
+                    F.lit(0).cast("long").alias("offset"), F.current_timestamp().alias("timestamp"),
+                    F.lit(None).cast("binary").alias("key"), F.col("value").cast("binary").alias("value")))
+
+
 def timed_query(df, path: Path, checkpoint: Path) -> float:
     """The raw sink exactly as write_parquet_stream builds it, timed to completion."""
     t0 = time.perf_counter()
@@ -75,11 +83,7 @@ def main() -> None:
             files_dir = tmp / "taxi_only"
             files_dir.mkdir()
             (tmp / "files" / f"{s.kafka_topic_taxi}.jsonl").rename(files_dir / "taxi.jsonl")
-            # A text file source shaped like Kafka rows, so the very same parser runs on it.
-            text = (spark.readStream.text(str(files_dir))
-                    .select(F.lit(s.kafka_topic_taxi).alias("topic"), F.lit(0).alias("partition"),
-                            F.lit(0).cast("long").alias("offset"), F.current_timestamp().alias("timestamp"),
-                            F.lit(None).cast("binary").alias("key"), F.col("value").cast("binary").alias("value")))
+            text = kafka_shaped_text(spark, files_dir, s.kafka_topic_taxi)
             files_s = timed_query(parse_taxi_stream(text), tmp / "out_files", tmp / "ck_files")
             result = {
                 "taxi_records": n,

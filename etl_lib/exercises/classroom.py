@@ -127,17 +127,6 @@ def session_rss_mb(session: int) -> float:
     return total / 2**20
 
 
-def _kill_session(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        pass
-
-
 def _read_events(report: Path) -> list[dict[str, Any]]:
     events = []
     if report.exists():
@@ -209,14 +198,14 @@ def grade_submission(sub: Submission, out: Path, settings: Settings, *, timeout:
             elif rss > memory_mb:
                 stopped = "memory"
             if stopped:
-                _kill_session(proc)
                 break
             time.sleep(poll)
-        # Whatever the grader itself left running in the session (a Spark JVM after the Python exited).
+        # The whole session: a stopped grader, or what one left running (a Spark JVM after the Python exited).
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        proc.wait()
     row.seconds = round(time.monotonic() - t0, 1)
     events = _read_events(report)
     for e in events:
@@ -253,12 +242,9 @@ def grade_submission(sub: Submission, out: Path, settings: Settings, *, timeout:
 
 def _delete_topics(settings: Settings, prefix: str) -> None:
     try:
-        from kafka import KafkaAdminClient
+        from ..core.kafka import _admin
 
-        from ..core.kafka import client_options
-
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=10000,
-                                 **client_options(settings))
+        admin = _admin(settings.kafka_bootstrap_servers, settings, request_timeout_ms=10000)
         try:
             left = [t for t in admin.list_topics() if t.startswith(prefix)]
             if left:
