@@ -163,13 +163,48 @@ def build_streams(spark: "SparkSession", settings: Settings, read: Callable | No
                                      max_offsets_per_trigger=settings.kafka_max_offsets_per_trigger)
     raw = {t: read(spark, topic, settings) for t, topic in settings.kafka_topics.items()}
     streams: dict[str, "DataFrame"] = {f"raw:{t}": df for t, df in raw.items()}
-    streams["bike"] = parsing.parse_bike_stream(raw["bike"])
-    streams["taxi"] = parsing.parse_taxi_stream(raw["taxi"])
-    streams["weather"] = parsing.parse_weather_stream(raw["weather"])
-    streams["accidents"] = parsing.parse_accident_stream(raw["accidents"])
+    streams["bike"] = parsing.parse_bike_stream(raw["bike"], settings)
+    streams["taxi"] = parsing.parse_taxi_stream(raw["taxi"], settings)
+    streams["weather"] = parsing.parse_weather_stream(raw["weather"], settings)
+    streams["accidents"] = parsing.parse_accident_stream(raw["accidents"], settings)
     streams["combined"] = create_combined_transport_weather_window(
         streams["bike"], streams["taxi"], streams["weather"], settings)
     return streams
+
+
+def _require_topics(settings: Settings) -> None:
+    """Refuse to start the ETL when a topic it reads is not on the broker, naming its ``KAFKA_TOPIC_*`` setting.
+
+    One admin call lists the broker's topics.  Without it, Spark starts every
+    query, and each one reading a missing topic fails with
+    UnknownTopicOrPartitionException, naming the query instead of the setting.
+    """
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    from .core.errors import BrokerError, ConfigError
+    from .core.kafka import client_options
+
+    bootstrap = settings.kafka_bootstrap_servers
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="etl-kit-topics", **client_options(settings))
+        try:
+            present = set(admin.list_topics())
+        finally:
+            admin.close()
+    except (KafkaError, OSError, ValueError) as err:
+        from .spark import _require_broker
+
+        _require_broker(settings)  # no broker: its own message names KAFKA_BOOTSTRAP_SERVERS and the fix
+        raise BrokerError(f"Kafka at KAFKA_BOOTSTRAP_SERVERS={bootstrap!r} answers, but listing its topics failed: "
+                          f"{type(err).__name__}: {err}") from None
+    missing = [(kind, topic) for kind, topic in settings.kafka_topics.items() if topic not in present]
+    if missing:
+        raise ConfigError(
+            "\n".join(f"KAFKA_TOPIC_{kind.upper()}={topic!r}: the broker at {bootstrap} has no such topic."
+                      for kind, topic in missing)
+            + "\nCorrect the setting, or create and fill the topics with `python -m data_gen --days 1` (it writes to "
+            "the topics these settings name), or run `python -m etl_lib.demo`, which creates them and runs everything.")
 
 
 def _start(spark: "SparkSession", settings: Settings, available_now: bool, echo: Callable[[str], None],
@@ -179,6 +214,7 @@ def _start(spark: "SparkSession", settings: Settings, available_now: bool, echo:
     from .writers import (TOPIC_FOLDERS, write_analytics_stream, write_parquet_stream, write_quarantine_stream,
                           write_silver_stream)
 
+    _require_topics(settings)
     run = EtlRun()
     streams = build_streams(spark, settings)
     enabled = [a for a in ANALYTICS if getattr(settings, a.setting)]
@@ -201,7 +237,7 @@ def _start(spark: "SparkSession", settings: Settings, available_now: bool, echo:
         for t, folder in TOPIC_FOLDERS.items():
             run.queries[f"raw_{folder}"] = write_parquet_stream(streams[t], folder, settings, available_now)
             run.queries[f"quarantine_{folder}"] = write_quarantine_stream(
-                parsing.quarantine_records(streams[f"raw:{t}"], t), folder, settings, available_now)
+                parsing.quarantine_records(streams[f"raw:{t}"], t, settings), folder, settings, available_now)
             echo(f"  ✓ {settings.kafka_topics[t]:<13} -> raw_{folder} + quarantine_{folder}")
         echo("Step 2: analytics from Kafka" + (" and the silver windows table" if on_silver else ""))
         for a in ANALYTICS:
@@ -318,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         from .spark import create_spark_session
 
         print("=== Starting Boston Transport ETL with Data Analysis ===")
+        _require_topics(settings)  # before the JVM: a missing topic is named in a second, not after Spark's start
         spark = create_spark_session(settings)
         print(f"Spark {spark.version} ({settings.spark_master}); Kafka {settings.kafka_bootstrap_servers}")
         print(f"Raw data -> {settings.output_base_path}\nAnalytics -> {settings.analytics_output_path}")

@@ -14,13 +14,15 @@ The functions take and return DataFrames and work the same on a batch
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from .schemas import EVENT_TIME, FIELDS, RULES, SPARK_TIME_FORMAT, describe_rule
+from .core.settings import Settings, duration_seconds, get_settings
+from .schemas import EVENT_TIME, FIELDS, RULES, SPARK_TIME_FORMAT, TIME_FORMAT, describe_rule
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -51,11 +53,14 @@ def spark_schema(topic: str) -> T.StructType:
     return T.StructType([T.StructField(name, _SPARK_TYPES[kind], True) for name, kind, _ in FIELDS[topic]])
 
 
-def _field_problem(fields: Column, typed: Column, name: str, kind: str, required: bool) -> Column:
+def _field_problem(fields: Column, typed: Column, name: str, kind: str, required: bool, json: Column) -> Column:
     """The reason a field is unusable, or null: missing (if required), wrong type, or bad timestamp.
 
     ``fields`` is the record parsed as ``map<string,string>`` (each value's raw
     text), so "present" and "typed value is null" together mean a wrong type.
+    Spark reads an object or an array into a string column as its JSON text; a
+    text that starts like one is parsed once more for that field alone (as a
+    VARIANT, whose type tells a real object from a string such as ``"{x"``).
     """
     raw_present = fields[name].isNotNull()
     value = typed[name]
@@ -66,6 +71,11 @@ def _field_problem(fields: Column, typed: Column, name: str, kind: str, required
     if kind == "double":
         # Spark reads NaN/Infinity (literals, or the strings "NaN"/"Infinity") as doubles; no measurement is that.
         unusable = unusable | F.isnan(value) | (F.abs(value) == F.lit(float("inf")))
+    if kind in ("string", "timestamp"):
+        alone = F.from_json(json, T.StructType([T.StructField(name, T.VariantType())]),
+                            {"mode": "PERMISSIVE", "allowSingleQuotes": "false"})[name]
+        container = F.coalesce(F.schema_of_variant(alone).rlike("^(OBJECT|ARRAY)<"), F.lit(False))
+        unusable = unusable | (fields[name].rlike(r"^[\[{]") & container)
     problems.append((raw_present & unusable, f"wrong type: {name} is not {kind}"))
     if kind == "timestamp":
         problems.append((value.isNotNull() & F.try_to_timestamp(value, F.lit(SPARK_TIME_FORMAT)).isNull(),
@@ -76,35 +86,91 @@ def _field_problem(fields: Column, typed: Column, name: str, kind: str, required
     return expr
 
 
-def with_reasons(raw: "DataFrame", topic: str) -> "DataFrame":
-    """Raw Kafka rows -> typed columns plus ``reason`` (null when valid) and the Kafka coordinates."""
+def _json_problem(json: Column) -> tuple[Column, Column]:
+    """(``fields``, the reason the text is not one JSON object or null) for the raw text ``json``.
+
+    ``fields`` is the object as ``map<string,string>`` (each value's raw text).
+    Spark's JSON reader stops after the first value and ignores what follows
+    (``{...} x`` and two objects in a row parse as the first), so the text is
+    parsed wrapped as the value of an object, ``{"_": <text>}``: garbage after
+    the first value breaks the wrapper.  Two suffixes survive it (``, "k": 1``
+    and ``} ...``, which end or extend the wrapper); both put a ``}`` before a
+    comma or another ``}``, so only a record with that pattern (a nested object,
+    rare in these records) is parsed a third time, wrapped in an array that must
+    hold exactly one element.  A text that is not an object gets the same two
+    checks with a string element, to tell "not valid JSON" from "not a JSON object".
+    """
+    options = {"mode": "PERMISSIVE", "allowSingleQuotes": "false"}
+
+    def parse(prefix: str, suffix: str, schema: str) -> Column:
+        return F.from_json(F.concat(F.lit(prefix), json, F.lit(suffix)), schema, options)
+
+    fields = parse('{"_":', "}", "struct<_: map<string,string>>")["_"]
+    one_object = F.size(parse("[", "]", "array<map<string,string>>")) == 1
+    one_value = (F.size(parse("[", "]", "array<string>")) == 1) & (
+        F.size(parse('{"_":', "}", "map<string,string>")) == 1)
+    keys = F.map_keys(fields)
+    reason = (
+        F.when(json.isNull(), F.lit("not valid JSON"))
+        .when(fields.isNotNull() & json.rlike(r"\}[ \t\r\n]*[,}]") & ~F.coalesce(one_object, F.lit(False)),
+              F.lit("not valid JSON"))
+        .when(fields.isNull() & ~F.coalesce(one_value, F.lit(False)), F.lit("not valid JSON"))
+        .when(fields.isNull(), F.lit("not a JSON object"))
+        # A repeated key makes a record ambiguous (Spark's two parses would even disagree on its value).
+        .when(F.size(keys) != F.size(F.array_distinct(keys)), F.concat(F.lit("duplicated key: "), F.element_at(
+            F.filter(keys, lambda k: F.size(F.filter(keys, lambda j: j == k)) > 1), 1)))
+    )
+    return fields, reason
+
+
+def _event_time_problem(parsed: Column, kafka_time: Column, name: str, settings: Settings) -> Column:
+    """The reason an event time cannot be true, or null: before ``EVENT_TIME_FLOOR``, or more than
+    ``EVENT_TIME_MAX_AHEAD`` after the record's own Kafka timestamp.
+
+    Both limits come from the record and the settings, never from the clock, so
+    a batch replayed after a crash gets the same verdict.
+    """
+    floor = datetime.strptime(settings.event_time_floor, TIME_FORMAT).replace(tzinfo=timezone.utc)
+    ahead_us = int(duration_seconds(settings.event_time_max_ahead) * 1_000_000)
+    shown = F.date_format(parsed, SPARK_TIME_FORMAT)
+    return (
+        F.when(F.unix_micros(parsed) < F.lit(int(floor.timestamp()) * 1_000_000), F.concat(
+            F.lit(f"event time before the floor: {name}="), shown,
+            F.lit(f" is earlier than EVENT_TIME_FLOOR ({settings.event_time_floor})")))
+        .when(F.unix_micros(parsed) > F.unix_micros(kafka_time) + F.lit(ahead_us), F.concat(
+            F.lit(f"event time after arrival: {name}="), shown,
+            F.lit(f" is more than EVENT_TIME_MAX_AHEAD ({settings.event_time_max_ahead}) after its Kafka "
+                  "timestamp "), F.date_format(kafka_time, SPARK_TIME_FORMAT)))
+    )
+
+
+def with_reasons(raw: "DataFrame", topic: str, settings: Settings | None = None) -> "DataFrame":
+    """Raw Kafka rows -> typed columns plus ``reason`` (null when valid) and the Kafka coordinates.
+
+    ``raw_value`` is the value as text (bytes that are not UTF-8 each become
+    U+FFFD, so every reader can show it) and ``raw_bytes`` exactly what Kafka held.
+    """
+    settings = settings or get_settings()
     schema = spark_schema(topic)
     df = raw.select(
         F.col("topic").alias("kafka_topic"),
         F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"),
         F.col("timestamp").alias("kafka_timestamp"),
-        F.col("key").cast("string").alias("kafka_key"),
-        F.col("value").cast("string").alias("raw_value"),
+        F.make_valid_utf8(F.col("key").cast("string")).alias("kafka_key"),
+        F.make_valid_utf8(F.col("value").cast("string")).alias("raw_value"),
+        F.col("value").alias("raw_bytes"),
     )
     json = F.col("raw_value")
     # Two parses of each record: typed by the schema, and as a map of raw texts.
     # (One get_json_object per field would parse every record a dozen times.)
     # Strict JSON: single-quoted strings are not JSON (Spark would accept them by default).
     options = {"mode": "PERMISSIVE", "allowSingleQuotes": "false"}
-    df = df.withColumn("_typed", F.from_json(json, schema, options)).withColumn(
-        "_fields", F.from_json(json, T.MapType(T.StringType(), T.StringType()), options))
-    is_object = F.col("_fields").isNotNull() & json.rlike(r"^[ \t\r\n]*\{")
-    keys = F.map_keys(F.col("_fields"))
-    reasons = [
-        F.when(json.isNull(), F.lit("not valid JSON"))
-        .when(~is_object & F.try_parse_json(json).isNull(), F.lit("not valid JSON"))
-        .when(~is_object, F.lit("not a JSON object"))
-        # A repeated key makes a record ambiguous (Spark's two parses would even disagree on its value).
-        .when(F.size(keys) != F.size(F.array_distinct(keys)), F.concat(F.lit("duplicated key: "), F.element_at(
-            F.filter(keys, lambda k: F.size(F.filter(keys, lambda j: j == k)) > 1), 1)))
-    ]
-    reasons += [_field_problem(F.col("_fields"), F.col("_typed"), name, kind, req) for name, kind, req in FIELDS[topic]]
+    fields, json_reason = _json_problem(json)
+    df = df.withColumn("_typed", F.from_json(json, schema, options)).withColumn("_fields", fields)
+    reasons = [json_reason]
+    reasons += [_field_problem(F.col("_fields"), F.col("_typed"), name, kind, req, json)
+                for name, kind, req in FIELDS[topic]]
     for name, low, high in RULES[topic]:
         value = F.col("_typed")[name]
         bad = F.lit(False)
@@ -124,11 +190,14 @@ def with_reasons(raw: "DataFrame", topic: str) -> "DataFrame":
         if kind == "timestamp":
             c = F.try_to_timestamp(c, F.lit(SPARK_TIME_FORMAT))
         columns.append(c.alias(name))
+    event = EVENT_TIME[topic]
+    reasons.append(_event_time_problem(F.try_to_timestamp(F.col("_typed")[event], F.lit(SPARK_TIME_FORMAT)),
+                                       F.col("kafka_timestamp"), event, settings))
     out = F.struct(
         *columns,
         F.coalesce(*reasons).alias("reason"),
         *[F.col(c) for c in ("kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp", "kafka_key",
-                             "raw_value")],
+                             "raw_value", "raw_bytes")],
     )
     # A barrier for the optimizer: without it a later filter on ``reason`` is
     # pushed below this projection and every reference to a parsed field re-runs
@@ -151,21 +220,22 @@ def _with_time_columns(df: "DataFrame", event_time: str) -> "DataFrame":
     )
 
 
-def parse_stream(raw: "DataFrame", topic: str) -> "DataFrame":
+def parse_stream(raw: "DataFrame", topic: str, settings: Settings | None = None) -> "DataFrame":
     """The valid records of ``topic`` as typed columns, with ``event_time`` and partition columns."""
-    checked = with_reasons(raw, topic).where(F.col("reason").isNull())
+    checked = with_reasons(raw, topic, settings).where(F.col("reason").isNull())
     names = [name for name, _, _ in FIELDS[topic]]
     df = checked.select(*names, "kafka_partition", "kafka_offset")
     return _with_time_columns(df, EVENT_TIME[topic])
 
 
-def quarantine_records(raw: "DataFrame", topic: str) -> "DataFrame":
-    """The records of ``topic`` that failed, with the raw value, the reason and where they came from."""
+def quarantine_records(raw: "DataFrame", topic: str, settings: Settings | None = None) -> "DataFrame":
+    """The records of ``topic`` that failed, with the raw value (as text and as Kafka's bytes), the reason and
+    where they came from."""
     return (
-        with_reasons(raw, topic)
+        with_reasons(raw, topic, settings)
         .where(F.col("reason").isNotNull())
         .select("kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp", "kafka_key", "raw_value",
-                "reason", F.date_format("kafka_timestamp", "yyyy-MM-dd").alias("ingest_date"))
+                "raw_bytes", "reason", F.date_format("kafka_timestamp", "yyyy-MM-dd").alias("ingest_date"))
     )
 
 
@@ -184,21 +254,21 @@ def precip_category(mm_h: Column) -> Column:
     return F.when(mm_h <= 0, "dry").when(mm_h < 2.5, "light").otherwise("heavy")
 
 
-def parse_bike_stream(raw: "DataFrame") -> "DataFrame":
+def parse_bike_stream(raw: "DataFrame", settings: Settings | None = None) -> "DataFrame":
     """Bike trips: JSON -> columns (``trip_id``, ``trip_duration``, ``start_time``, ...)."""
-    return parse_stream(raw, "bike")
+    return parse_stream(raw, "bike", settings)
 
 
-def parse_taxi_stream(raw: "DataFrame") -> "DataFrame":
+def parse_taxi_stream(raw: "DataFrame", settings: Settings | None = None) -> "DataFrame":
     """Taxi rides: JSON -> columns (``id``, ``timestamp``, ``price``, ``surge_multiplier``, ...)."""
-    return parse_stream(raw, "taxi")
+    return parse_stream(raw, "taxi", settings)
 
 
-def parse_weather_stream(raw: "DataFrame") -> "DataFrame":
+def parse_weather_stream(raw: "DataFrame", settings: Settings | None = None) -> "DataFrame":
     """Weather observations: JSON -> columns, enriched with temperature bin and precipitation category."""
-    return enrich_weather(parse_stream(raw, "weather"))
+    return enrich_weather(parse_stream(raw, "weather", settings))
 
 
-def parse_accident_stream(raw: "DataFrame") -> "DataFrame":
+def parse_accident_stream(raw: "DataFrame", settings: Settings | None = None) -> "DataFrame":
     """Accident reports: JSON -> columns (``id``, ``dispatch_ts``, ``mode_type``, ...)."""
-    return parse_stream(raw, "accidents")
+    return parse_stream(raw, "accidents", settings)

@@ -4,8 +4,11 @@ The Spark parser builds its explicit schemas and quarantine rules from these
 tables, and :func:`validate_record` applies the same rules in plain Python (a
 reference for tests and notebooks).  A record is quarantined when it is not a
 JSON object, misses a required field, has a field of the wrong type, has an
-event time in another format, or has an impossible value.  A field the schema
-does not know is ignored: the record is still valid.
+event time in another format, has an impossible value, or has an event time
+that cannot be true (before ``EVENT_TIME_FLOOR``, or more than
+``EVENT_TIME_MAX_AHEAD`` after the record reached Kafka: one such record would
+carry every watermark with it).  A field the schema does not know is ignored:
+the record is still valid.
 """
 
 from __future__ import annotations
@@ -13,10 +16,14 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .core.settings import Settings
 
 __all__ = ["FIELDS", "RULES", "TIME_FORMAT", "EVENT_TIME", "RECORD_ID", "Validation", "validate_record", "describe_rule",
            "java_double"]
@@ -178,11 +185,13 @@ def _json_text(value: Any) -> str:
 def _typed(kind: str, value: Any) -> tuple[bool, Any]:
     """(usable, value converted to the field's type) for one non-null JSON value, by Spark's reading rules.
 
-    A string column takes any JSON value (a number or an object becomes its
-    JSON text, as Spark's ``from_json`` does); whole numbers must fit the
+    A string column takes any JSON scalar (a number becomes its JSON text, as
+    Spark's ``from_json`` does) but no object or array; whole numbers must fit the
     integer type; a double must be a finite number.
     """
     if kind in ("string", "timestamp"):
+        if isinstance(value, (dict, list)):
+            return False, None
         return True, value if isinstance(value, str) else _json_text(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False, None
@@ -212,13 +221,79 @@ def _show(value: Any) -> str:
     return java_g6(value) if isinstance(value, float) else str(value)
 
 
-def validate_record(topic: str, raw: bytes | str | None) -> Validation:
+def _utc_micros(t: datetime) -> int:
+    """Microseconds since the epoch of ``t`` (a naive time is UTC, as in the kit's Spark session)."""
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)
+    delta = t - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _spark_time(t: datetime) -> str:
+    """``t`` as Spark's ``yyyy-MM-dd HH:mm:ss`` writes it (``%Y`` does not pad year 1 to four digits)."""
+    return f"{t.year:04d}-{t:%m-%d %H:%M:%S}"
+
+
+def _event_time_problem(name: str, when: datetime, kafka_timestamp: datetime | int | None,
+                        settings: "Settings") -> str | None:
+    from .core.settings import duration_seconds
+
+    if when < datetime.strptime(settings.event_time_floor, TIME_FORMAT):
+        return (f"event time before the floor: {name}={_spark_time(when)} is earlier than EVENT_TIME_FLOOR "
+                f"({settings.event_time_floor})")
+    if kafka_timestamp is None:
+        return None
+    kafka_us = kafka_timestamp * 1000 if isinstance(kafka_timestamp, int) else _utc_micros(kafka_timestamp)
+    if _utc_micros(when) > kafka_us + int(duration_seconds(settings.event_time_max_ahead) * 1_000_000):
+        arrived = datetime(1970, 1, 1) + timedelta(microseconds=kafka_us)
+        return (f"event time after arrival: {name}={_spark_time(when)} is more than EVENT_TIME_MAX_AHEAD "
+                f"({settings.event_time_max_ahead}) after its Kafka timestamp {_spark_time(arrived)}")
+    return None
+
+
+# Jackson, Spark's JSON parser, refuses JSON nested deeper than 1000 levels (StreamReadConstraints); the kit's
+# parser reads each record wrapped in one more object (parsing._json_problem), so a record may nest 999.
+MAX_JSON_DEPTH = 999
+_STRING_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _decode(text: str) -> tuple[Any, int]:
+    """``raw_decode`` with Spark's depth limit: deeper than :data:`MAX_JSON_DEPTH` is a ValueError, never a
+    RecursionError (Python's stack gives out a few levels before 1000)."""
+    try:
+        return _DECODER.raw_decode(text)
+    except RecursionError:
+        pass
+    depth = deepest = 0
+    for ch in _STRING_LITERAL.sub('""', text):
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        elif ch in "]}":
+            depth -= 1
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit + 4 * MAX_JSON_DEPTH)
+    try:
+        return _DECODER.raw_decode(text)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def validate_record(topic: str, raw: bytes | str | None, kafka_timestamp: datetime | int | None = None,
+                    settings: "Settings | None" = None) -> Validation:
     """Check one raw record against its topic's layout, exactly as the Spark parser does.
 
-    The rules follow what Spark's JSON reader does, so that both give every
+    The rules follow what the kit's Spark parser does, so that both give every
     record the same verdict and reason: bytes are read as UTF-8 (a bad byte
-    becomes U+FFFD), text after the first JSON value is ignored, a record with a
-    repeated key is rejected, NaN and Infinity are not usable numbers.
+    becomes U+FFFD), anything but whitespace after the JSON object makes the
+    record not valid JSON, a record with a repeated key is rejected, an object
+    or array is no string, NaN and Infinity are not usable numbers.  With the
+    record's ``kafka_timestamp`` (a time, naive meaning UTC, or epoch
+    milliseconds) an event time more than ``EVENT_TIME_MAX_AHEAD`` after it is
+    rejected; one before ``EVENT_TIME_FLOOR`` always is (``settings``: the
+    process's own when not given).
 
     >>> validate_record("taxi", b'{"id":"t1","timestamp":"2018-04-02 08:00:00","price":9.5,"surge_multiplier":0.5}')
     Validation(record=None, reason='impossible value: surge_multiplier=0.500000 (expected surge_multiplier >= 1)')
@@ -226,9 +301,12 @@ def validate_record(topic: str, raw: bytes | str | None) -> Validation:
     if raw is None:
         return Validation(None, "not valid JSON")
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, (bytes, bytearray)) else raw
+    text = text.lstrip(_JSON_WHITESPACE)
     try:
-        obj, _ = _DECODER.raw_decode(text.lstrip(_JSON_WHITESPACE))
+        obj, end = _decode(text)
     except ValueError:
+        return Validation(None, "not valid JSON")
+    if text[end:].strip(_JSON_WHITESPACE):
         return Validation(None, "not valid JSON")
     if not isinstance(obj, dict):
         return Validation(None, "not a JSON object")
@@ -260,4 +338,10 @@ def validate_record(topic: str, raw: bytes | str | None) -> Validation:
         if (low is not None and value < low) or (high is not None and value > high):
             return Validation(None, f"impossible value: {name}={_show(value)} (expected "
                                     f"{describe_rule(name, low, high)})")
+    from .core.settings import get_settings
+
+    event = EVENT_TIME[topic]
+    problem = _event_time_problem(event, record[event], kafka_timestamp, settings or get_settings())
+    if problem:
+        return Validation(None, problem)
     return Validation(record, None)

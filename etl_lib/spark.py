@@ -11,15 +11,17 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import socket
 import sys
+import urllib.parse
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from .core import jvm
-from .core.errors import BrokerError
+from .core.errors import BrokerError, ClusterError, ConfigError, KitError
 from .core.kafka import broker_answers
-from .core.settings import Location, Settings, get_settings
+from .core.settings import QUICK_START_JVM_OPTIONS, Location, Settings, get_settings
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -67,13 +69,19 @@ def create_spark_session(settings: Settings | None = None, app_name: str | None 
 
     The driver JVM's own output goes to :func:`spark_log_file`; errors reach
     Python as exceptions, so nothing is lost by keeping it off the screen.
+    A ``spark://`` or ``k8s://`` master that is not there, and a driver JVM
+    that will not start, raise a :class:`KitError` naming the setting at fault.
 
     Usage (starts a JVM, so not a doctest)::
 
         spark = create_spark_session()
         spark.conf.get("spark.sql.session.timeZone")   # 'UTC'
     """
+    from pyspark import SparkContext
+
     settings = settings or get_settings()
+    if SparkContext._active_spark_context is None:
+        _require_master(settings)  # a cluster that cannot be there is named before any JVM starts
     java_major = jvm.java_version()  # a clear message now beats a Py4J error later
     # Python code that runs inside a query (a pandas UDF, transformWithStateInPandas) runs in Python workers;
     # without this they start the first `python3` on the PATH, which may lack pandas and pyarrow.  A
@@ -101,6 +109,9 @@ def create_spark_session(settings: Settings | None = None, app_name: str | None 
         .config("spark.executor.extraJavaOptions", java_opts)
         .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
         .config("spark.sql.session.timeZone", "UTC")
+        # Parquet timestamps as INT64 microseconds (Spark's default is the legacy INT96): pyarrow and pandas read
+        # INT96 as nanoseconds, which wraps every time outside 1677-2262 (year 1 came back as 1754).
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         # AQE as in the seed: it acts on batch queries (reports over the Parquet); Spark disables it for streaming
         # queries and logs a warning saying so (notebook 07 shows both).
         .config("spark.sql.adaptive.enabled", "true")
@@ -131,11 +142,20 @@ def create_spark_session(settings: Settings | None = None, app_name: str | None 
         # One machine (local mode, or the practice cluster on loopback): keep the driver on loopback too,
         # so executors reach it without a hostname lookup and nothing is exposed.
         builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-    from pyspark import SparkContext
+    from pyspark.errors import PySparkRuntimeError
 
     if SparkContext._active_spark_context is None:
-        with _jvm_output_to(spark_log_file(settings)):
-            spark = builder.getOrCreate()
+        log = spark_log_file(settings)
+        _make_log_folder(settings, log)
+        # The log is appended to by every start: only what this start writes can say why it failed.
+        start = log.stat().st_size if log.exists() else 0
+        try:
+            with _jvm_output_to(log):
+                spark = builder.getOrCreate()
+        except PySparkRuntimeError as err:
+            if err.getCondition() != "JAVA_GATEWAY_EXITED":
+                raise
+            raise _jvm_start_error(settings, _read_from(log, start), log, java_major) from None
     else:
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
@@ -144,6 +164,136 @@ def create_spark_session(settings: Settings | None = None, app_name: str | None 
 
 LOCAL_CHECKPOINT_FILE_MANAGER = (
     "org.apache.spark.sql.execution.streaming.checkpointing.FileSystemBasedCheckpointFileManager")
+
+
+def _master_endpoints(master: str) -> list[tuple[str, int]]:
+    """(host, port) of each master a ``spark://`` or ``k8s://`` URL names; empty for local mode and yarn.
+
+    >>> _master_endpoints("spark://m1:7077,m2:7078")
+    [('m1', 7077), ('m2', 7078)]
+    >>> _master_endpoints("k8s://https://api.example:6443"), _master_endpoints("k8s://api.example")
+    ([('api.example', 6443)], [('api.example', 443)])
+    >>> _master_endpoints("local[4]")
+    []
+    """
+    out: list[tuple[str, int]] = []
+    if master.startswith("spark://"):
+        # A standalone master with standbys lists them all: spark://m1:7077,m2:7077
+        for item in master[len("spark://"):].rstrip("/").split(","):
+            host, _, port = item.strip().rpartition(":")
+            if host and port.isdigit():  # an item without a port is left for Spark to judge
+                out.append((host.strip("[]"), int(port)))
+    elif master.startswith("k8s://"):
+        # Spark reads k8s://host:port as https (Utils.checkAndGetK8sMasterUrl adds the scheme).
+        rest = master[len("k8s://"):]
+        url = urllib.parse.urlsplit(rest if "://" in rest else "https://" + rest)
+        if url.hostname:
+            out.append((url.hostname, url.port or (80 if url.scheme == "http" else 443)))
+    return out
+
+
+def _require_master(settings: Settings, timeout: float = 3.0) -> None:
+    """Refuse a ``spark://`` or ``k8s://`` SPARK_MASTER whose host is unknown or does not answer, before a JVM starts.
+
+    Spark itself retries an unreachable master for about a minute and then
+    ends in a long Py4J stack trace, with the cause only in the driver log.
+    One answering master is enough (the others of a list may be standbys).
+    """
+    master = settings.spark_master
+    endpoints = _master_endpoints(master)
+    problems: list[str] = []
+    unknown = 0
+    for host, port in endpoints:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return
+        except socket.gaierror:
+            unknown += 1
+            problems.append(f"the host {host!r} is not known here (its name resolves to no address)")
+        except OSError as err:
+            why = err.strerror or f"no answer within {timeout:.0f} s"
+            problems.append(f"nothing answers at {host}:{port} ({why})")
+    if not problems:
+        return
+    if master.startswith("k8s://"):
+        fix = ("check the API server's address (`kubectl cluster-info` prints it), or run Spark in this process: "
+               "SPARK_MASTER=local[4].")
+    else:
+        fix = ("start the practice cluster with `python -m etl_lib.cluster up` (its master is "
+               f"spark://127.0.0.1:{settings.cluster_spark_port}), correct the address, or run Spark in this "
+               "process: SPARK_MASTER=local[4].")
+    kind = ConfigError if unknown == len(problems) else ClusterError
+    raise kind(f"SPARK_MASTER={master!r}: {'; '.join(problems)}, so Spark cannot start there. Fix: {fix}")
+
+
+def _make_log_folder(settings: Settings, log: Path) -> None:
+    """Create the driver log's folder, naming DATA_DIR when the disk refuses.
+
+    The settings' own check sees a file or a read-only folder; a folder that
+    only refuses when asked (``/proc``, a full disk) shows here, at the first
+    write under DATA_DIR.
+    """
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"DATA_DIR={str(settings.data_dir)!r} cannot be written: making {str(log.parent)!r} "
+                          f"failed ({err.strerror}). The kit writes its logs and outputs under DATA_DIR: point it at "
+                          "a folder you can write, e.g. DATA_DIR=~/etl-kit-data.") from None
+
+
+def _read_from(path: Path, offset: int, limit: int = 65536) -> str:
+    """At most ``limit`` bytes of ``path`` from ``offset`` on, as text ('' when the file is missing)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read(limit).decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+# Lines the JVM or spark-submit print around the reason, never the reason itself.
+_JVM_BOILERPLATE = ("Error occurred during initialization of VM", "Error: Could not create the Java Virtual Machine",
+                    "Error: A fatal exception has occurred", "WARNING:", "Picked up ")
+# The JVM's words for an option value it will not start with (OpenJDK 17, `java -Xss1k -version` and the like).
+# An unknown option never stops it here: Spark's launcher adds -XX:+IgnoreUnrecognizedVMOptions
+# (JavaModuleOptions), so -XX:+NoSuchOption or -Xfoo are skipped without a word.
+_JVM_OPTION_WORDS = re.compile(r"Improperly specified VM option|outside the allowed range|Missing \+/- setting|"
+                               r"garbage collectors|stack size|Metaspace", re.IGNORECASE)
+_HEAP_OPTIONS = re.compile(r"(^|\s)(-Xm[sxn]\S*|-XX:\S*Heap\S*)")
+
+
+def _jvm_start_error(settings: Settings, output: str, log: Path, java_major: int) -> KitError:
+    """The error for a driver JVM that exited before Spark started: the setting at fault, Java's reason, the fix.
+
+    ``output`` is what the failed start wrote to the driver log.  Java prints
+    its reason first (after "Error occurred during initialization of VM");
+    spark-submit prints its own refusals as ``Error: ...`` before its usage text.
+    """
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    said = next((line for line in lines if not line.startswith(_JVM_BOILERPLATE)), None)
+    memory, options = settings.spark_driver_memory, settings.spark_driver_java_options
+    if said is not None:
+        said = re.sub(r"\s*\(was .*?\)", "", said.removeprefix("Error: "))[:300]
+    who = "Spark's launcher" if said and "java options" in said else f"Java {java_major}"
+    reason = f"The Spark driver JVM did not start. {who} said: {said}" if said else \
+        f"The Spark driver JVM exited before it started, without a reason in {log}."
+    if said and "Not allowed to specify max heap" in said:
+        return ConfigError(f"{reason}\nSPARK_DRIVER_JAVA_OPTIONS={options!r} sets the heap (-Xmx), which Spark takes "
+                           f"only from spark.driver.memory: remove it there and set SPARK_DRIVER_MEMORY instead "
+                           f"(now {memory!r}; e.g. SPARK_DRIVER_MEMORY=2g).")
+    if said and "heap" in said.lower():
+        also = (f" and SPARK_DRIVER_JAVA_OPTIONS={options!r} sets heap sizes too (remove them there)"
+                if _HEAP_OPTIONS.search(options) else "")
+        return ConfigError(f"{reason}\nSPARK_DRIVER_MEMORY={memory!r} is the driver's heap (-Xmx{memory}){also}: "
+                           "use a size Java accepts and this machine can give, e.g. SPARK_DRIVER_MEMORY=2g "
+                           "(the default; `free -h` shows the memory).")
+    if said and _JVM_OPTION_WORDS.search(said) and options:
+        return ConfigError(f"{reason}\nSPARK_DRIVER_JAVA_OPTIONS={options!r} holds an option (or a mix of "
+                           "options) this Java will not start with: correct or remove it (empty is fine; the kit's default is "
+                           f"{QUICK_START_JVM_OPTIONS!r}).")
+    return KitError(f"{reason}\nIts settings: SPARK_DRIVER_MEMORY={memory!r}, SPARK_DRIVER_JAVA_OPTIONS={options!r}, "
+                    f"SPARK_MASTER={settings.spark_master!r}. The whole output is in {log}; "
+                    "`python -m etl_lib.doctor` checks Java and the jars.")
 
 
 def _on_this_machine(master: str) -> bool:

@@ -218,6 +218,18 @@ def _parse_memory(text: str) -> str:
     return text.strip().lower()
 
 
+def _parse_time_floor(text: str) -> str:
+    from datetime import datetime
+
+    text = " ".join(text.split())
+    for form in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, form).strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            continue
+    raise ValueError("expected a date 'YYYY-MM-DD' or a time 'YYYY-MM-DD HH:MM:SS', e.g. 2000-01-01")
+
+
 class Location(str):
     """A storage URI that Spark resolves (``s3a://bucket/kit``, ``hdfs://namenode/kit``), kept as written.
 
@@ -351,6 +363,15 @@ _FIELDS: tuple[_Field, ...] = (
     _Field("WINDOW_DURATION_LONG", "1 hour", _parse_duration, "window for rare events (accidents)"),
     _Field("SLIDE_DURATION", "5 minutes", _parse_duration, "slide of sliding windows"),
     _Field("WATERMARK_DELAY", "10 minutes", _parse_duration, "how late an event may arrive and still count"),
+    # Event-time sanity (parsing.py): a record whose event time cannot be true is quarantined before it reaches a
+    # watermark, where a single year-9999 record would hold every stateful query still for good.  Both rules
+    # compare with values stored in the record or here, never the wall clock, so a replayed batch gets the same
+    # verdict.  One hour ahead is what a Kafka 4.x broker itself accepts of a producer's clock by default
+    # (message.timestamp.after.max.ms).
+    _Field("EVENT_TIME_MAX_AHEAD", "1 hour", _parse_duration,
+           "how far an event time may lie after the record's Kafka timestamp (later: quarantined)"),
+    _Field("EVENT_TIME_FLOOR", "2000-01-01 00:00:00", _parse_time_floor,
+           "earliest event time accepted (earlier: quarantined)"),
     # Feature flags
     *(_Field(flag, "true", _parse_bool, "start the " + flag[len("ENABLE_"):].lower().replace("_", " ") + " stream")
       for flag in ANALYTICS_FLAGS),
@@ -519,13 +540,67 @@ build it with :func:`load_settings`, change it with :meth:`replace`.
 
 
 def _cross_checks(values: dict[str, Any]) -> list[str]:
-    """Problems that only a pair of settings shows (each value may be fine on its own)."""
+    """Problems that only a pair of settings shows (each value may be fine on its own), and a ``DATA_DIR``
+    the kit could not write (the one check that looks at the disk: a stat and an access call, nothing created).
+
+    Of the window relations, only those the analytics' results depend on are refused.  Left free on purpose,
+    because each analytic still counts exactly what its own setting says: a short window longer than the
+    medium one, a slide that does not divide its window, any ``WATERMARK_DELAY`` against the windows.
+    """
     problems = []
     slide, window = values["SLIDE_DURATION"], values["WINDOW_DURATION_MEDIUM"]
     if duration_seconds(slide) > duration_seconds(window):
         problems.append(f"SLIDE_DURATION={slide!r} is longer than WINDOW_DURATION_MEDIUM={window!r}: a window "
                         "cannot slide by more than its own length (Spark refuses it); use e.g. "
                         "SLIDE_DURATION='5 minutes'.")
+    # The chained analytics (analytics.py `_chained`) add up the medium windows per long window: each medium
+    # window goes to the long window holding its last instant (window_time = end - 1 microsecond), and Spark
+    # aligns both kinds of window to the epoch.  Only a whole multiple keeps every medium window inside one long window, as the answer key
+    # (data_gen/answer_key.py `stratum`, which floors a window's *start*) and group_start/group_end assume.
+    long_ = values["WINDOW_DURATION_LONG"]
+    medium_ms, long_ms = (round(duration_seconds(d) * 1000) for d in (window, long_))
+
+    def interval(ms: int) -> str:
+        for unit, size in (("week", 604_800_000), ("day", 86_400_000), ("hour", 3_600_000), ("minute", 60_000),
+                           ("second", 1000), ("millisecond", 1)):
+            if ms % size == 0:
+                return f"{ms // size} {unit}" + ("s" if ms // size != 1 else "")
+        raise AssertionError("unreachable")
+
+    if long_ms < medium_ms:
+        problems.append(
+            f"WINDOW_DURATION_LONG={long_!r} is shorter than WINDOW_DURATION_MEDIUM={window!r}: the chained "
+            "analytics (surge, Pearson, binned, precipitation, temporal, multi-variable) add up whole medium windows "
+            "per long window, so a long window shorter than a medium one covers only the last slice of one medium "
+            "window while counting all of it, and every chained row means something else. Make WINDOW_DURATION_LONG a whole multiple of the medium window, e.g. "
+            f"WINDOW_DURATION_LONG={interval(3_600_000 if 3_600_000 % medium_ms == 0 else medium_ms)!r}, or a "
+            "shorter WINDOW_DURATION_MEDIUM.")
+    elif long_ms % medium_ms:
+        above = -(-long_ms // medium_ms) * medium_ms
+        problems.append(
+            f"WINDOW_DURATION_LONG={long_!r} is not a whole multiple of WINDOW_DURATION_MEDIUM={window!r}: the "
+            "chained analytics add up the medium windows per long window, and a medium window that straddles two "
+            "long ones is counted in the one where it ends, so a row would count minutes before its group_start "
+            "(and the answer key, which groups windows by their start, would disagree). Use a multiple, e.g. "
+            f"WINDOW_DURATION_LONG={interval(above)!r}, or a WINDOW_DURATION_MEDIUM that divides {long_!r}.")
+    # DATA_DIR: the broker, the Spark driver's log and every default output folder are created under it.  The
+    # nearest folder that exists is where the first mkdir would happen (os.access also answers for a read-only
+    # mount as root); a folder that refuses anyway (such as /proc) is named when Spark's log folder is made.
+    data_dir = values["DATA_DIR"]
+    existing = data_dir
+    while not os.path.exists(existing) and existing.parent != existing:
+        existing = existing.parent
+    fix = ("Point DATA_DIR at a folder you can write (it is created if missing), e.g. DATA_DIR=~/etl-kit-data, "
+           "or unset it to use the project's data/ folder.")
+    if os.path.exists(existing) and not existing.is_dir():
+        where = "is a file" if existing == data_dir else f"lies under {str(existing)!r}, which is a file"
+        problems.append(f"DATA_DIR={str(data_dir)!r} {where}, not a folder: the kit writes its broker, logs and "
+                        f"outputs under DATA_DIR. {fix}")
+    elif os.path.exists(existing) and not os.access(existing, os.W_OK | os.X_OK):
+        where = ("is a folder this user cannot write (read-only)" if existing == data_dir
+                 else f"cannot be created ({str(existing)!r} is read-only for this user)")
+        problems.append(f"DATA_DIR={str(data_dir)!r} {where}: the kit writes its broker, logs and outputs under "
+                        f"DATA_DIR. {fix}")
     replicas, in_sync = values["KAFKA_REPLICATION_FACTOR"], values["KAFKA_MIN_INSYNC_REPLICAS"]
     if in_sync > replicas:
         problems.append(f"KAFKA_MIN_INSYNC_REPLICAS={in_sync} is more than KAFKA_REPLICATION_FACTOR={replicas}: "

@@ -348,3 +348,30 @@ def test_restarting_either_stage_repeats_no_window(spark, settings, tmp_path, ba
         assert (merged["_merge"] == "both").all(), g
         count = "bike_count" if g == "weather_transport_correlation" else "n"
         assert (merged[count] == merged[f"{count}_batch"]).all(), g
+
+
+def test_one_impossible_event_time_stops_no_analytic(spark, settings, tmp_path):
+    """Watermark poisoning: a bike trip stamped 9999-12-31 is valid JSON with a valid time.  Let through, it
+    would carry every watermark to the year 9999, and every window of every later day would be late: silver and
+    the analytics would gain nothing, silently.  It is quarantined with its reason instead (EVENT_TIME_MAX_AHEAD),
+    and a normal day sent after it reaches every analytic."""
+    from datetime import datetime
+
+    s = _own_topics(settings, tmp_path)
+    generate(GenParams(days=1, scale=0.05, seed=3, start=datetime(2018, 4, 2)),
+             KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics))
+    _send(s, s.kafka_topic_bike, [_bike("poison", "9999-12-31 23:59:59")])
+    run_etl(spark, s, available_now=True, echo=QUIET)
+    first = {a.name: len(read_sink(s.analytics_output_path / a.name)) for a in ANALYTICS}
+    generate(GenParams(days=1, scale=0.05, seed=4, start=datetime(2018, 4, 3)),
+             KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics))
+    run_etl(spark, s, available_now=True, echo=QUIET)
+    second = {a.name: len(read_sink(s.analytics_output_path / a.name)) for a in ANALYTICS}
+    stalled = [name for name in second if second[name] <= first[name]]
+    assert not stalled, ("analytics that gained no rows from the second day", first, second)
+    quarantine = read_sink(s.quarantine_path / "bike_trips")
+    poisoned = quarantine[quarantine["raw_value"].str.contains("9999-12-31")]
+    assert len(poisoned) == 1
+    assert poisoned["reason"].iloc[0].startswith(
+        "event time after arrival: start_time=9999-12-31 23:59:59 is more than EVENT_TIME_MAX_AHEAD (1 hour)")
+    assert bytes(poisoned["raw_bytes"].iloc[0]) == poisoned["raw_value"].iloc[0].encode()

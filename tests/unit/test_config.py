@@ -45,6 +45,8 @@ DEFAULTS = {
     "WINDOW_DURATION_LONG": "1 hour",
     "SLIDE_DURATION": "5 minutes",
     "WATERMARK_DELAY": "10 minutes",
+    "EVENT_TIME_MAX_AHEAD": "1 hour",
+    "EVENT_TIME_FLOOR": "2000-01-01 00:00:00",
     "MINIBATCH_WINDOW_SECONDS": 5.0,
     "PIPELINE_WORKERS": 10,
     "PIPELINE_QUEUE_SIZE": 50,
@@ -126,6 +128,9 @@ def test_environment_value_parsed(name, raw, expected):
         ("KAFKA_STARTING_OFFSETS", "beginning", "earliest, latest"),
         ("SPARK_DRIVER_MEMORY", "lots", "512m or 2g"),
         ("SPARK_DRIVER_JAVA_OPTIONS", "-Xss4m UseSerialGC", "start with '-'"),
+        ("EVENT_TIME_MAX_AHEAD", "an hour", "'1 hour'"),
+        ("EVENT_TIME_FLOOR", "2000-13-01", "'YYYY-MM-DD'"),
+        ("EVENT_TIME_FLOOR", "01/01/2000", "'YYYY-MM-DD HH:MM:SS'"),
     ],
 )
 def test_bad_value_names_variable_value_and_form(name, raw, form):
@@ -327,3 +332,8 @@ def test_the_fast_local_checkpoint_renames_are_used_only_when_every_folder_is_lo
     for name in ("OUTPUT_BASE_PATH", "SILVER_PATH", "CHECKPOINT_BASE_PATH", "ANALYTICS_CHECKPOINT_PATH"):
         remote = load_settings({"DATA_DIR": str(tmp_path), name: "s3a://bucket/kit/x"})
         assert not _writes_only_local_files(remote), name
+
+
+def test_event_time_floor_takes_a_date_or_a_time():
+    assert load_settings({"EVENT_TIME_FLOOR": "2010-05-01"}).event_time_floor == "2010-05-01 00:00:00"
+    assert load_settings({"EVENT_TIME_FLOOR": " 2010-05-01   06:30:00 "}).event_time_floor == "2010-05-01 06:30:00"
