@@ -355,6 +355,9 @@ def main(argv: list[str] | None = None) -> int:
 
         print("=== Starting Boston Transport ETL with Data Analysis ===")
         _require_topics(settings)  # before the JVM: a missing topic is named in a second, not after Spark's start
+        from .core.sharing import register
+
+        register(settings, settings.kafka_topics.values(), outputs=True)  # no other run may reset these topics now
         spark = create_spark_session(settings)
         print(f"Spark {spark.version} ({settings.spark_master}); Kafka {settings.kafka_bootstrap_servers}")
         print(f"Raw data -> {settings.output_base_path}\nAnalytics -> {settings.analytics_output_path}")

@@ -11,6 +11,7 @@ on it, and the lab layer (notebooks, demo, doctor) stands on those.
 - ``kafka``     admin helpers: is a broker there, topics, offsets
 - ``node``      one KRaft node's files and command line
 - ``broker``    the local single-node broker
+- ``sharing``   which kit runs use a broker: no run resets or stops what another live run uses
 - ``cluster``   the practice cluster (three nodes, Spark master and workers)
 - ``variants``  one stable seed per student id (their own world and hidden cases)
 """

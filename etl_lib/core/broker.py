@@ -6,17 +6,22 @@ controller, bound to 127.0.0.1 only, with a bounded heap and its log in a file.
 If a broker already answers at ``KAFKA_BOOTSTRAP_SERVERS`` (the docker-compose
 one, or one started earlier) it is used instead and left running.
 
+Several kit runs may share one broker (see :mod:`etl_lib.core.sharing`): each
+registers its use, and a broker started for one run is stopped only when no
+other live run uses it: the run that started it leaves it to the others and
+says so, and the last one to leave stops it.
+
 Python API (tests, notebooks, the demo)::
 
     with ensure_broker(settings) as broker:       # starts one only if none answers
         produce(broker.bootstrap_servers, ...)
-    # stopped here if this call started it, also on Ctrl+C or an exception
+    # stopped here if this call started it and no other kit run uses it, also on Ctrl+C or an exception
 
 Command line::
 
     python -m etl_lib.kafka_local start    # background broker, survives this command
-    python -m etl_lib.kafka_local status
-    python -m etl_lib.kafka_local stop
+    python -m etl_lib.kafka_local status   # also lists the kit runs that use it
+    python -m etl_lib.kafka_local stop     # refused while another kit run uses it (--force stops it anyway)
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import jvm
+from . import jvm, sharing
 from .cli import run, settings_or_exit
 from .errors import BrokerError
 from .kafka import LOCAL_HOSTS, bootstrap_hosts, broker_answers, ensure_topics, free_port, port_in_use
@@ -50,7 +55,9 @@ log = logging.getLogger(__name__)
 class LocalKafka:
     """One local broker process (or a handle on one that was already running).
 
-    ``owned`` is True when this object started the broker and so must stop it.
+    ``owned`` is True when this object started the broker and so must stop it
+    (unless another kit run still uses it then: see :meth:`stop`).
+    ``claim``: this run's registered use of the broker, released by :meth:`stop`.
     """
 
     bootstrap_servers: str
@@ -65,6 +72,7 @@ class LocalKafka:
     sasl_users: dict[str, str] | None = None
     # The settings whose login the readiness check uses (a broker with sasl_users wants one); None: the process's.
     client_settings: Settings | None = None
+    claim: sharing.Claim | None = None
     _proc: subprocess.Popen | None = None
 
     # ------------------------------------------------------------------ paths
@@ -106,6 +114,7 @@ class LocalKafka:
                 f"Port {port} on {host} is in use by a program that does not answer as a Kafka broker. "
                 f"Stop that program, or choose another port: KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:<port>."
             )
+        self._refuse_storage_in_use()
         java = jvm.java_executable()
         jvm.java_version(java)
         classpath = jvm.broker_classpath()
@@ -116,12 +125,14 @@ class LocalKafka:
         out = open(self.data_dir / "broker.out", "ab")
         t0 = time.monotonic()
         self._proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=detach
+            cmd if detach else ignoring_ctrl_c(cmd), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=detach,
         )
         out.close()
         self.pid = self._proc.pid
         self.owned = True
         self._pid_file.write_text(str(self.pid))
+        sharing.note_broker(self.bootstrap_servers, self.pid, self.data_dir, temporary=not detach)
         if not detach:
             atexit.register(self.stop)
         try:
@@ -131,6 +142,27 @@ class LocalKafka:
             raise
         self.startup_seconds = time.monotonic() - t0
         return self
+
+    def _refuse_storage_in_use(self) -> None:
+        """Refuse storage that a running broker holds (one clone's DATA_DIR, a second port): formatting it
+        afresh would delete that broker's topics under it."""
+        try:
+            pid = int(self._pid_file.read_text())
+        except (OSError, ValueError):
+            return
+        if pid == self.pid or not _is_our_broker(pid):
+            return
+        props = self._props.read_text(errors="replace") if self._props.exists() else ""
+        address = next((line.split("//", 1)[-1] for line in props.splitlines()
+                        if line.startswith("advertised.listeners=")), "another address")
+        if address == self.bootstrap_servers:
+            raise BrokerError(
+                f"The Kafka broker of {self.data_dir} (pid {pid}) runs but does not answer at {address}. Wait for "
+                f"it (it may still be starting; its log is {self.log_file}), or stop it: make broker-stop.")
+        raise BrokerError(
+            f"The broker storage {self.data_dir} belongs to the Kafka broker running as pid {pid} at {address}; "
+            f"a second broker at {self.bootstrap_servers} cannot use it. Give this run a DATA_DIR of its own, "
+            f"or use that broker: KAFKA_BOOTSTRAP_SERVERS={address}.")
 
     def _prepare_storage(self, java: str, classpath: str, host: str, port: int) -> None:
         """Reuse formatted storage when its ports still fit; otherwise format afresh."""
@@ -183,18 +215,57 @@ class LocalKafka:
 
     # ------------------------------------------------------------------ stop
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the broker if this object started it; no JVM is left behind."""
+        """This run is done with the broker: stop it if no other live kit run uses it, else leave it and say so.
+
+        A broker this object started is stopped (no JVM left behind) unless
+        another run still uses it; then it is left to them, and the last of them
+        stops it: a handle on a broker that a run started for itself (not a
+        detached one, not one the kit did not start) stops it once that run has
+        left and no other uses it.
+        """
+        if self.claim is not None:
+            self.claim.release()
+            self.claim = None
         if not self.owned:
+            self._stop_if_last(timeout)
             return
         pid = self._proc.pid if self._proc is not None else self.pid
+        others = sharing.other_runs(self.bootstrap_servers)
+        if others:
+            sharing.hand_over(self.bootstrap_servers)
+            print(sharing.left_running(self.bootstrap_servers, pid, others), file=sys.stderr)
+            self._let_go()
+            return
         if pid is not None:
             terminate(pid, self._proc, timeout)
-        self.owned = False
-        self._proc = None
+            sharing.forget_broker(self.bootstrap_servers, pid)
+        self._let_go()
         with contextlib.suppress(FileNotFoundError):
             self._pid_file.unlink()
+
+    def _let_go(self) -> None:
+        self.owned = False
+        self._proc = None
         with contextlib.suppress(Exception):
             atexit.unregister(self.stop)
+
+    def _stop_if_last(self, timeout: float) -> None:
+        """Stop a broker its starting run has left to its users, when this run was the last of them."""
+        note = sharing.broker_note(self.bootstrap_servers)
+        if note is None or not note.temporary or note.starter_present() or not _is_our_broker(note.pid):
+            return
+        others = sharing.other_runs(self.bootstrap_servers)
+        if others:
+            print(sharing.left_running(self.bootstrap_servers, note.pid, others), file=sys.stderr)
+            return
+        terminate(note.pid, None, timeout)
+        sharing.forget_broker(self.bootstrap_servers, note.pid)
+        pid_file = Path(note.data_dir) / "broker.pid"
+        with contextlib.suppress(OSError, ValueError):
+            if int(pid_file.read_text()) == note.pid:
+                pid_file.unlink()
+        print(f"Stopped the Kafka broker at {self.bootstrap_servers} (pid {note.pid}): the run that started it had "
+              "left it to the runs still using it, and this run was the last.", file=sys.stderr)
 
     def __enter__(self) -> "LocalKafka":
         return self
@@ -213,6 +284,18 @@ class LocalKafka:
         except OSError:
             return None
         return None
+
+
+def ignoring_ctrl_c(cmd: list[str]) -> list[str]:
+    """``cmd`` started with SIGINT ignored, so Ctrl+C in the terminal reaches only the Python that started it.
+
+    The broker stays in the terminal's process group (closing the terminal still
+    ends it), but Ctrl+C no longer kills it behind the kit's back: Python gets
+    KeyboardInterrupt, and :meth:`LocalKafka.stop` decides whether another run
+    still needs the broker.  The JVM keeps a signal that is ignored when it
+    starts (as pyspark does for its own JVM); SIGTERM still shuts it down.
+    """
+    return ["/bin/sh", "-c", 'trap "" INT; exec "$@"', "kafka-broker", *cmd]
 
 
 def _is_our_broker(pid: int) -> bool:
@@ -258,15 +341,19 @@ def ensure_broker(
 ) -> LocalKafka:
     """A broker at ``KAFKA_BOOTSTRAP_SERVERS``: the one already answering, or a new local one.
 
-    Use it as a context manager: a broker this call started is stopped on exit;
-    one that was already running is left alone.  The four topics are created.
+    Use it as a context manager: a broker this call started is stopped on exit
+    unless another kit run uses it; one that was already running is left alone
+    (see :meth:`LocalKafka.stop`).  This run is registered as a user of the
+    broker (and, with ``create_kit_topics``, of the four topics, which are created),
+    so another run cannot reset those topics or stop the broker under it.
     """
     settings = settings or get_settings()
     bootstrap = settings.kafka_bootstrap_servers
     broker = LocalKafka(bootstrap, Path(data_dir or default_data_dir(settings)), heap=heap,
                         controller_port=settings.kafka_controller_port)
-    if not broker_answers(bootstrap, settings=settings):
+    if not broker_answers(bootstrap, settings=settings) and not _another_run_starts_it(bootstrap, settings, timeout):
         broker.start(timeout=timeout)
+    broker.claim = sharing.register(settings, settings.kafka_topics.values() if create_kit_topics else ())
     if create_kit_topics:
         try:
             ensure_topics(settings)
@@ -274,6 +361,23 @@ def ensure_broker(
             broker.stop()
             raise
     return broker
+
+
+def _another_run_starts_it(bootstrap: str, settings: Settings, timeout: float) -> bool:
+    """True once a broker another kit run is starting at ``bootstrap`` answers; False when there is none.
+
+    Two runs started within seconds of each other would otherwise both start a
+    JVM on one port, and the second would fail to bind it.
+    """
+    note = sharing.broker_note(bootstrap)
+    if note is None or not _is_our_broker(note.pid):
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _is_our_broker(note.pid):
+        if broker_answers(bootstrap, timeout=2.0, settings=settings):
+            return True
+        time.sleep(0.5)
+    return False
 
 
 # ---------------------------------------------------------------------- CLI
@@ -286,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["start", "stop", "status"])
     parser.add_argument("--data-dir", type=Path, help="broker storage and log folder (default: DATA_DIR/kafka)")
     parser.add_argument("--heap", default="512m", help="broker JVM maximum heap (default: 512m)")
+    parser.add_argument("--force", action="store_true", help="stop: even while another kit run uses the broker")
     args = parser.parse_args(argv)
     settings = settings_or_exit()
     data_dir = args.data_dir or default_data_dir(settings)
@@ -293,19 +398,29 @@ def main(argv: list[str] | None = None) -> int:
     pid_file = data_dir / "broker.pid"
     pid = int(pid_file.read_text()) if pid_file.exists() else None
     ours = pid is not None and _is_our_broker(pid)
+    note = sharing.broker_note(bootstrap)
+    if not ours and args.data_dir is None and note is not None and _is_our_broker(note.pid):
+        # The broker at this address was started from another folder (another clone's DATA_DIR).
+        pid, data_dir, ours = note.pid, Path(note.data_dir), True
+        pid_file = data_dir / "broker.pid"
 
     if args.command == "status":
         answers = broker_answers(bootstrap, settings=settings)
         print(f"broker at {bootstrap}: {'answering' if answers else 'not answering'}")
         print(f"kit-started broker process: {pid if ours else 'none'} (storage {data_dir})")
+        runs = sharing.live_runs(bootstrap)
+        print("used by: " + ("; ".join(r.describe() for r in runs) if runs else "no kit run"))
         return 0 if answers else 1
 
     if args.command == "stop":
         if not ours:
             print(f"No broker started by the kit is running (storage {data_dir}).")
             return 0
+        if not args.force:
+            sharing.refuse_stop(bootstrap, pid)
         terminate(pid, None, timeout=30.0)
         pid_file.unlink(missing_ok=True)
+        sharing.forget_broker(bootstrap, pid)
         print(f"Stopped the Kafka broker (pid {pid}).")
         return 0
 

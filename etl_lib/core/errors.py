@@ -14,7 +14,8 @@ program that stops on the error returns: 2 for a setting the user must change
 
 from __future__ import annotations
 
-__all__ = ["KitError", "ConfigError", "BrokerError", "JavaError", "JarsMissingError", "ClusterError"]
+__all__ = ["KitError", "ConfigError", "BrokerError", "BrokerInUseError", "JavaError", "JarsMissingError",
+           "ClusterError"]
 
 
 class KitError(RuntimeError):
@@ -34,6 +35,11 @@ class ConfigError(KitError, ValueError):
 
 class BrokerError(KitError):
     """The broker cannot be reached or started; the message names the cause and the fix."""
+
+
+class BrokerInUseError(BrokerError):
+    """Another live kit run uses the broker or the topics this run would reset or stop; the message names
+    that run (pid, command, DATA_DIR) and the fix (a port or topics of this run's own)."""
 
 
 class JavaError(KitError):

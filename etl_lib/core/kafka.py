@@ -207,10 +207,15 @@ def reset_topics(bootstrap: str, topics: Iterable[str], partitions: int = 3, tim
 
     Kafka deletes topics asynchronously; this waits until they are gone before
     creating them again.  Only for topics the kit owns: see :func:`may_reset_topics`.
+    Refused (:class:`~etl_lib.core.errors.BrokerInUseError`, before anything is
+    deleted) while another live kit run uses one of the topics on this broker.
     """
     from kafka.errors import UnknownTopicOrPartitionError
 
+    from .sharing import refuse_reset  # sharing imports this module at its top
+
     topics = list(dict.fromkeys(topics))
+    refuse_reset(bootstrap, topics)
     admin = _admin(bootstrap, settings)
     try:
         present = [t for t in topics if t in set(admin.list_topics())]

@@ -7,7 +7,9 @@ etl_lib.exercises grade`` in a process (and process session) of their own, with
 
 - their own ``DATA_DIR`` (``OUT/work/<student>``) and their own topics
   (``exercise.<student>.*``), on the one broker of ``KAFKA_BOOTSTRAP_SERVERS``,
-  which is started once before the first student if no broker answers;
+  which is started once before the first student if no broker answers, and
+  then stopped when the class is graded (also on Ctrl+C or an error; a broker
+  that was already running is left alone);
 - a wall-time limit and a memory limit (the resident memory of every process
   of that session: the grader's Python and its Spark JVM together); a student
   over either is stopped, as a whole session;
@@ -33,6 +35,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -163,8 +166,12 @@ def _last_words(path: Path, lines: int = 3) -> str:
 
 
 def grade_submission(sub: Submission, out: Path, settings: Settings, *, timeout: float, memory_mb: int,
-                     same_cases: bool = False, poll: float = 0.25) -> StudentRow:
-    """Grade one student in a child process with their own DATA_DIR; stop it at ``timeout`` s or ``memory_mb``."""
+                     same_cases: bool = False, poll: float = 0.25,
+                     halt: threading.Event | None = None) -> StudentRow:
+    """Grade one student in a child process with their own DATA_DIR; stop it at ``timeout`` s or ``memory_mb``.
+
+    ``halt``: set when the whole class is interrupted (Ctrl+C); the student's session is stopped at once.
+    """
     slug = student_slug(sub.student)
     work, report, log = out / "work" / slug, out / "reports" / f"{slug}.jsonl", out / "logs" / f"{slug}.txt"
     for folder in (work, report.parent, log.parent):
@@ -197,6 +204,8 @@ def grade_submission(sub: Submission, out: Path, settings: Settings, *, timeout:
                 stopped = "timeout"
             elif rss > memory_mb:
                 stopped = "memory"
+            elif halt is not None and halt.is_set():
+                stopped = "halted"
             if stopped:
                 break
             time.sleep(poll)
@@ -207,6 +216,9 @@ def grade_submission(sub: Submission, out: Path, settings: Settings, *, timeout:
             pass
         proc.wait()
     row.seconds = round(time.monotonic() - t0, 1)
+    if stopped == "halted":
+        _delete_topics(settings, f"exercise.{slug}.")
+        return row  # the class was interrupted: no row is written
     events = _read_events(report)
     for e in events:
         if e["event"] == "result":
@@ -259,18 +271,32 @@ def _delete_topics(settings: Settings, prefix: str) -> None:
 def grade_class(subs: list[Submission], out: Path, settings: Settings, *, timeout: float, memory_mb: int,
                 jobs: int = 1, same_cases: bool = False,
                 echo: Callable[[str], None] = print) -> list[StudentRow]:
-    """Grade every submission (``jobs`` at a time); print one line per student as they finish."""
+    """Grade every submission (``jobs`` at a time); print one line per student as they finish.
+
+    On Ctrl+C (or any error here) the students being graded are stopped and the rest are not started, so
+    that the caller can stop the broker with no grader still on it.
+    """
     out.mkdir(parents=True, exist_ok=True)
+    halt = threading.Event()
 
     def one(sub: Submission) -> StudentRow:
-        row = grade_submission(sub, out, settings, timeout=timeout, memory_mb=memory_mb, same_cases=same_cases)
+        row = grade_submission(sub, out, settings, timeout=timeout, memory_mb=memory_mb, same_cases=same_cases,
+                               halt=halt)
+        if halt.is_set():
+            return row
         total = len(set(sub.expected()) | set(row.results))
         echo(f"  {row.student:<24} {OUTCOMES[row.outcome]:<26} {row.passed():>2}/{total:<2} pass "
              f"{row.seconds:6.1f} s  peak {row.peak_mb:,.0f} MB")
         return row
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
         return list(pool.map(one, subs))
+    except BaseException:
+        halt.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def exercise_columns(rows: Iterable[StudentRow], subs: Iterable[Submission]) -> list[str]:
@@ -363,9 +389,14 @@ def _is_json(path: Path) -> bool:
 
 
 def grade_class_main(args: Any) -> int:
-    """The ``grade-class`` command: find the submissions, make sure one broker answers, grade, write the book."""
-    from ..core.cli import settings_or_exit
-    from .grader import Context
+    """The ``grade-class`` command: find the submissions, make sure one broker answers, grade, write the book.
+
+    A broker started here is stopped before this returns (also on Ctrl+C or an error); one that was already
+    running is left as it was.
+    """
+    from ..core.broker import ensure_broker
+    from ..core.cli import fail, settings_or_exit
+    from ..core.errors import KitError
 
     folder: Path = args.submissions
     if not folder.is_dir():
@@ -389,9 +420,29 @@ def grade_class_main(args: Any) -> int:
     out = (args.out or settings.data_dir / "gradebook" / folder.resolve().name).resolve()
     needs_broker = any(EXERCISES[x].needs != "python" for s in subs for x in s.expected()) or any(
         not _notebook_lesson(nb) and _is_json(nb) for s in subs for nb in submitted_notebooks(s.path))
+    broker = None
     if needs_broker:
         print(f"Kafka: {settings.kafka_bootstrap_servers} (one broker for the whole class)")
-        Context(settings).bootstrap()  # started here, once, if none answers: never by a student's process
+        try:
+            # Started here, once, if none answers: never by a student's process (the graders are this run's
+            # children, so they share it without blocking it).
+            broker = ensure_broker(settings, create_kit_topics=False)
+        except KitError as err:
+            return fail(err)
+        if broker.owned:
+            print("      started for this class; stopped when it is graded")
+    try:
+        return _grade_and_write(args, subs, folder, out, settings)
+    except KeyboardInterrupt:
+        print("Interrupted: the students being graded were stopped; no gradebook written.", file=sys.stderr)
+        return 130
+    finally:
+        if broker is not None:
+            broker.stop()
+
+
+def _grade_and_write(args: Any, subs: list[Submission], folder: Path, out: Path, settings: Settings) -> int:
+    """Grade the class and write the gradebook (the part of ``grade-class`` that runs on the broker)."""
     if not Path("/proc/self/stat").exists():
         print(f"Note: this system has no /proc, so the {args.memory_mb:,} MB memory limit cannot be watched; "
               "the time limit still holds.")

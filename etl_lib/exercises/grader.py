@@ -81,6 +81,7 @@ class Context:
     spark_session: "SparkSession | None" = None
     student: str = ""
     _topics: list[str] = field(default_factory=list)
+    _claim: Any = field(default=None, repr=False)  # this grader's registered use of the broker
 
     def seed(self, base: int) -> int:
         """The seed a case builder uses for its random inputs: ``base`` itself, or the student's own variant."""
@@ -102,13 +103,20 @@ class Context:
         return self.spark_session
 
     def bootstrap(self) -> str:
-        """The broker of ``KAFKA_BOOTSTRAP_SERVERS``, started on this machine if none answers (as notebooks do)."""
+        """The broker of ``KAFKA_BOOTSTRAP_SERVERS``, started on this machine if none answers (as notebooks do).
+
+        The grader registers as one of the broker's users (with no topic of the kit's: each case has its own),
+        so a run that started the broker leaves it running while this one grades.
+        """
         from ..core.broker import LocalKafka, default_data_dir
         from ..core.kafka import broker_answers
+        from ..core.sharing import register
 
         bootstrap = self.settings.kafka_bootstrap_servers
         if not broker_answers(bootstrap, settings=self.settings):
             LocalKafka(bootstrap, default_data_dir(self.settings)).start(detach=True)
+        if self._claim is None:
+            self._claim = register(self.settings)
         return bootstrap
 
     def new_topic(self, label: str, partitions: int = 3) -> str:

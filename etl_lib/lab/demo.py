@@ -1,11 +1,12 @@
 """``make demo``: the kit's main job end to end on one machine.
 
-1. find or start the local Kafka broker;
-2. empty the four topics and the kit's output folders (a fresh, repeatable run);
+1. find or start the local Kafka broker, and register this run as one of its users;
+2. empty the four topics and the kit's output folders (a fresh, repeatable run), unless another live kit run
+   uses those topics or this DATA_DIR: then stop before touching anything, naming that run;
 3. simulate a week of Boston 2018 with data_gen into Kafka, writing the answer key;
 4. run the Spark ETL in available-now mode: raw Parquet, quarantine, silver windows, eleven analytics;
 5. write the plots and the HTML report, and check the analytics against the answer key;
-6. stop Spark, and the broker if this run started it.
+6. stop Spark, and the broker if this run started it and no other kit run still uses it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..core.broker import ensure_broker
 from ..core.cli import fail, run
 from ..core.errors import BrokerError, ConfigError, KitError
 from ..core.kafka import may_reset_topics, reset_topics
+from ..core.sharing import other_runs, refuse_reset, register
 from ..core.settings import Location, Settings, get_settings
 from ..main import run_etl
 from ..report import answer_key_summary, check_answer_key, summaries, write_report
@@ -71,7 +73,14 @@ def run_demo(days: int = 7, scale: float = 0.5, seed: int = 42, reset_topics_ask
     t_start = time.monotonic()
     with ensure_broker(settings) as broker:
         origin = "started for this run" if broker.owned else "already running, reused"
+        sharers = len(other_runs(settings.kafka_bootstrap_servers))
+        if sharers:
+            origin += f"; {sharers} other kit run{'s' if sharers > 1 else ''} use{'' if sharers > 1 else 's'} it too"
         print(f"[1/5] Kafka broker at {settings.kafka_bootstrap_servers} ({origin})")
+        # Registered first (the demo writes its outputs under DATA_DIR), then checked: of two demos started at
+        # once, neither empties the other's topics or outputs.
+        register(settings, settings.kafka_topics.values(), key="demo", outputs=True)
+        refuse_reset(settings.kafka_bootstrap_servers, settings.kafka_topics.values(), data_dir=settings.data_dir)
         if not (reset_topics_asked or may_reset_topics(settings, broker)):
             raise BrokerError(
                 f"The demo starts from empty topics, and {settings.kafka_bootstrap_servers} is a cluster the kit did "

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.broker import LocalKafka, default_data_dir
 from ..core.cluster import Cluster, cluster_folder
 from ..core.kafka import broker_answers, client_options, reset_topics
+from ..core.sharing import refuse_reset, register
 from ..core.settings import Settings, get_settings
 from ..spark import create_spark_session
 
@@ -80,6 +81,11 @@ def setup(lesson: str, seed: int = 42, kafka: bool = True, fresh: bool = True) -
     except ImportError:  # pragma: no cover - numpy is a dependency
         pass
     s = lesson_settings(lesson, topics=kafka)
+    if kafka:
+        # This kernel uses the lesson's topics from now on; another kernel on the same lesson is refused here,
+        # before its outputs or topics are touched (a second setup of this lesson in this kernel replaces the claim).
+        register(s, s.kafka_topics.values(), key=f"lesson {lesson}", outputs=True)
+        refuse_reset(s.kafka_bootstrap_servers, s.kafka_topics.values(), data_dir=s.data_dir)
     if fresh:
         Cluster.load(cluster_folder(s)).down()  # a practice cluster an earlier run of this lesson left running
         shutil.rmtree(s.data_dir, ignore_errors=True)
