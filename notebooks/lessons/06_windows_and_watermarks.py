@@ -21,6 +21,7 @@
 # - tell tumbling from sliding windows
 # - explain what a watermark is and when a window is emitted
 # - see a late event left out of its window
+# - see one impossible event time stop every window, and the rule that prevents it
 #
 # **Prerequisites:** notebook 05\
 # **Time:** about 20 minutes
@@ -313,6 +314,72 @@ ahead_table
 # watermark because its producer interleaves the topics in event-time order; a pipeline whose topics can lag
 # each other should use a watermark per topic with `min`.
 
+# %% [markdown]
+# **One impossible event time.** A producer with a broken clock, a typo in a year, a hostile client: a bike trip
+# stamped `9999-12-31 23:59:59` is valid JSON with a valid time. The watermark is the newest event time seen minus
+# the delay, and it never moves back, so that one record carries it to the year 9999 for good: every record after
+# it is behind the watermark. No query fails and no error is printed; the windows simply stop. This is
+# *watermark poisoning*.
+#
+# The experiment, on fresh topics, twice: an hour of weather and bikes, then the poisoned trip, then the next
+# hour. First with the kit's event-time rule switched off (`EVENT_TIME_MAX_AHEAD` set to 600,000 weeks, so no
+# time is "too far ahead"), then with its default. After each step: the watermark the query ended with, the
+# windows written so far, and the rows the watermark dropped in that step (both from the query's progress).
+
+# %%
+from etl_lib.parsing import with_reasons
+
+def poisoning(max_ahead: str, tag: str) -> pd.DataFrame:
+    p = s.replace(kafka_topic_bike=f"06.{tag}.bike-trips", kafka_topic_weather=f"06.{tag}.weather-data",
+                  event_time_max_ahead=max_ahead)
+    reset_topics(p.kafka_bootstrap_servers, [p.kafka_topic_bike, p.kafka_topic_weather])
+    steps = {
+        "an hour of data, 08:00-08:55": (
+            [bike(200 + i, f"2018-04-02 08:{m:02d}:30") for i, m in enumerate((1, 16, 31, 46))],
+            [weather(f"2018-04-02 08:{m:02d}:00") for m in range(0, 60, 5)]),
+        "one trip stamped 9999-12-31 23:59:59": ([bike(299, "9999-12-31 23:59:59")], []),
+        "the next hour, 09:00-10:00": (
+            [bike(300 + i, f"2018-04-02 09:{m:02d}:30") for i, m in enumerate((1, 16, 31, 46))],
+            [weather(f"2018-04-02 09:{m:02d}:00") for m in range(0, 60, 5)] + [weather("2018-04-02 10:00:00")]),
+    }
+    rows = []
+    for step, (trips, readings) in steps.items():
+        send(p.kafka_topic_bike, trips)
+        if readings:
+            send(p.kafka_topic_weather, readings)
+        q = run_once(calculate_weather_transport_correlation(build_streams(spark, p)["combined"]), f"06_{tag}", p)
+        rows.append({"after": step,
+                     "watermark": q.lastProgress["eventTime"].get("watermark", "none yet")[:19].replace("T", " "),
+                     "windows written": len(read_sink(p.data_dir / f"06_{tag}")),
+                     "rows dropped as late": sum(op.get("numRowsDroppedByWatermark", 0)
+                                                 for pr in q.recentProgress for op in pr["stateOperators"])})
+    return pd.DataFrame(rows).set_index("after")
+
+off = poisoning("600000 weeks", "poisoned")
+off
+
+# %% [markdown]
+# After the poisoned trip the watermark stands at 9999-12-31 23:49:59: the open 08:45 window was written at once
+# (its end is behind the watermark), and the next hour's records were all dropped as late. Every later day would
+# go the same way, in every stateful query that reads the topic, until the checkpoint is deleted.
+#
+# **The rule that prevents it.** An event cannot be written to Kafka long before it happened. Every record
+# carries its Kafka timestamp (set by the producer, or by the broker when the topic uses `LogAppendTime`), so the
+# kit's parser quarantines a record whose event time is more than `EVENT_TIME_MAX_AHEAD` after it, with the reason
+# `event time after arrival`, and one before `EVENT_TIME_FLOOR` (`event time before the floor`). Both compare
+# values stored in the record, never the clock, so a batch replayed after a crash gets the same verdict; the
+# replayed 2018 data, years before its Kafka timestamps, passes. The default of 1 hour is the margin a Kafka
+# 4.1 broker itself gives a producer's clock (`log.message.timestamp.after.max.ms`, default 3,600,000 ms).
+# Event times in the kit are Boston wall-clock times without a zone, read as UTC; a producer that writes the
+# local time of a zone east of UTC needs a larger margin. The same experiment with the default:
+
+# %%
+on = poisoning(s.event_time_max_ahead, "guarded")
+guarded = with_reasons(read_kafka_batch(spark, "06.guarded.bike-trips", s), "bike", s)
+reason = guarded.where("reason IS NOT NULL").first()["reason"]
+print("quarantined:", reason.split(" after its Kafka timestamp")[0], "after its Kafka timestamp ...")
+on
+
 # %% [markdown] tags=["questions"]
 # ## Check yourself
 #
@@ -381,6 +448,22 @@ ahead_table
 #
 # </details>
 #
+# **9. Your analytics stopped producing rows last night. Every query is active, none failed, raw Parquet still grows. What do you look at first, and what could one record have done?**
+#
+# <details><summary>Answer</summary>
+#
+# The watermark in the queries' progress (`eventTime.watermark`) and `numRowsDroppedByWatermark`. One record with an event time far in the future (year 9999) moves the watermark there for good; every record after it is behind the watermark and dropped, while the raw path, which has no watermark, keeps writing. The kit quarantines such a record (`EVENT_TIME_MAX_AHEAD`); a checkpoint already poisoned has to be started afresh.
+#
+# </details>
+#
+# **10. Why does the kit compare an event time with the record's Kafka timestamp, and not with the clock of the machine that parses it?**
+#
+# <details><summary>Answer</summary>
+#
+# So that the verdict is the same every time the record is parsed. A batch replayed after a crash, or a year of data replayed from Kafka, is parsed again later; with the clock, a record could be valid in one run and quarantined in the next, and the exactly-once counts would no longer hold. The Kafka timestamp is stored with the record, so the rule gives the same answer on every replay.
+#
+# </details>
+#
 
 # %%
 counts = dict(zip(after_2.window_start.dt.strftime("%H:%M"), after_2.bike_count))
@@ -391,11 +474,15 @@ assert int(read["late"].sum()) == dropped == 1, "the picture's left-out record i
 assert sent_twice == 2 and window_0915 == 1
 print("Late 08:20 bike left out, on-time 08:55 bike counted, a trip sent twice counted once: True")
 print("A topic running ahead made 36 of 60 later bike trips late under one watermark, none under 'min': True")
+assert off.iloc[1]["watermark"] == "9999-12-31 23:49:59" and off.iloc[2]["windows written"] == off.iloc[1]["windows written"]
+assert on.iloc[2]["watermark"] == "2018-04-02 09:50:00" and on.iloc[2]["windows written"] > on.iloc[1]["windows written"]
+assert reason.startswith("event time after arrival: start_time=9999-12-31 23:59:59")
+print("One trip stamped 9999 stopped every window after it; quarantined by EVENT_TIME_MAX_AHEAD, it stops none: True")
 
 # %% [markdown]
 # ## Summary
 #
-# Tumbling windows partition time, sliding ones overlap. The watermark (latest event time minus a delay) decides when a window is final; in append mode its row is written once, and later events for it are left out. A record is late against the watermark of the batches before it. One watermark over several topics follows the fastest; a watermark per topic with `multipleWatermarkPolicy=min` follows the slowest. The chain to remember: `withWatermark` → `groupBy(window(...))` → `agg` → `writeStream.outputMode("append")`.
+# Tumbling windows partition time, sliding ones overlap. The watermark (latest event time minus a delay) decides when a window is final; in append mode its row is written once, and later events for it are left out. A record is late against the watermark of the batches before it. One watermark over several topics follows the fastest; a watermark per topic with `multipleWatermarkPolicy=min` follows the slowest. One event time far in the future carries the watermark with it for good; the kit quarantines an event time more than `EVENT_TIME_MAX_AHEAD` after its Kafka timestamp. The chain to remember: `withWatermark` → `groupBy(window(...))` → `agg` → `writeStream.outputMode("append")`.
 #
 # **Further reading**
 #
@@ -411,6 +498,7 @@ print("A topic running ahead made 36 of 60 later bike trips late under one water
 # - A record is late against the watermark of the batches before it, not its own batch (→ *Summary*)
 # - The chain on an exam: `withWatermark` before `groupBy(window(...))` (→ *A windowed aggregation, written by hand.*)
 # - One watermark over several topics follows the fastest; one per topic with `min` follows the slowest (→ *One watermark, or one per topic?*)
+# - One event time far in the future poisons the watermark for good; the kit quarantines it by its Kafka timestamp (→ *One impossible event time.*)
 
 # %% [markdown]
 # <!-- nav: generated by tools/nbnav.py -->

@@ -379,6 +379,22 @@ serbian: bool = False  # show the model answers in Serbian
 #
 # </details>
 #
+# **9. Your analytics stopped producing rows last night. Every query is active, none failed, raw Parquet still grows. What do you look at first, and what could one record have done?**
+#
+# <details><summary>Answer</summary>
+#
+# The watermark in the queries' progress (`eventTime.watermark`) and `numRowsDroppedByWatermark`. One record with an event time far in the future (year 9999) moves the watermark there for good; every record after it is behind the watermark and dropped, while the raw path, which has no watermark, keeps writing. The kit quarantines such a record (`EVENT_TIME_MAX_AHEAD`); a checkpoint already poisoned has to be started afresh.
+#
+# </details>
+#
+# **10. Why does the kit compare an event time with the record's Kafka timestamp, and not with the clock of the machine that parses it?**
+#
+# <details><summary>Answer</summary>
+#
+# So that the verdict is the same every time the record is parsed. A batch replayed after a crash, or a year of data replayed from Kafka, is parsed again later; with the clock, a record could be valid in one run and quarantined in the next, and the exactly-once counts would no longer hold. The Kafka timestamp is stored with the record, so the rule gives the same answer on every replay.
+#
+# </details>
+#
 
 # %% [markdown]
 # ## 07 · Parquet, partitions, checkpoints and exactly-once
@@ -703,7 +719,7 @@ serbian: bool = False  # show the model answers in Serbian
 #
 
 # %%
-counts = {"00": 3, "01": 3, "02": 6, "03": 5, "04": 6, "05": 6, "06": 8, "07": 5, "08": 6, "09": 3, "10": 5, "11": 5, "12": 5, "14": 6}
+counts = {"00": 3, "01": 3, "02": 6, "03": 5, "04": 6, "05": 6, "06": 10, "07": 5, "08": 6, "09": 3, "10": 5, "11": 5, "12": 5, "14": 6}
 if show_counts:
     print(sum(counts.values()), "questions in", len(counts), "notebooks")
 
