@@ -178,12 +178,13 @@ def read_sink(path: Path | str, columns: list[str] | None = None) -> pd.DataFram
 def _to_pandas(table) -> pd.DataFrame:
     """``table`` as pandas, exact whatever it holds.
 
-    Timestamps keep their microseconds (pandas' default nanoseconds cannot hold
-    a time before 1677 or after 2262) and lose the UTC zone Parquet marks them
+    Timestamps stay microseconds (a nanosecond column cannot hold a time before
+    1677 or after 2262; INT96 files are read as microseconds for that reason) and
+    lose the UTC zone Parquet marks them
     with (the kit's Spark session writes and shows UTC; the event times are
     zone-less wall-clock times).  A text column whose bytes are not UTF-8 (a
     sink written before the quarantine cleaned its text form) is decoded with
-    U+FFFD for each bad byte instead of failing the whole read.
+    U+FFFD for each invalid sequence instead of failing the whole read.
     """
     import pyarrow as pa
 
@@ -240,8 +241,8 @@ def _sink_orphans(path: Path | str) -> list[tuple[Path, int, bool]]:
     A file any log file names, with any action, is never an orphan here: Spark
     4.2 writes only ``"add"`` entries and its reader (``MetadataLogFileIndex``)
     reads every entry of the newest ``.compact`` and the batches after it,
-    whatever the action, so a ``"delete"`` entry (hand-made, or from a log
-    format older than 4.2's) does not stop it reading the file.
+    whatever the action, so a ``"delete"`` entry (Spark's sink never writes one; versions before
+    SPARK-30462 dropped such files at compaction) does not stop it reading the file.
     """
     folder = _local_folder(path)
     log = folder / METADATA

@@ -176,8 +176,8 @@ def _require_topics(settings: Settings) -> None:
     """Refuse to start the ETL when a topic it reads is not on the broker, naming its ``KAFKA_TOPIC_*`` setting.
 
     One admin call lists the broker's topics.  Without it, Spark starts every
-    query, and each one reading a missing topic fails with
-    UnknownTopicOrPartitionException, naming the query instead of the setting.
+    query, and each one reading a missing topic fails with an error that names
+    the query instead of the setting.
     """
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError

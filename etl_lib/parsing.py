@@ -147,7 +147,7 @@ def _event_time_problem(parsed: Column, kafka_time: Column, name: str, settings:
 def with_reasons(raw: "DataFrame", topic: str, settings: Settings | None = None) -> "DataFrame":
     """Raw Kafka rows -> typed columns plus ``reason`` (null when valid) and the Kafka coordinates.
 
-    ``raw_value`` is the value as text (bytes that are not UTF-8 each become
+    ``raw_value`` is the value as text (each invalid UTF-8 sequence becomes
     U+FFFD, so every reader can show it) and ``raw_bytes`` exactly what Kafka held.
     """
     settings = settings or get_settings()

@@ -7,7 +7,7 @@ JSON object, misses a required field, has a field of the wrong type, has an
 event time in another format, has an impossible value, or has an event time
 that cannot be true (before ``EVENT_TIME_FLOOR``, or more than
 ``EVENT_TIME_MAX_AHEAD`` after the record reached Kafka: one such record would
-carry every watermark with it).  A field the schema does not know is ignored:
+carry the watermark of every query that reads it).  A field the schema does not know is ignored:
 the record is still valid.
 """
 
@@ -286,8 +286,8 @@ def validate_record(topic: str, raw: bytes | str | None, kafka_timestamp: dateti
     """Check one raw record against its topic's layout, exactly as the Spark parser does.
 
     The rules follow what the kit's Spark parser does, so that both give every
-    record the same verdict and reason: bytes are read as UTF-8 (a bad byte
-    becomes U+FFFD), anything but whitespace after the JSON object makes the
+    record the same verdict and reason: bytes are read as UTF-8 (each invalid
+    sequence becomes U+FFFD), anything but whitespace after the JSON object makes the
     record not valid JSON, a record with a repeated key is rejected, an object
     or array is no string, NaN and Infinity are not usable numbers.  With the
     record's ``kafka_timestamp`` (a time, naive meaning UTC, or epoch

@@ -289,8 +289,7 @@ class LocalKafka:
 def ignoring_ctrl_c(cmd: list[str]) -> list[str]:
     """``cmd`` started with SIGINT ignored, so Ctrl+C in the terminal reaches only the Python that started it.
 
-    The broker stays in the terminal's process group (closing the terminal still
-    ends it), but Ctrl+C no longer kills it behind the kit's back: Python gets
+    The broker stays in the terminal's process group, but Ctrl+C no longer kills it behind the kit's back: Python gets
     KeyboardInterrupt, and :meth:`LocalKafka.stop` decides whether another run
     still needs the broker.  The JVM keeps a signal that is ignored when it
     starts (as pyspark does for its own JVM); SIGTERM still shuts it down.

@@ -364,10 +364,10 @@ _FIELDS: tuple[_Field, ...] = (
     _Field("SLIDE_DURATION", "5 minutes", _parse_duration, "slide of sliding windows"),
     _Field("WATERMARK_DELAY", "10 minutes", _parse_duration, "how late an event may arrive and still count"),
     # Event-time sanity (parsing.py): a record whose event time cannot be true is quarantined before it reaches a
-    # watermark, where a single year-9999 record would hold every stateful query still for good.  Both rules
+    # watermark, where a single year-9999 record would hold every stateful query that reads it still for good.  Both rules
     # compare with values stored in the record or here, never the wall clock, so a replayed batch gets the same
-    # verdict.  One hour ahead is what a Kafka 4.x broker itself accepts of a producer's clock by default
-    # (message.timestamp.after.max.ms).
+    # verdict.  One hour ahead is what a Kafka 4.x broker itself accepts of a producer's clock by default on
+    # CreateTime topics (log.message.timestamp.after.max.ms; topic override message.timestamp.after.max.ms).
     _Field("EVENT_TIME_MAX_AHEAD", "1 hour", _parse_duration,
            "how far an event time may lie after the record's Kafka timestamp (later: quarantined)"),
     _Field("EVENT_TIME_FLOOR", "2000-01-01 00:00:00", _parse_time_floor,
