@@ -22,6 +22,16 @@ from etl_lib.writers import TOPIC_FOLDERS
 pytestmark = pytest.mark.timeout(600)
 
 
+@pytest.fixture
+def settings(tmp_path_factory):
+    """This test's base settings.  The practice cluster brings its own three brokers, so the session's single
+    broker (the ``settings`` fixture of tests/conftest.py) is not started for it."""
+    from etl_lib.config import load_settings
+
+    return load_settings({"DATA_DIR": str(tmp_path_factory.mktemp("cluster-base")), "SPARK_UI_ENABLED": "false",
+                          "SPARK_SHUFFLE_PARTITIONS": "2", "SPARK_DRIVER_MEMORY": "2g"})
+
+
 def _isr(bootstrap: str, topics) -> dict[str, list[int]]:
     """In-sync replica count of each partition, per topic."""
     from kafka import KafkaAdminClient
