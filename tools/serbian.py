@@ -22,10 +22,10 @@ PAGE = ROOT / "docs" / "sr" / "odgovori.md"
 def page() -> str:
     concepts = load_concepts()
     lines = [
-        "# Pismena pitanja sa modelom odgovora",
+        "# Pismena pitanja sa uzornim odgovorima",
         "",
         "Za svaki od 34 pojma kursa i za svaku napomenu „For your exam“ iz seed-a 003 po jedno pitanje kakvo se "
-        "postavlja na pismenom ispitu, sa modelom odgovora (najviše 150 reči). Prvo napišite svoj odgovor, pa ga "
+        "postavlja na pismenom ispitu, sa uzornim odgovorom (najviše 150 reči). Prvo napišite svoj odgovor, pa ga "
         "uporedite. U notebook-u 15 (`serbian = True`) provera pokazuje koje ključne tačke vaš tekst pominje; to je "
         "nagoveštaj, ne ocena. Ova strana se pravi iz `exercises/explain.md` (`python tools/serbian.py build`), gde "
         "su i ključne tačke i čest pogrešan odgovor.",

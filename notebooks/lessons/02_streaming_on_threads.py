@@ -197,8 +197,11 @@ for name, (result, depths, waits) in [("keeping up", keeping_up), ("falling behi
 # latency, which is what the metrics would show an operator.
 #
 # **Graceful shutdown.** Stop the source, flush the open window, drain the queue (`queue.join()`), then tell the
-# workers to exit and join them. The seed used `daemon=True` threads and `time.sleep(1)`: a daemon thread is killed
-# mid-batch when the program exits, and a sleep is a guess. Here a stop is requested part-way through the stream:
+# workers to exit and join them. The seed gets the order right on a normal exit: `work_queue.join()` waits until
+# every batch is marked done before `stop_event.set()`, so no batch is mid-write then. Its risks are elsewhere: its
+# workers are `daemon=True`, so a Ctrl+C or an exception in the main thread ends the program with workers killed
+# mid-batch; `join()` waits for ever if a worker dies without calling `task_done()`; and `time.sleep(1)` guesses
+# how long the workers take to leave their loop. Here a stop is requested part-way through the stream:
 
 # %%
 import threading
@@ -309,7 +312,7 @@ print(f"files: {files['files']} files in {files['buckets']} buckets (L2 lower bo
 #
 # <details><summary>Answer</summary>
 #
-# Daemon threads are killed when the main thread exits, even in the middle of a batch, so work is lost without a trace; the sleep guesses how long draining takes. Drain with `queue.join()`, signal the workers, and `join()` them.
+# On a normal exit nothing is lost: the seed calls `work_queue.join()`, which returns only when every batch is done, before `stop_event.set()`. The trouble is the other exits. A Ctrl+C or an exception in the main thread ends the program, and daemon threads are killed wherever they are, in the middle of a batch, without a trace. If a worker dies without calling `task_done()`, `join()` never returns. And `sleep(1)` guesses how long the workers take to leave their loop instead of waiting for them. Use non-daemon workers, drain with `queue.join()` (with `task_done()` in a `finally`), signal the workers, `join()` them, and handle Ctrl+C by the same path.
 #
 # </details>
 #

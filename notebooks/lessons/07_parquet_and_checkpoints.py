@@ -353,7 +353,7 @@ print("AQE planned the stateless stream, not the stateful one; a deleted checkpo
 # %% [markdown]
 # ## Summary
 #
-# `writeStream.format("parquet").option("path", ...).option("checkpointLocation", ...).partitionBy(...).outputMode("append").trigger(...).start()` is the stage. Checkpoints (offset log, commit log, state, sink log) make a restarted query continue exactly where it stopped, with no duplicates and no gaps. Partition folders speed up reads. A changed stateful query needs a new checkpoint: Spark refuses a changed key but accepts a changed window length and mixes the windows. The checkpoint also fixes `spark.sql.shuffle.partitions`; AQE acts only on batch queries.
+# `writeStream.format("parquet").option("path", ...).option("checkpointLocation", ...).partitionBy(...).outputMode("append").trigger(...).start()` is the stage. Checkpoints (offset log, commit log, state, sink log) make a restarted query continue exactly where it stopped, with no duplicates and no gaps. Partition folders speed up reads. A changed stateful query needs a new checkpoint: Spark refuses a changed key but accepts a changed window length and mixes the windows. The checkpoint also fixes `spark.sql.shuffle.partitions`; AQE plans batch queries and, since release 4.1, stateless streaming queries, never stateful ones.
 #
 # **Further reading**
 #

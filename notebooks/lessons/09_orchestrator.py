@@ -68,8 +68,9 @@ print("analytics folders written:", sorted(p.name for p in s.analytics_output_pa
 # clock), **available-now** (everything the source holds at start, in as many micro-batches as needed, then
 # stop), **once** (the deprecated one-batch form of available-now), **continuous**
 # (`trigger(continuous="1 second")`: a different engine with long-running tasks and per-record latency, for
-# map-like queries only, no aggregations) and, since release 4.1, **real-time** (`trigger(realTime=...)`: long
-# micro-batches whose records flow through as they arrive, for low-latency stateless pipelines). "Continuous" is
+# map-like queries only, no aggregations) and **real-time** (since release 4.1 in Scala and Java, since 4.2 in
+# Python as `trigger(realTime=...)`: long micro-batches whose records flow through as they arrive, for
+# low-latency stateless pipelines). "Continuous" is
 # therefore *not* the right word for a processing-time query.
 #
 # Below, a second simulated day is played into Kafka from a background thread while the ETL runs on a

@@ -20,7 +20,7 @@
 #
 # - run a query on a processing-time trigger while data keeps arriving, and stop it and its producer cleanly
 # - read a progress record: input and process rates, batch duration, event time, watermark, state
-# - tell from a chart whether a query keeps up with its trigger
+# - tell from a chart whether a query keeps up with its input, and why a batch longer than the trigger alone does not say
 # - find the same charts in the Spark UI's Structured Streaming tab
 #
 # **Prerequisites:** notebooks 06 (windows and watermarks) and 09 (triggers)\
@@ -51,8 +51,9 @@ print(f"one simulated minute every {60 / speedup * 1000:.0f} ms of wall time; a 
 # Every Spark lesson so far ran with an available-now trigger: read what is there, process it, stop. The seed's
 # own mode is different: a query started with `trigger(processingTime=BATCH_INTERVAL)` **never finishes**. Every
 # interval Spark asks Kafka for the offsets that arrived since the last batch, plans a micro-batch over them, runs
-# it, commits, and waits for the next tick. If a batch takes longer than the interval, the next one starts at once:
-# the query is falling behind.
+# it, commits, and waits for the next tick. If a batch takes longer than the interval, the next one starts at once
+# (the trigger no longer paces the batches). That alone is not falling behind: a query falls behind when it
+# processes rows more slowly than they arrive, batch after batch, so each batch finds more waiting than the last.
 #
 # Here `data_gen` replays a simulated day into Kafka from a background thread at a speed-up (a simulated minute
 # every few milliseconds), while the kit's windowed query runs: the union of bikes, taxis and weather, one
@@ -109,7 +110,9 @@ live.drop(columns=["dropped_by_watermark"]).round(1)
 #   Input above processed for batch after batch: the backlog grows.
 # - *Batch duration against the trigger interval.* A bar above the dashed line is a batch that ran longer than
 #   `trigger`; the next one then starts at once. The first batch is the slowest: Spark plans the query, generates
-#   code and loads state for the first time. A query that keeps up has its bars below the line.
+#   code and loads state for the first time. Bars above the line alone do not mean the query is behind: a
+#   query that processes rows faster than they arrive keeps up even when its batches run back to back. It falls
+#   behind when the input rate stays above the process rate (the first panel) and the backlog grows.
 # - *Event time against the watermark.* Event time (simulated 2018) runs far faster than processing time here,
 #   because the replay is sped up. The watermark is a step that follows the newest event time seen, minus
 #   `WATERMARK_DELAY`, one batch later: it is fixed when a batch starts and moves at the end of the batch.
@@ -248,7 +251,7 @@ print("Stopped cleanly, every record read once, the watermark rule held in every
 # %% [markdown]
 # ## Summary
 #
-# A processing-time query runs a micro-batch every trigger interval for as long as it is not stopped. Its progress records say what each batch read, how fast, how long it took, the watermark it ran with and the state it kept: the same numbers the Spark UI charts. Bars above the trigger line mean the query is falling behind. Stopping a query abandons the batch in flight; the checkpoint makes the restart read everything exactly once.
+# A processing-time query runs a micro-batch every trigger interval for as long as it is not stopped. Its progress records say what each batch read, how fast, how long it took, the watermark it ran with and the state it kept: the same numbers the Spark UI charts. Bars above the trigger line mean the batches run back to back; the query falls behind only when its process rate stays below the input rate. Stopping a query abandons the batch in flight; the checkpoint makes the restart read everything exactly once.
 #
 # **Further reading**
 #
@@ -260,7 +263,7 @@ print("Stopped cleanly, every record read once, the watermark rule held in every
 #
 # - A processing-time query runs a batch every trigger interval until stopped (→ *Summary*)
 # - A progress record gives input and process rates, batch duration, watermark and state rows (→ *Summary*)
-# - Batches longer than the trigger interval mean the query is falling behind (→ *Reading the chart.*)
+# - A batch longer than the trigger interval is followed at once by the next; the query falls behind only when its process rate stays below the input rate (→ *Reading the chart.*)
 # - The Spark UI's Structured Streaming tab charts the same numbers (→ *The Spark UI.*)
 # - After a stop the checkpoint keeps offsets, watermark and state for the restart (→ *After the stop.*)
 

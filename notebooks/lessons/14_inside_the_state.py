@@ -21,7 +21,8 @@
 # - read the state a query keeps (windows, both sides of a join, deduplication ids) with the state data source,
 #   batch by batch and as a change feed, and match it to the progress records
 # - choose between the default state store and RocksDB, from measurements
-# - write arbitrary state with `transformWithStateInPandas`: a value with a time to live and an event-time timer
+# - write arbitrary state with `transformWithStateInPandas` (or the Row-based `transformWithState`): a value with a
+#   time to live and an event-time timer
 # - run a stateless Kafka-to-Kafka query in real-time mode and measure its latency against micro-batches
 # - say why the Kafka sink is at-least-once, and make a `foreachBatch` write idempotent with its batch id
 #
@@ -121,7 +122,8 @@ held
 # The reader and the progress records agree on every batch: `numRowsTotal` *is* the number of keys in the store.
 # The 08:00 window stays in state until the watermark (08:21 after round 2) passes its end, 08:15; then the
 # append-mode batch emits it and removes it (`numRowsRemoved` 1). The **change feed** shows the same history as
-# events: each batch's inserts and updates, and the delete when a window was evicted.
+# events: an `update` for every key a batch wrote (a new window is an `update` too: the feed has no separate
+# insert), and a `delete` when a window was evicted.
 
 # %%
 feed = (read_state(spark, counts_cp, changes_from=0)
@@ -282,8 +284,10 @@ plt.show()
 # snapshots. The memory each reports differs in kind: the default's is the size of its maps and grows with the
 # keys; RocksDB's includes its block cache and write buffers, a few megabytes even for a small state, but outside
 # the JVM heap. On a laptop and a few thousand keys the default is as fast or faster; RocksDB pays off when the
-# state no longer fits comfortably on the heap (millions of keys), because its memory is bounded and off the
-# garbage collector's way.
+# state no longer fits comfortably on the heap (millions of keys), because it keeps the state off the heap, out
+# of the garbage collector's way. Its native memory is not capped by default
+# (`spark.sql.streaming.stateStore.rocksdb.boundedMemoryUsage` is `false`); turn that on, with `maxMemoryUsageMB`,
+# to give all RocksDB instances of an executor one limit.
 
 # %%
 same_rows = (measured["hdfs"]["_ops"]["rows"].tolist() == measured["rocksdb"]["_ops"]["rows"].tolist())
@@ -323,7 +327,9 @@ print("the restarted query reports RocksDB metrics:", any(name.startswith("rocks
 #
 # Windows, joins and deduplication are state Spark manages for you. When the rule is yours (alert when a station
 # has had no trip for `idle_minutes`; keep a running profile per user) Spark 4 offers **`transformWithState`**
-# (in Python, `transformWithStateInPandas`): a `StatefulProcessor` class whose methods Spark calls per key:
+# (in Python `transformWithState`, which hands rows over as `Row`s, since 4.1, and `transformWithStateInPandas`,
+# which hands them over as pandas DataFrames; this lesson uses the second): a `StatefulProcessor` class whose
+# methods Spark calls per key:
 #
 # - `init(handle)`: declare the state variables: **value** state (one value per key), **list** state, **map**
 #   state, each with an optional **time to live** (TTL: the value expires after that much *processing* time
@@ -439,10 +445,12 @@ except Exception as err:  # the query fails in its first batch, when the process
 #
 # Micro-batches have a floor on latency: a record waits for the next trigger, then for the batch's planning, its
 # tasks and its commit. Seed 003 calls Spark "micro-batch, not true real-time"; that is no longer the whole truth.
-# Since release 4.1, `trigger(realTime="5 minutes")` runs a query in **real-time mode**: each "batch" is a
-# long-running set of tasks that read, process and write records *as they arrive*, and the batch duration is only
-# how often Spark checkpoints. It is for stateless queries (filter, parse, route) from Kafka to Kafka or to
-# `foreach`, in update mode, and it needs a task slot for every source partition at once.
+# Real-time mode came in release 4.1 for Scala and Java (`Trigger.RealTime`); Python got
+# `trigger(realTime="5 minutes")` in 4.2. It runs a query in **real-time mode**: each "batch" is a long-running
+# set of tasks that read, process and write records *as they arrive*, and the batch duration is only how often
+# Spark checkpoints. In 4.2 it is for stateless queries (filter, parse, route, a join with a broadcast static
+# table) that read Kafka and write to Kafka, `foreach`, the console or memory, in update mode, and it needs a task
+# slot for every source partition at once.
 #
 # The race: the kit's parsing routes valid bike trips to one topic and malformed ones to a quarantine topic; one
 # query on real-time mode, the same query on a 1-second processing-time trigger. A producer sends
@@ -499,7 +507,8 @@ print("real-time mode's median latency is below a quarter of the micro-batch que
 # duration: hundreds of milliseconds at best. In real-time mode the tasks are already running and a record is
 # written moments after it arrives: milliseconds. The price: the tasks hold their cores for the whole batch
 # duration (a query with 8 Kafka partitions needs 8 free task slots, all the time), and only stateless
-# operations are allowed in release 4.2. What it refuses, in Spark's own words:
+# operations are allowed in release 4.2: no aggregation and no stream–stream join (a stream–static join passes
+# if the static side is broadcast). What it refuses, in Spark's own words:
 
 # %%
 from pyspark.errors import PySparkException
@@ -577,11 +586,13 @@ print(f"foreachBatch writing each batch id once: {files.count()} rows in "
 
 # %% [markdown]
 # The replayed batch was the second one (20 trips): the Kafka topic got them twice. Two ways to live with an
-# at-least-once sink: **deduplicate downstream** by a key the records carry (the trip id here; a consumer that
-# keeps the last offset per key, or a compacted topic), or write with **`foreachBatch` keyed by the batch id**:
+# at-least-once sink: **deduplicate downstream** by a key the records carry (the trip id here: a consumer that
+# keeps one record per key), or write with **`foreachBatch` keyed by the batch id**:
 # the batch id is stable across restarts, so writing batch 1 again (the `overwrite` of its own folder, or a
 # `MERGE` keyed by id into a table) replaces its first copy instead of adding to it. Kafka's transactional
-# producer can make writes exactly-once, but Spark's Kafka sink does not use it.
+# producer can make writes exactly-once, but Spark's Kafka sink does not use it. A compacted topic does not
+# deduplicate for you: the broker compacts later, in the background, never touches the active segment and
+# promises only to keep *at least* the last record per key, so a reader can still see both copies.
 
 # %% [markdown] tags=["questions"]
 # ## Check yourself
@@ -630,7 +641,7 @@ print(f"foreachBatch writing each batch id once: {files.count()} rows in "
 #
 # <details><summary>Answer</summary>
 #
-# It runs only stateless queries in release 4.2 (no aggregations, windows or joins), writes only to Kafka or `foreach` sinks (not files), and its tasks occupy a core per source partition for the whole batch duration, whether records come or not. A query whose output is a file table or a windowed aggregate, or one that runs on a few cores shared with other work, is better off with micro-batches.
+# It runs only stateless queries in release 4.2 (no aggregations, windows or stream–stream joins; a stream–static join only with a broadcast static side), writes only to the Kafka, `foreach`, console and memory sinks (not files), and its tasks occupy a core per source partition for the whole batch duration, whether records come or not. A query whose output is a file table or a windowed aggregate, or one that runs on a few cores shared with other work, is better off with micro-batches.
 #
 # </details>
 #
@@ -649,8 +660,8 @@ print("The state reader matched every progress record; IdleStations and session_
 # source reads it back (per batch, per join side, per state variable, or as a change feed), and its row count is
 # the progress record's `numRowsTotal`. The default provider keeps state on the JVM heap; RocksDB keeps it off
 # the heap with changelog checkpointing, and a checkpoint keeps the provider it started with.
-# `transformWithStateInPandas` gives you value, list and map state with TTL and timers for rules no window can
-# state. Real-time mode brings stateless Kafka-to-Kafka queries down to milliseconds. The Kafka sink is
+# `transformWithState` and `transformWithStateInPandas` give you value, list and map state with TTL and timers
+# for rules no window can state. Real-time mode brings stateless Kafka-to-Kafka queries down to milliseconds. The Kafka sink is
 # at-least-once: deduplicate by key downstream, or write with `foreachBatch` keyed by the batch id.
 #
 # **Further reading**
@@ -666,8 +677,8 @@ print("The state reader matched every progress record; IdleStations and session_
 # - `format("statestore")` reads the state back; its row count is the progress record's `numRowsTotal` (→ *Where the state lives*)
 # - The default provider keeps state on the JVM heap; RocksDB off the heap, with changelog checkpointing (→ *Two state stores: the default and RocksDB*)
 # - A restarted checkpoint keeps its provider, silently (→ *Restarting a checkpoint with the other provider.*)
-# - `transformWithStateInPandas`: value/list/map state, event-time timers; TTL only with processing time (→ *TTL counts processing time.*)
-# - Real-time mode: milliseconds for stateless Kafka-to-Kafka queries; aggregations and file sinks refused (→ *Real-time mode*)
+# - `transformWithState` / `transformWithStateInPandas`: value/list/map state, event-time timers; TTL only with processing time (→ *TTL counts processing time.*)
+# - Real-time mode: milliseconds for stateless Kafka-to-Kafka queries; aggregations, stream–stream joins and file sinks refused (→ *Real-time mode*)
 # - The Kafka sink is at-least-once; dedupe by key or write `foreachBatch` keyed by the batch id (→ *The Kafka sink is at-least-once*)
 
 # %% [markdown]

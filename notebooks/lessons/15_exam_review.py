@@ -133,7 +133,7 @@ serbian: bool = False  # show the model answers in Serbian
 #
 # <details><summary>Answer</summary>
 #
-# Daemon threads are killed when the main thread exits, even in the middle of a batch, so work is lost without a trace; the sleep guesses how long draining takes. Drain with `queue.join()`, signal the workers, and `join()` them.
+# On a normal exit nothing is lost: the seed calls `work_queue.join()`, which returns only when every batch is done, before `stop_event.set()`. The trouble is the other exits. A Ctrl+C or an exception in the main thread ends the program, and daemon threads are killed wherever they are, in the middle of a batch, without a trace. If a worker dies without calling `task_done()`, `join()` never returns. And `sleep(1)` guesses how long the workers take to leave their loop instead of waiting for them. Use non-daemon workers, drain with `queue.join()` (with `task_done()` in a `finally`), signal the workers, `join()` them, and handle Ctrl+C by the same path.
 #
 # </details>
 #
@@ -713,7 +713,7 @@ serbian: bool = False  # show the model answers in Serbian
 #
 # <details><summary>Answer</summary>
 #
-# It runs only stateless queries in release 4.2 (no aggregations, windows or joins), writes only to Kafka or `foreach` sinks (not files), and its tasks occupy a core per source partition for the whole batch duration, whether records come or not. A query whose output is a file table or a windowed aggregate, or one that runs on a few cores shared with other work, is better off with micro-batches.
+# It runs only stateless queries in release 4.2 (no aggregations, windows or stream–stream joins; a stream–static join only with a broadcast static side), writes only to the Kafka, `foreach`, console and memory sinks (not files), and its tasks occupy a core per source partition for the whole batch duration, whether records come or not. A query whose output is a file table or a windowed aggregate, or one that runs on a few cores shared with other work, is better off with micro-batches.
 #
 # </details>
 #
