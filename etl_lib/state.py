@@ -91,8 +91,9 @@ def read_state(spark: "SparkSession", checkpoint: str | Path, *, batch_id: int |
 
     ``batch_id`` picks the state after that batch (default: the last committed one); ``join_side`` ("left" or
     "right") one side of a stream–stream join; ``state_var`` one state variable of a transformWithState
-    processor; ``changes_from`` returns the change feed instead: a row per key added, updated or deleted by each
-    batch from that one on (columns ``batch_id``, ``change_type``, ``key``, ``value``).
+    processor; ``changes_from`` returns the change feed instead: a row per key each batch wrote or deleted,
+    from that batch on (columns ``batch_id``, ``change_type``, ``key``, ``value``; ``change_type`` is "update"
+    for a key written, a new one included, and "delete"; lesson 14 shows the feed).
     """
     if not (Path(str(checkpoint)) / "state").is_dir() and "://" not in str(checkpoint):
         raise ConfigError(f"{checkpoint} holds no state: it is not the checkpoint of a stateful query "
