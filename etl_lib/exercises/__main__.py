@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     klass.add_argument("--jobs", type=int, default=1, help="students graded at the same time")
     klass.add_argument("--same-cases", action="store_true",
                        help="give every student the cases make grade shows (default: each their own variant)")
+    klass.add_argument("--no-sandbox", action="store_true",
+                       help="grade without bubblewrap where it cannot run: each student's code then runs as you "
+                            "and sees what you see; every gradebook row is marked unsandboxed")
+    klass.add_argument("--max-processes", type=int, default=None, metavar="N",
+                       help="processes and threads one student's grading may run at once, where the kernel's "
+                            "cgroups allow a limit (default 2048; a Spark JVM runs a few hundred threads)")
     sub.add_parser("list", help="list the exercises")
     sub.add_parser("prove", help="check that every wrong solution in exercises/mutants/ fails on its requirement")
     args = parser.parse_args(argv)

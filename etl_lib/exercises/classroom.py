@@ -13,7 +13,11 @@ etl_lib.exercises grade`` in a process (and process session) of their own, with
 - a wall-time limit and a memory limit (the resident memory of every process
   of that session: the grader's Python and its Spark JVM together); a student
   over either is stopped, as a whole session;
-- their own variant of the hidden cases (``--student``), unless ``--same-cases``.
+- their own variant of the hidden cases (``--student``), unless ``--same-cases``;
+- a sandbox (bubblewrap, :mod:`etl_lib.exercises.sandbox`): the kit read-only without its solutions, only
+  their own submission and work folder, a cleared environment, a PID namespace that ends every process they
+  started, and the kernel's memory and process limits where the machine allows them.  Without bubblewrap
+  grade-class refuses, unless ``--no-sandbox``, which marks every row unsandboxed.
 
 The grading process appends each result to a report as it is known, so a
 student whose code loops, exits, crashes the interpreter or eats the memory
@@ -33,7 +37,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -46,6 +49,7 @@ from typing import Any
 from ..core.settings import Settings
 from ..core.variants import student_slug
 from .grader import EXERCISES, _notebook_lesson, submitted_notebooks
+from .sandbox import DEFAULT_MAX_PROCESSES, Sandbox, Unconfined, find_sandbox
 
 __all__ = ["Submission", "StudentRow", "find_submissions", "grade_submission", "grade_class", "write_gradebook",
            "write_html", "grade_class_main"]
@@ -81,6 +85,7 @@ class StudentRow:
     results: dict[str, dict[str, Any]] = field(default_factory=dict)  # exercise -> its Result as a dict
     notes: list[str] = field(default_factory=list)
     log: str = ""
+    sandbox: str = "none"  # "bubblewrap", or "none" when graded with --no-sandbox
 
     def status(self, exercise: str) -> str:
         r = self.results.get(exercise)
@@ -110,26 +115,6 @@ def find_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
 
 
 # ----------------------------------------------------------------------------- one student
-def session_rss_mb(session: int) -> float:
-    """Resident memory of every process in session ``session`` (Linux /proc), in MB; 0.0 where unknown."""
-    total = 0
-    page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-    try:
-        pids = [p for p in os.listdir("/proc") if p.isdigit()]
-    except OSError:
-        return 0.0
-    for pid in pids:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
-            if int(fields[3]) != session:  # state ppid pgrp session ...
-                continue
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
-        except (OSError, ValueError, IndexError):
-            continue  # the process ended while we looked
-    return total / 2**20
-
-
 def _read_events(report: Path) -> list[dict[str, Any]]:
     events = []
     if report.exists():
@@ -167,17 +152,20 @@ def _last_words(path: Path, lines: int = 3) -> str:
 
 def grade_submission(sub: Submission, out: Path, settings: Settings, *, timeout: float, memory_mb: int,
                      same_cases: bool = False, poll: float = 0.25,
-                     halt: threading.Event | None = None) -> StudentRow:
+                     halt: threading.Event | None = None, sandbox: Sandbox | None = None) -> StudentRow:
     """Grade one student in a child process with their own DATA_DIR; stop it at ``timeout`` s or ``memory_mb``.
 
     ``halt``: set when the whole class is interrupted (Ctrl+C); the student's session is stopped at once.
+    ``sandbox``: where the child runs (:func:`~etl_lib.exercises.sandbox.find_sandbox`); None: unsandboxed.
     """
+    runner = sandbox or Unconfined()
+    out = Path(out).resolve()  # the sandbox binds the student's folders at the paths the grader is given
     slug = student_slug(sub.student)
     work, report, log = out / "work" / slug, out / "reports" / f"{slug}.jsonl", out / "logs" / f"{slug}.txt"
     for folder in (work, report.parent, log.parent):
         folder.mkdir(parents=True, exist_ok=True)
     report.unlink(missing_ok=True)
-    row = StudentRow(sub.student, "graded", log=str(log.relative_to(out)))
+    row = StudentRow(sub.student, "graded", log=str(log.relative_to(out)), sandbox=runner.name)
     if not submitted_notebooks(sub.path):
         row.outcome = "empty"
         row.notes.append(f"{sub.path.name} holds no NN_*.ipynb exercise notebook")
@@ -195,27 +183,33 @@ def grade_submission(sub: Submission, out: Path, settings: Settings, *, timeout:
     t0 = time.monotonic()
     stopped = None
     with open(log, "wb") as log_file:
-        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, cwd=str(work), start_new_session=True)
-        while proc.poll() is None:
-            rss = session_rss_mb(proc.pid)
-            row.peak_mb = max(row.peak_mb, rss)
-            if time.monotonic() - t0 > timeout:
-                stopped = "timeout"
-            elif rss > memory_mb:
-                stopped = "memory"
-            elif halt is not None and halt.is_set():
-                stopped = "halted"
-            if stopped:
-                break
-            time.sleep(poll)
-        # The whole session: a stopped grader, or what one left running (a Spark JVM after the Python exited).
+        run = runner.start(cmd, env=env, work=work, report=report, submission=sub.path, name=slug, stdout=log_file)
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        proc.wait()
+            while run.proc.poll() is None:
+                rss = run.rss_mb()
+                row.peak_mb = max(row.peak_mb, rss)
+                if time.monotonic() - t0 > timeout:
+                    stopped = "timeout"
+                # With the kernel's limit, the kernel decides (resident memory counts shared pages once per
+                # process, so a few hundred forks of one grader would look far bigger than they are).
+                elif run.out_of_memory() or (not runner.kernel_memory and rss > memory_mb):
+                    stopped = "memory"
+                elif halt is not None and halt.is_set():
+                    stopped = "halted"
+                if stopped:
+                    break
+                time.sleep(poll)
+            if stopped is None and run.out_of_memory():
+                stopped = "memory"  # the kernel killed the grading process itself
+            kernel_peak = run.group.peak_mb() if run.group is not None else 0.0
+            refused_forks = run.group.refused_forks() if run.group is not None else 0
+        finally:
+            # The whole grading: a stopped grader, or what one left running (a Spark JVM after the Python
+            # exited, a double-forked child of the student's code).
+            run.stop()
     row.seconds = round(time.monotonic() - t0, 1)
+    if kernel_peak:  # what the kernel charged: shared pages once (a fork counts only what it changes), page cache in
+        row.peak_mb = kernel_peak
     if stopped == "halted":
         _delete_topics(settings, f"exercise.{slug}.")
         return row  # the class was interrupted: no row is written
@@ -231,17 +225,24 @@ def grade_submission(sub: Submission, out: Path, settings: Settings, *, timeout:
         row.outcome = "timeout"
         row.notes.append(f"stopped after {timeout:.0f} s {_where(events)}: an endless loop, or a wait that never "
                          "ends? The exercises graded before it keep their result.")
+    elif stopped == "memory" and runner.kernel_memory:
+        row.outcome = "memory"
+        row.notes.append(f"stopped {_where(events)}: its processes reached the {memory_mb:,} MB limit, and the "
+                         "kernel ended one of them. The exercises graded before it keep their result.")
     elif stopped == "memory":
         row.outcome = "memory"
         row.notes.append(f"stopped {_where(events)}: its processes held {row.peak_mb:,.0f} MB, over the "
                          f"{memory_mb:,} MB limit. The exercises graded before it keep their result.")
     elif not done:
         row.outcome = "crashed"
-        code = proc.returncode
+        code = run.returncode()
         how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
         said = _last_words(log)
         row.notes.append(f"the grading process ended with {how} {_where(events)}, before it finished"
                          + (f"; it said: {said}" if said else ""))
+    if refused_forks:
+        row.notes.append(f"it tried to run more than {sandbox.max_processes:,} processes and threads at once; the "
+                         f"kernel refused {refused_forks:,} of them")
     if row.outcome != "graded":
         for name in sub.expected():
             row.results.setdefault(name, {"status": row.outcome, "passed": 0, "total": 0, "failure": row.notes[-1],
@@ -269,9 +270,10 @@ def _delete_topics(settings: Settings, prefix: str) -> None:
 
 # ----------------------------------------------------------------------------- the class
 def grade_class(subs: list[Submission], out: Path, settings: Settings, *, timeout: float, memory_mb: int,
-                jobs: int = 1, same_cases: bool = False,
+                jobs: int = 1, same_cases: bool = False, sandbox: Sandbox | None = None,
                 echo: Callable[[str], None] = print) -> list[StudentRow]:
-    """Grade every submission (``jobs`` at a time); print one line per student as they finish.
+    """Grade every submission (``jobs`` at a time, each in ``sandbox``; None: unsandboxed); print one line per
+    student as they finish.
 
     On Ctrl+C (or any error here) the students being graded are stopped and the rest are not started, so
     that the caller can stop the broker with no grader still on it.
@@ -281,7 +283,7 @@ def grade_class(subs: list[Submission], out: Path, settings: Settings, *, timeou
 
     def one(sub: Submission) -> StudentRow:
         row = grade_submission(sub, out, settings, timeout=timeout, memory_mb=memory_mb, same_cases=same_cases,
-                               halt=halt)
+                               halt=halt, sandbox=sandbox)
         if halt.is_set():
             return row
         total = len(set(sub.expected()) | set(row.results))
@@ -316,17 +318,18 @@ def concept_columns(exercises: list[str]) -> dict[str, list[str]]:
 
 def write_gradebook(rows: list[StudentRow], exercises: list[str], path: Path) -> Path:
     """``gradebook.csv``: student, outcome, passed, of, seconds, peak MB, one column per exercise (its status),
-    one per concept (``concept:<id>``, passed/total of its exercises), note."""
+    one per concept (``concept:<id>``, passed/total of its exercises), the sandbox it ran in (``none``:
+    graded unsandboxed, with ``--no-sandbox``), note."""
     concepts = concept_columns(exercises)
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["student", "outcome", "passed", "of", "seconds", "peak_memory_mb", *exercises,
-                    *(f"concept:{c}" for c in concepts), "note"])
+                    *(f"concept:{c}" for c in concepts), "sandbox", "note"])
         for r in rows:
             w.writerow([r.student, r.outcome, sum(r.status(e) == "pass" for e in exercises), len(exercises),
                         r.seconds, round(r.peak_mb), *(r.status(e) for e in exercises),
                         *(f"{sum(r.status(e) == 'pass' for e in ex)}/{len(ex)}" for ex in concepts.values()),
-                        " / ".join(r.notes)])
+                        r.sandbox, " / ".join(r.notes)])
     return path
 
 
@@ -350,8 +353,10 @@ def write_html(rows: list[StudentRow], exercises: list[str], path: Path, title: 
             tip = e(res.get("failure") or "")
             cells.append(f"<td style='background:{_COLOURS.get(status, '#fff')}' title='{tip}'>{e(status)}{checks}</td>")
         passed = sum(r.status(x) == "pass" for x in exercises)
+        boxed = (f"<td>{e(r.sandbox)}</td>" if r.sandbox != "none"
+                 else "<td style='background:#ffcdd2'>unsandboxed</td>")
         body.append(f"<tr><th><a href='{e(r.log)}'>{e(r.student)}</a></th><td>{e(OUTCOMES[r.outcome])}</td>"
-                    f"<td>{passed}/{len(exercises)}</td>{''.join(cells)}<td>{r.seconds:.0f} s</td>"
+                    f"<td>{passed}/{len(exercises)}</td>{''.join(cells)}<td>{r.seconds:.0f} s</td>{boxed}"
                     f"<td class='note'>{e(' / '.join(r.notes))}</td></tr>")
     n = max(1, len(rows))
     rates = "".join(f"<td>{100 * sum(r.status(x) == 'pass' for r in rows) / n:.0f} %</td>" for x in exercises)
@@ -360,18 +365,23 @@ def write_html(rows: list[StudentRow], exercises: list[str], path: Path, title: 
         f"<td>{100 * sum(r.status(x) == 'pass' for r in rows for x in ex) / (n * len(ex)):.0f} %</td></tr>"
         for c, ex in concepts.items())
     bad = sum(r.outcome != "graded" for r in rows)
+    loose = sum(r.sandbox == "none" for r in rows)
+    warning = (f"<p style='background:#ffcdd2;padding:6px'><b>{loose} of {len(rows)} students graded unsandboxed "
+               "(--no-sandbox)</b>: their code ran as the instructor, could read the solutions, the other "
+               "submissions and the instructor's environment, and could leave processes behind.</p>"
+               if loose else "")
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
 <style>body{{font:14px system-ui,sans-serif;margin:1.5em}} table{{border-collapse:collapse;margin-bottom:1.5em}}
 td,th{{border:1px solid #bbb;padding:3px 6px;text-align:center}} th small{{color:#666}}
 td.note{{text-align:left;max-width:40em;font-size:12px}}</style></head><body>
-<h1>{e(title)}</h1>
+<h1>{e(title)}</h1>{warning}
 <p>{len(rows)} students, {len(exercises)} exercises; {bad} grading run(s) stopped or crashed (their row says why;
 exercises graded before that keep their result). Hover a cell for the smallest failing case and its hint; a
 student's name opens what the grader printed for them.</p>
-<table><tr><th>student</th><th>outcome</th><th>passed</th>{head}<th>time</th><th>note</th></tr>
+<table><tr><th>student</th><th>outcome</th><th>passed</th>{head}<th>time</th><th>sandbox</th><th>note</th></tr>
 {''.join(body)}
-<tr><th colspan="3">pass rate</th>{rates}<td></td><td></td></tr></table>
+<tr><th colspan="3">pass rate</th>{rates}<td></td><td></td><td></td></tr></table>
 <h2>Per concept</h2>
 <table><tr><th>concept</th><th>exercises</th><th>pass rate</th></tr>{concept_rows}</table>
 </body></html>
@@ -392,7 +402,8 @@ def grade_class_main(args: Any) -> int:
     """The ``grade-class`` command: find the submissions, make sure one broker answers, grade, write the book.
 
     A broker started here is stopped before this returns (also on Ctrl+C or an error); one that was already
-    running is left as it was.
+    running is left as it was.  Without a working sandbox it refuses (exit code 2) before anything starts,
+    unless ``--no-sandbox``.
     """
     from ..core.broker import ensure_broker
     from ..core.cli import fail, settings_or_exit
@@ -403,8 +414,8 @@ def grade_class_main(args: Any) -> int:
         print(f"Error: {folder} is not a folder. grade-class wants a folder holding one folder or one notebook "
               "per student (the name is the student id).", file=sys.stderr)
         return 2
-    if args.timeout <= 0 or args.memory_mb <= 0 or args.jobs <= 0:
-        print("Error: --timeout, --memory-mb and --jobs must be greater than 0.", file=sys.stderr)
+    if args.timeout <= 0 or args.memory_mb <= 0 or args.jobs <= 0 or (getattr(args, "max_processes", None) or 1) <= 0:
+        print("Error: --timeout, --memory-mb, --jobs and --max-processes must be greater than 0.", file=sys.stderr)
         return 2
     try:
         subs, skipped = find_submissions(folder)
@@ -418,6 +429,13 @@ def grade_class_main(args: Any) -> int:
         return 2
     settings = settings_or_exit()
     out = (args.out or settings.data_dir / "gradebook" / folder.resolve().name).resolve()
+    sandbox: Sandbox | Unconfined = Unconfined()
+    if not getattr(args, "no_sandbox", False):
+        try:
+            sandbox = find_sandbox(settings, memory_mb=args.memory_mb,
+                                   max_processes=getattr(args, "max_processes", None) or DEFAULT_MAX_PROCESSES)
+        except KitError as err:
+            return fail(err)
     needs_broker = any(EXERCISES[x].needs != "python" for s in subs for x in s.expected()) or any(
         not _notebook_lesson(nb) and _is_json(nb) for s in subs for nb in submitted_notebooks(s.path))
     broker = None
@@ -432,7 +450,7 @@ def grade_class_main(args: Any) -> int:
         if broker.owned:
             print("      started for this class; stopped when it is graded")
     try:
-        return _grade_and_write(args, subs, folder, out, settings)
+        return _grade_and_write(args, subs, folder, out, settings, sandbox)
     except KeyboardInterrupt:
         print("Interrupted: the students being graded were stopped; no gradebook written.", file=sys.stderr)
         return 130
@@ -441,8 +459,11 @@ def grade_class_main(args: Any) -> int:
             broker.stop()
 
 
-def _grade_and_write(args: Any, subs: list[Submission], folder: Path, out: Path, settings: Settings) -> int:
+def _grade_and_write(args: Any, subs: list[Submission], folder: Path, out: Path, settings: Settings,
+                     sandbox: "Sandbox | Unconfined") -> int:
     """Grade the class and write the gradebook (the part of ``grade-class`` that runs on the broker)."""
+    for line in sandbox.describe(args.memory_mb):
+        print(line)
     if not Path("/proc/self/stat").exists():
         print(f"Note: this system has no /proc, so the {args.memory_mb:,} MB memory limit cannot be watched; "
               "the time limit still holds.")
@@ -450,7 +471,7 @@ def _grade_and_write(args: Any, subs: list[Submission], folder: Path, out: Path,
           f"and {args.memory_mb:,} MB; {'the same cases for all' if args.same_cases else 'each their own variant'})")
     t0 = time.monotonic()
     rows = grade_class(subs, out, settings, timeout=args.timeout, memory_mb=args.memory_mb, jobs=args.jobs,
-                       same_cases=args.same_cases)
+                       same_cases=args.same_cases, sandbox=sandbox if isinstance(sandbox, Sandbox) else None)
     wall = time.monotonic() - t0
     exercises = exercise_columns(rows, subs)
     csv_path = write_gradebook(rows, exercises, out / "gradebook.csv")

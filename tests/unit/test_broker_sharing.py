@@ -320,7 +320,7 @@ def test_grade_class_stops_the_broker_it_started_also_on_ctrl_c_and_errors(failu
 
     monkeypatch.setattr(classroom, "grade_class", fail)
     args = argparse.Namespace(submissions=tmp_path / "class", out=tmp_path / "out", timeout=10.0, memory_mb=100,
-                              jobs=1, same_cases=False)
+                              jobs=1, same_cases=False, no_sandbox=True, max_processes=2048)
     if failure is KeyboardInterrupt:
         assert classroom.grade_class_main(args) == 130
         assert "Interrupted" in capsys.readouterr().err
