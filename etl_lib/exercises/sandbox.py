@@ -485,12 +485,14 @@ class Sandbox:
                 args += ["--ro-bind", top, top]
         for etc in [*_ETC, *sorted(glob.glob("/etc/java*"))]:
             args += ["--ro-bind-try", etc, etc]
-        for path in self.readonly:
-            args += ["--ro-bind", str(path), str(path)]
         args += ["--proc", "/proc", "--dev", "/dev",
                  "--size", str(self.memory_mb * 2**20), "--tmpfs", "/tmp", "--dir", HOME,
                  "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-cgroup-try", "--disable-userns",
                  "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv"]
+        # The kit, its Python and Java after /tmp's tmpfs, so that a checkout or a venv under /tmp (a CI clone)
+        # is bound on top of it, not hidden by it.
+        for path in self.readonly:
+            args += ["--ro-bind", str(path), str(path)]
         for key, value in sorted(env.items()):
             args += ["--setenv", key, value]
         # After /tmp's tmpfs, so that a class folder under /tmp is bound on top of it, not hidden by it.
