@@ -5,18 +5,22 @@
 or notebook's name is the student id.  Each student is graded by ``python -m
 etl_lib.exercises grade`` in a process (and process session) of their own, with
 
-- their own ``DATA_DIR`` (``OUT/work/<student>``) and their own topics
-  (``exercise.<student>.*``), on the one broker of ``KAFKA_BOOTSTRAP_SERVERS``,
-  which is started once before the first student if no broker answers, and
-  then stopped when the class is graded (also on Ctrl+C or an error; a broker
-  that was already running is left alone);
+- their own ``DATA_DIR`` (``OUT/work/<student>``) and their own Kafka: in the
+  sandbox, a broker of their own, which their grader starts in their work
+  folder on first need, in a network namespace that reaches no other broker
+  (see :mod:`etl_lib.exercises.sandbox`); with ``--no-sandbox``, their own
+  topics (``exercise.<student>.*``) on the one broker of
+  ``KAFKA_BOOTSTRAP_SERVERS``, which is started once before the first student
+  if no broker answers, and then stopped when the class is graded (also on
+  Ctrl+C or an error; a broker that was already running is left alone);
 - a wall-time limit and a memory limit (the resident memory of every process
   of that session: the grader's Python and its Spark JVM together); a student
   over either is stopped, as a whole session;
 - their own variant of the hidden cases (``--student``), unless ``--same-cases``;
 - a sandbox (bubblewrap, :mod:`etl_lib.exercises.sandbox`): the kit read-only without its solutions, only
   their own submission and work folder, a cleared environment, a PID namespace that ends every process they
-  started, and the kernel's memory and process limits where the machine allows them.  Without bubblewrap
+  started (their broker included), a network namespace of their own, and the kernel's memory and process
+  limits where the machine allows them.  Without bubblewrap
   grade-class refuses, unless ``--no-sandbox``, which marks every row unsandboxed.
 
 The grading process appends each result to a report as it is known, so a
@@ -210,8 +214,11 @@ def grade_submission(sub: Submission, out: Path, settings: Settings, *, timeout:
     row.seconds = round(time.monotonic() - t0, 1)
     if kernel_peak:  # what the kernel charged: shared pages once (a fork counts only what it changes), page cache in
         row.peak_mb = kernel_peak
+    # A sandboxed student's topics lived on its own broker, which ended with its sandbox: nothing to tidy.
+    on_class_broker = not isinstance(runner, Sandbox)
     if stopped == "halted":
-        _delete_topics(settings, f"exercise.{slug}.")
+        if on_class_broker:
+            _delete_topics(settings, f"exercise.{slug}.")
         return row  # the class was interrupted: no row is written
     events = _read_events(report)
     for e in events:
@@ -247,7 +254,8 @@ def grade_submission(sub: Submission, out: Path, settings: Settings, *, timeout:
         for name in sub.expected():
             row.results.setdefault(name, {"status": row.outcome, "passed": 0, "total": 0, "failure": row.notes[-1],
                                           "notebook": "", "failed_requirement": None})
-        _delete_topics(settings, f"exercise.{slug}.")  # a stopped grader could not delete its case topics
+        if on_class_broker:  # a stopped grader could not delete its case topics
+            _delete_topics(settings, f"exercise.{slug}.")
     else:
         shutil.rmtree(work, ignore_errors=True)  # kept only where something went wrong, to look at
     return row
@@ -399,11 +407,12 @@ def _is_json(path: Path) -> bool:
 
 
 def grade_class_main(args: Any) -> int:
-    """The ``grade-class`` command: find the submissions, make sure one broker answers, grade, write the book.
+    """The ``grade-class`` command: find the submissions, grade them, write the book.
 
-    A broker started here is stopped before this returns (also on Ctrl+C or an error); one that was already
-    running is left as it was.  Without a working sandbox it refuses (exit code 2) before anything starts,
-    unless ``--no-sandbox``.
+    In the sandbox each student's grader starts a broker of its own, inside it, so none is needed here.  With
+    ``--no-sandbox`` the students share the broker of ``KAFKA_BOOTSTRAP_SERVERS``: one that answers, or one
+    started here and stopped before this returns (also on Ctrl+C or an error).  Without a working sandbox it
+    refuses (exit code 2) before anything starts, unless ``--no-sandbox``.
     """
     from ..core.broker import ensure_broker
     from ..core.cli import fail, settings_or_exit
@@ -439,7 +448,11 @@ def grade_class_main(args: Any) -> int:
     needs_broker = any(EXERCISES[x].needs != "python" for s in subs for x in s.expected()) or any(
         not _notebook_lesson(nb) and _is_json(nb) for s in subs for nb in submitted_notebooks(s.path))
     broker = None
-    if needs_broker:
+    if needs_broker and isinstance(sandbox, Sandbox):
+        # No broker outside: no sandbox could reach it.
+        print("Kafka: each student's own broker, started by their grader inside their sandbox when a case needs "
+              "it (their network reaches no other)")
+    elif needs_broker:
         print(f"Kafka: {settings.kafka_bootstrap_servers} (one broker for the whole class)")
         try:
             # Started here, once, if none answers: never by a student's process (the graders are this run's

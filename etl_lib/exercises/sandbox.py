@@ -27,7 +27,17 @@ mounts:
   Spark need and the student's own kit settings (:func:`sandbox_env`), handed
   to bwrap through a file (``--args``), not on its command line, which every
   user of the machine can read;
-- the host's network, as the broker and Spark's driver need the loopback.
+- a network namespace of its own (``--unshare-net``): only a loopback device,
+  which bwrap brings up, and nothing of this machine's network.  A connection
+  to a port of this machine (the class's or the instructor's broker, another
+  student's, any local service) is refused by the kernel (``ECONNREFUSED``
+  on 127.0.0.1, ``ENETUNREACH`` on another address).  Kafka is the student's
+  own: ``KAFKA_BOOTSTRAP_SERVERS`` is :data:`SANDBOX_BOOTSTRAP`, where nothing
+  answers, so the grader (:meth:`~etl_lib.exercises.grader.Context.bootstrap`)
+  starts a broker in the student's work folder on first need.  That broker
+  is a process of the sandbox: it counts in the student's memory limit and
+  dies with its PID namespace.  The class broker's login (``KAFKA_SASL_*``,
+  ``KAFKA_SECURITY_PROTOCOL``, ``KAFKA_SSL_CA_FILE``) is not passed in.
 
 Memory and processes are limited by the kernel where this machine lets the kit
 create a child cgroup (:class:`CgroupLimits`: cgroup v2 ``memory.max`` and
@@ -76,6 +86,11 @@ _ETC = ("/etc/hosts", "/etc/host.conf", "/etc/hostname", "/etc/resolv.conf", "/e
 _ENV_NAMES = ("PATH", "LANG", "LANGUAGE", "TZ", "JAVA_HOME", "PYTHONUNBUFFERED")
 _ENV_PREFIXES = ("LC_", "SPARK_", "PYSPARK_")
 HOME = "/tmp/home"
+#: KAFKA_BOOTSTRAP_SERVERS in every sandbox: its network namespace is its own, so every student can use one port.
+SANDBOX_BOOTSTRAP = "127.0.0.1:9092"
+# How the class's broker is reached and logged in to: kept outside the sandbox, whose broker is its own and plain.
+_CLASS_BROKER_LOGIN = ("KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME",
+                       "KAFKA_SASL_PASSWORD", "KAFKA_SSL_CA_FILE")
 # Last of bwrap's options: the sandbox's root (a tmpfs holding the mount points bwrap made) read-only, so that
 # only the work folder, the report, /tmp (HOME in it) and /dev/shm, all but the first two private, are writable.
 _SEAL = ("--remount-ro", "/")
@@ -412,12 +427,16 @@ class StudentGroup:
 # ----------------------------------------------------------------------------- the sandbox
 def sandbox_env(env: dict[str, str], settings: Settings) -> dict[str, str]:
     """The environment the student's process gets: from ``env`` (the grading environment grade-class built)
-    only PATH, the locale, Java's and Spark's variables and the kit's own settings; HOME and TMPDIR private."""
-    kit = set(settings.as_env())
+    only PATH, the locale, Java's and Spark's variables and the kit's own settings; HOME and TMPDIR private.
+
+    Kafka is the sandbox's own broker at :data:`SANDBOX_BOOTSTRAP` (a plain one, as the grader starts it), so
+    the class broker's address and login stay outside: a password there would be the student's to read."""
+    kit = set(settings.as_env()) - set(_CLASS_BROKER_LOGIN)
     kept = {k: v for k, v in env.items()
             if k in _ENV_NAMES or k in kit or k.startswith(_ENV_PREFIXES)}
     # The checkout is read-only in the sandbox: no __pycache__ writes to try.
-    return {**kept, "HOME": HOME, "TMPDIR": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"}
+    return {**kept, "HOME": HOME, "TMPDIR": "/tmp", "PYTHONDONTWRITEBYTECODE": "1",
+            "KAFKA_BOOTSTRAP_SERVERS": SANDBOX_BOOTSTRAP}
 
 
 def _java_home() -> Path | None:
@@ -429,7 +448,7 @@ def _java_home() -> Path | None:
     return Path(java).resolve().parents[1] if java else None
 
 
-def _readonly_paths(settings: Settings) -> list[Path]:
+def _readonly_paths() -> list[Path]:
     """Every host path the sandbox shows read-only, outside /usr and /etc: Python, Java, the kit's parts.
 
     Each at the path this process names it by and, where a symbolic link leads elsewhere, at its real path too
@@ -444,8 +463,6 @@ def _readonly_paths(settings: Settings) -> list[Path]:
     java = _java_home()
     if java is not None:
         named.append(java)
-    if settings.kafka_ssl_ca_file:
-        named.append(settings.kafka_ssl_ca_file)
     paths = {q for p in named for q in (Path(os.path.abspath(p)), Path(p).resolve()) if q.exists()}
     shown: list[Path] = []
     for p in sorted(paths, key=lambda p: len(p.parts)):  # a folder before what lies inside it
@@ -467,7 +484,7 @@ class Sandbox:
         self.bwrap, self.version, self.settings = bwrap, version, settings
         self.memory_mb, self.max_processes = memory_mb, max_processes
         self.limits, self.why_no_limits = limits, why_no_limits
-        self.readonly = _readonly_paths(settings)
+        self.readonly = _readonly_paths()
 
     @property
     def kernel_memory(self) -> bool:
@@ -487,7 +504,8 @@ class Sandbox:
             args += ["--ro-bind-try", etc, etc]
         args += ["--proc", "/proc", "--dev", "/dev",
                  "--size", str(self.memory_mb * 2**20), "--tmpfs", "/tmp", "--dir", HOME,
-                 "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-cgroup-try", "--disable-userns",
+                 "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-cgroup-try",
+                 "--disable-userns",
                  "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv"]
         # The kit, its Python and Java after /tmp's tmpfs, so that a checkout or a venv under /tmp (a CI clone)
         # is bound on top of it, not hidden by it.
@@ -537,7 +555,8 @@ class Sandbox:
         """What grade-class prints before the first student: the sandbox and which limits are in force."""
         lines = [f"Sandbox: {self.version}: each student sees the kit read-only without its solutions, only their "
                  "own submission and work folder, a private /tmp and HOME, a cleared environment; every process "
-                 "they start ends with their grading (a PID namespace of their own)"]
+                 "they start ends with their grading (a PID namespace of their own); a network of their own, only "
+                 "its loopback: no broker but their own is reachable"]
         if self.limits is not None:
             lines.append(f"Limits: memory {memory_mb:,} MB and {self.max_processes:,} processes and threads per "
                          f"student, held by the kernel (cgroup v{self.limits.version} "

@@ -131,6 +131,8 @@ def test_a_second_run_is_refused_and_the_last_user_stops_the_broker(tmp_path, ca
 
 
 def test_grade_class_stops_the_broker_it_started(tmp_path):
+    """With --no-sandbox the class shares one broker, which grade-class starts and stops (in its sandbox each
+    student's grader starts its own: tests/integration/test_exercises_graded.py)."""
     bootstrap = f"127.0.0.1:{free_port()}"
     (tmp_path / "class").mkdir()
     (tmp_path / "class" / "ana.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, '
@@ -138,8 +140,8 @@ def test_grade_class_stops_the_broker_it_started(tmp_path):
     env = _env(bootstrap, tmp_path / "data")
     try:
         done = subprocess.run([sys.executable, "-m", "etl_lib.exercises", "grade-class", str(tmp_path / "class"),
-                               "--out", str(tmp_path / "out"), "--timeout", "120"], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=240)
+                               "--out", str(tmp_path / "out"), "--timeout", "120", "--no-sandbox"], cwd=ROOT,
+                              env=env, capture_output=True, text=True, timeout=240)
         assert done.returncode == 0, done.stdout + done.stderr
         assert "started for this class; stopped when it is graded" in done.stdout
         assert (tmp_path / "out" / "gradebook.csv").exists()

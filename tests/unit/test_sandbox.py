@@ -1,14 +1,16 @@
 """grade-class's sandbox (bubblewrap) against a class of attackers, graded in one run.
 
-Six attackers sit between two honest students, each trying what the sandbox must stop: running the
+Seven attackers sit between two honest students, each trying what the sandbox must stop: running the
 instructor's solutions found through ``etl_lib.__file__``; reading the other submissions, the class output
 folder and an earlier student's log; reading the instructor's environment; a double-forked ``setsid()`` child
-that waits to rewrite a later student's report; a (bounded) fork bomb; writes outside its work folder.  The
-students answer the JVM-free exercises (lessons 01 and 03), so no broker or Spark starts.
+that waits to rewrite a later student's report; a (bounded) fork bomb; writes outside its work folder; a
+connection to a port this machine listens on (the sandbox's network is its own).  The students answer the
+JVM-free exercises (lessons 01 and 03), so no broker or Spark starts; an attacker on a real broker outside
+its sandbox is tested in tests/integration/test_exercises_graded.py.
 
-What the sandbox does not stop is not tested here (issue 36, items 1 and 3): code in the grading process can
-still forge its own result lines (an ``atexit`` handler appending to its report) or patch the grader in its
-own process, and can delete other students' topics on the broker.
+What the sandbox does not stop is not tested here (issue 36, item 1): code in the grading process can still
+forge its own result lines (an ``atexit`` handler appending to its report) or patch the grader in its own
+process.
 
 Skipped where bubblewrap cannot run (no bwrap, no user namespaces), unless REQUIRE_SANDBOX is set (CI sets it
 in .ci/run), where it fails instead.
@@ -21,6 +23,7 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from etl_lib.core.settings import load_settings
-from etl_lib.exercises.sandbox import SandboxUnavailable, find_sandbox
+from etl_lib.exercises.sandbox import SANDBOX_BOOTSTRAP, SandboxUnavailable, find_sandbox, sandbox_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "exercises" / "solutions"
@@ -170,6 +173,17 @@ for label, folder in targets.items():
         print("ATTACK6 refused", label, err.strerror)
 """
 
+# OUTSIDE_PORT: a port the test listens on, on this machine's loopback, as a broker outside the sandbox would.
+NETWORK = """
+import socket
+for host in ("127.0.0.1", "localhost"):
+    try:
+        socket.create_connection((host, OUTSIDE_PORT), timeout=5).close()
+        print("ATTACK7 CONNECTED", host)
+    except OSError as err:
+        print("ATTACK7 refused", host, type(err).__name__)
+"""
+
 ATTACKERS = {  # student -> (notebook, attack); sorted between ana (first) and zoe (last)
     "att1-solutions": (CFG, STEAL_SOLUTIONS),
     "att2-snoop": (BFD, SNOOP),
@@ -177,6 +191,7 @@ ATTACKERS = {  # student -> (notebook, attack); sorted between ana (first) and z
     "att4-lurker": (CFG, LURKER),
     "att5-forkbomb": (CFG, FORK_BOMB),
     "att6-vandal": (CFG, VANDAL),
+    "att7-network": (CFG, NETWORK),
 }
 
 
@@ -214,14 +229,17 @@ def _rows(out: Path) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def attacked(tmp_path_factory):
     """The attacking class graded in the sandbox, then zoe graded alone with --no-sandbox (her grade alone, and
-    the marking of an unsandboxed gradebook): (rows, out, stdout, secret, zoe alone's rows, alone's out)."""
+    the marking of an unsandboxed gradebook): (rows, out, stdout, secret, processes left, cgroups left, zoe
+    alone's rows, alone's out, alone's stdout, whether a connection reached the test's listener)."""
     _require_sandbox()
     base = tmp_path_factory.mktemp("attacked")
     subs = base / "class"
     _honest(subs / "ana")
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
     for student, (name, attack) in ATTACKERS.items():
         blank = ROOT / "exercises" / name
-        _notebook(blank, subs / student / name, attack)
+        _notebook(blank, subs / student / name, attack.replace("OUTSIDE_PORT", str(listener.getsockname()[1])))
     _honest(subs / "zoe")
     secret = secrets.token_hex(16)
     env = {**os.environ, "DATA_DIR": str(base / "data"), "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
@@ -236,8 +254,15 @@ def attacked(tmp_path_factory):
         _honest(alone_subs / "zoe")
         alone, _ = _grade_class(alone_subs, alone_out, env, "--no-sandbox")
         assert alone.returncode == 0, alone.stdout + alone.stderr
-        yield (_rows(out), out, done.stdout, secret, left, cgroups, _rows(alone_out), alone_out, alone.stdout)
+        try:  # a connection the kernel completed waits here, accepted or not
+            listener.accept()[0].close()
+            reached = True
+        except BlockingIOError:
+            reached = False
+        yield (_rows(out), out, done.stdout, secret, left, cgroups, _rows(alone_out), alone_out, alone.stdout,
+               reached)
     finally:
+        listener.close()
         for folder in (ROOT, ROOT / "etl_lib", Path(sys.prefix)):  # only if the sandbox failed (the test then fails)
             (folder / "PWNED-by-test_sandbox.txt").unlink(missing_ok=True)
 
@@ -292,7 +317,7 @@ def test_the_instructors_environment_is_not_passed(attacked):
 
 
 def test_a_double_forked_child_dies_with_its_grading_and_the_later_student_keeps_their_grade(attacked):
-    rows, out, _, _, _, _, alone, alone_out, _ = attacked
+    rows, out, _, _, _, _, alone, alone_out, *_ = attacked
     assert "ATTACK4 left a child behind" in _log(out, "att4-lurker")
     assert "SURVIVOR" not in (out / "reports" / "att4-lurker.jsonl").read_text()
     assert "FORGED" not in (out / "reports" / "zoe.jsonl").read_text()
@@ -334,8 +359,33 @@ def test_nothing_outside_the_work_folder_is_writable(attacked):
     assert not (ROOT / "PWNED-by-test_sandbox.txt").exists() and not (ROOT / "etl_lib" / "PWNED-by-test_sandbox.txt").exists()
 
 
+def test_no_port_of_this_machine_is_reachable(attacked):
+    """The sandbox's network namespace holds only its own loopback: a port this machine listens on (as the
+    instructor's broker, another student's, any local service) is refused by the kernel."""
+    rows, out, *_, reached = attacked
+    log = _log(out, "att7-network")
+    assert "ATTACK7 refused 127.0.0.1 ConnectionRefusedError" in log, log
+    assert "ATTACK7 refused localhost" in log and "CONNECTED" not in log, log
+    assert not reached, "a connection from the sandbox reached the test's listener"
+
+
+def test_the_class_brokers_address_and_login_stay_outside():
+    """In the sandbox Kafka is the student's own broker at a fixed address; the class's address, protocol and
+    login (a password) are not passed in; the kit's other Kafka settings (topic names) are."""
+    outside = {"PATH": "/usr/bin", "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:29092",
+               "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_MECHANISM": "PLAIN",
+               "KAFKA_SASL_USERNAME": "instructor", "KAFKA_SASL_PASSWORD": "s3cret", "KAFKA_SSL_CA_FILE": "/ca.pem",
+               "KAFKA_TOPIC_BIKE": "bikes-2026"}
+    inside = sandbox_env(outside, load_settings())
+    assert inside["KAFKA_BOOTSTRAP_SERVERS"] == SANDBOX_BOOTSTRAP == "127.0.0.1:9092"
+    assert not {"KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD",
+                "KAFKA_SSL_CA_FILE"} & set(inside)
+    assert "s3cret" not in inside.values() and inside["KAFKA_TOPIC_BIKE"] == "bikes-2026"
+    assert load_settings(inside).kafka_security_protocol == "PLAINTEXT"
+
+
 def test_no_sandbox_marks_every_row(attacked):
-    *_, alone, alone_out, alone_stdout = attacked
+    *_, alone, alone_out, alone_stdout, _ = attacked
     assert "Sandbox: none (--no-sandbox)" in alone_stdout
     assert [r["sandbox"] for r in alone.values()] == ["none"]
     page = (alone_out / "gradebook.html").read_text(encoding="utf-8")
