@@ -72,8 +72,7 @@ def _field_problem(fields: Column, typed: Column, name: str, kind: str, required
         # Spark reads NaN/Infinity (literals, or the strings "NaN"/"Infinity") as doubles; no measurement is that.
         unusable = unusable | F.isnan(value) | (F.abs(value) == F.lit(float("inf")))
     if kind in ("string", "timestamp"):
-        alone = F.from_json(json, T.StructType([T.StructField(name, T.VariantType())]),
-                            {"mode": "PERMISSIVE", "allowSingleQuotes": "false"})[name]
+        alone = F.from_json(json, T.StructType([T.StructField(name, T.VariantType())]), _OPTIONS)[name]
         container = F.coalesce(F.schema_of_variant(alone).rlike("^(OBJECT|ARRAY)<"), F.lit(False))
         unusable = unusable | (fields[name].rlike(r"^[\[{]") & container)
     problems.append((raw_present & unusable, f"wrong type: {name} is not {kind}"))
@@ -86,10 +85,24 @@ def _field_problem(fields: Column, typed: Column, name: str, kind: str, required
     return expr
 
 
-def _json_problem(json: Column) -> tuple[Column, Column]:
-    """(``fields``, the reason the text is not one JSON object or null) for the raw text ``json``.
+# Strict JSON: single-quoted strings are not JSON (Spark would accept them by default).
+_OPTIONS = {"mode": "PERMISSIVE", "allowSingleQuotes": "false"}
 
-    ``fields`` is the object as ``map<string,string>`` (each value's raw text).
+
+def _wrapped(json: Column, prefix: str, suffix: str, schema: str) -> Column:
+    return F.from_json(F.concat(F.lit(prefix), json, F.lit(suffix)), schema, _OPTIONS)
+
+
+def _object_fields(json: Column) -> Column:
+    """The record as ``map<string,string>`` (each value's raw text), read wrapped as ``{"_": <record>}`` (see
+    :func:`_json_problem`); null when the record is no JSON object."""
+    return _wrapped(json, '{"_":', "}", "struct<_: map<string,string>>")["_"]
+
+
+def _json_problem(json: Column, fields: Column) -> Column:
+    """The reason the text ``json`` is not one JSON object, or null; ``fields`` is :func:`_object_fields` of it,
+    as a column computed once (an expression here would be parsed again for every reference).
+
     Spark's JSON reader stops after the first value and ignores what follows
     (``{...} x`` and two objects in a row parse as the first), so the text is
     parsed wrapped as the value of an object, ``{"_": <text>}``: garbage after
@@ -100,17 +113,11 @@ def _json_problem(json: Column) -> tuple[Column, Column]:
     hold exactly one element.  A text that is not an object gets the same two
     checks with a string element, to tell "not valid JSON" from "not a JSON object".
     """
-    options = {"mode": "PERMISSIVE", "allowSingleQuotes": "false"}
-
-    def parse(prefix: str, suffix: str, schema: str) -> Column:
-        return F.from_json(F.concat(F.lit(prefix), json, F.lit(suffix)), schema, options)
-
-    fields = parse('{"_":', "}", "struct<_: map<string,string>>")["_"]
-    one_object = F.size(parse("[", "]", "array<map<string,string>>")) == 1
-    one_value = (F.size(parse("[", "]", "array<string>")) == 1) & (
-        F.size(parse('{"_":', "}", "map<string,string>")) == 1)
+    one_object = F.size(_wrapped(json, "[", "]", "array<map<string,string>>")) == 1
+    one_value = (F.size(_wrapped(json, "[", "]", "array<string>")) == 1) & (
+        F.size(_wrapped(json, '{"_":', "}", "map<string,string>")) == 1)
     keys = F.map_keys(fields)
-    reason = (
+    return (
         F.when(json.isNull(), F.lit("not valid JSON"))
         .when(fields.isNotNull() & json.rlike(r"\}[ \t\r\n]*[,}]") & ~F.coalesce(one_object, F.lit(False)),
               F.lit("not valid JSON"))
@@ -120,7 +127,6 @@ def _json_problem(json: Column) -> tuple[Column, Column]:
         .when(F.size(keys) != F.size(F.array_distinct(keys)), F.concat(F.lit("duplicated key: "), F.element_at(
             F.filter(keys, lambda k: F.size(F.filter(keys, lambda j: j == k)) > 1), 1)))
     )
-    return fields, reason
 
 
 def _event_time_problem(parsed: Column, kafka_time: Column, name: str, settings: Settings) -> Column:
@@ -164,11 +170,10 @@ def with_reasons(raw: "DataFrame", topic: str, settings: Settings | None = None)
     json = F.col("raw_value")
     # Two parses of each record: typed by the schema, and as a map of raw texts.
     # (One get_json_object per field would parse every record a dozen times.)
-    # Strict JSON: single-quoted strings are not JSON (Spark would accept them by default).
-    options = {"mode": "PERMISSIVE", "allowSingleQuotes": "false"}
-    fields, json_reason = _json_problem(json)
-    df = df.withColumn("_typed", F.from_json(json, schema, options)).withColumn("_fields", fields)
-    reasons = [json_reason]
+    # The parses are columns of their own, referenced below: Spark keeps an expensive expression that is used
+    # several times in a projection of its own instead of copying it into each use (CollapseProject).
+    df = df.withColumn("_typed", F.from_json(json, schema, _OPTIONS)).withColumn("_fields", _object_fields(json))
+    reasons = [_json_problem(json, F.col("_fields"))]
     reasons += [_field_problem(F.col("_fields"), F.col("_typed"), name, kind, req, json)
                 for name, kind, req in FIELDS[topic]]
     for name, low, high in RULES[topic]:
@@ -184,15 +189,18 @@ def with_reasons(raw: "DataFrame", topic: str, settings: Settings | None = None)
         reasons.append(F.when(value.isNotNull() & bad, F.concat(
             F.lit(f"impossible value: {name}="), shown,
             F.lit(f" (expected {describe_rule(name, low, high)})"))))
+    event = EVENT_TIME[topic]
+    # The event time is parsed once, for its column and for the event-time rule (a column of its own, as above).
+    df = df.withColumn("_event", F.try_to_timestamp(F.col("_typed")[event], F.lit(SPARK_TIME_FORMAT)))
     columns = []
     for name, kind, _ in FIELDS[topic]:
         c = F.col("_typed")[name]
-        if kind == "timestamp":
+        if name == event:
+            c = F.col("_event")
+        elif kind == "timestamp":
             c = F.try_to_timestamp(c, F.lit(SPARK_TIME_FORMAT))
         columns.append(c.alias(name))
-    event = EVENT_TIME[topic]
-    reasons.append(_event_time_problem(F.try_to_timestamp(F.col("_typed")[event], F.lit(SPARK_TIME_FORMAT)),
-                                       F.col("kafka_timestamp"), event, settings))
+    reasons.append(_event_time_problem(F.col("_event"), F.col("kafka_timestamp"), event, settings))
     out = F.struct(
         *columns,
         F.coalesce(*reasons).alias("reason"),
