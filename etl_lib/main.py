@@ -179,15 +179,14 @@ def _require_topics(settings: Settings) -> None:
     query, and each one reading a missing topic fails with an error that names
     the query instead of the setting.
     """
-    from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
     from .core.errors import BrokerError, ConfigError
-    from .core.kafka import client_options
+    from .core.kafka import _admin
 
     bootstrap = settings.kafka_bootstrap_servers
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="etl-kit-topics", **client_options(settings))
+        admin = _admin(bootstrap, settings, client_id="etl-kit-topics")
         try:
             present = set(admin.list_topics())
         finally:
