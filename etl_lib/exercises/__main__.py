@@ -1,6 +1,6 @@
 """``python -m etl_lib.exercises grade [FOLDER]`` (``make grade``): grade every exercise notebook of a folder
 (default ``exercises/``) and print a score table; ``grade-class SUBMISSIONS/`` grades a whole class, each student
-in a process of their own, into a gradebook; ``list`` prints the exercises and the concepts they practise;
+in a sandbox of their own (running ``observe`` there and judging here), into a gradebook; ``list`` prints the exercises and the concepts they practise;
 ``prove`` checks that the hidden cases catch the wrong solutions in ``exercises/mutants/``."""
 
 from __future__ import annotations
@@ -24,6 +24,14 @@ def main(argv: list[str] | None = None) -> int:
                        help="grade against this student's own variant of the hidden cases")
     grade.add_argument("--report", type=Path, default=None, metavar="FILE",
                        help="also append each result to FILE as a JSON line, as it is known")
+    observe = sub.add_parser("observe", help="grade-class's half in the student's sandbox: run a folder's exercise "
+                                             "cells and every case's observing half, and write what the code did "
+                                             "to a channel (a file descriptor), deciding nothing")
+    observe.add_argument("folder", type=Path, help="a folder of NN_*.ipynb exercise notebooks, or one notebook")
+    observe.add_argument("--channel", type=int, required=True, metavar="FD",
+                         help="the file descriptor (a pipe grade-class reads) the events go to, one JSON line each")
+    observe.add_argument("--student", default="", metavar="ID",
+                         help="observe this student's own variant of the hidden cases")
     klass = sub.add_parser("grade-class", help="grade every student's submission into a gradebook (CSV and HTML)")
     klass.add_argument("submissions", type=Path, help="a folder holding one folder or one notebook per student")
     klass.add_argument("--out", type=Path, default=None,
@@ -55,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return grade_class_main(args)
     settings = settings_or_exit()
+    if args.command == "observe":
+        return _observe(args, settings)
     if not args.folder.exists():
         print(f"Error: {args.folder} does not exist (a folder of exercise notebooks, or one notebook).",
               file=sys.stderr)
@@ -73,6 +83,41 @@ def main(argv: list[str] | None = None) -> int:
     if report is not None:
         report({"event": "done", "seconds": round(time.monotonic() - t0, 1)})
     return 0 if results else 1
+
+
+def _observe(args: argparse.Namespace, settings) -> int:
+    """``observe``: the student's half of grade-class (see :func:`~etl_lib.exercises.grader.observe_folder`)."""
+    import json
+    import os
+
+    from .grader import MAX_OBSERVATION, observe_folder
+
+    channel = os.fdopen(args.channel, "w", encoding="utf-8")
+    context = Context(settings, student=args.student)
+
+    def send(event: dict) -> None:
+        line = json.dumps(event, ensure_ascii=False, allow_nan=True)
+        if len(line) > MAX_OBSERVATION:
+            line = json.dumps({**event, "observation": {"failed": f"the observation is {len(line):,} characters "
+                                                                  "of JSON, more than the grader reads"}})
+        channel.write(line + "\n")
+        channel.flush()
+        if event["event"] == "observed-all":
+            print(f"observed {event['exercise']} ({event['notebook']})", flush=True)
+        elif event["event"] == "problem":
+            print(f"✗ {event['text']}", flush=True)
+
+    t0 = time.monotonic()
+    try:
+        observe_folder(args.folder, context, send)
+    finally:
+        if context.spark_session is not None:
+            from ..spark import stop_spark
+
+            stop_spark(context.spark_session)
+    send({"event": "done", "seconds": round(time.monotonic() - t0, 1)})
+    channel.close()
+    return 0
 
 
 def _report_writer(path: Path):

@@ -2,8 +2,13 @@
 
 ``SUBMISSIONS/`` holds one entry per student: a folder of exercise notebooks
 (``07_parquet_and_checkpoints.ipynb``, ...) or a single notebook; the folder's
-or notebook's name is the student id.  Each student is graded by ``python -m
-etl_lib.exercises grade`` in a process (and process session) of their own, with
+or notebook's name is the student id.  Each student's code runs in ``python
+-m etl_lib.exercises observe``, in a process (and process session) of their
+own, which runs every hidden case's observing half and sends what the code
+did, as plain data, through a pipe this process reads; this process builds
+the same cases and judges every one (:class:`~etl_lib.exercises.grader.Verdicts`).
+Nothing the student's process sends is taken as a grade: a pass comes only
+from a judge here accepting what the code did.  Each student has
 
 - their own ``DATA_DIR`` (``OUT/work/<student>``) and their own Kafka: in the
   sandbox, a broker of their own, which their grader starts in their work
@@ -23,14 +28,15 @@ etl_lib.exercises grade`` in a process (and process session) of their own, with
   limits where the machine allows them.  Without bubblewrap
   grade-class refuses, unless ``--no-sandbox``, which marks every row unsandboxed.
 
-The grading process appends each result to a report as it is known, so a
+The observing process sends each case's observation as it is known, so a
 student whose code loops, exits, crashes the interpreter or eats the memory
-keeps what was graded before, and gets a row that says what happened and
+keeps what was observed before, and gets a row that says what happened and
 where.  The class is never stopped by one student.  At the end:
 ``gradebook.csv`` (one row per student: the outcome, each exercise's status,
 each concept's passed/total, a note), ``gradebook.html`` (the same at a
 glance, with pass rates per exercise and concept) and ``logs/<student>.txt``
-(what the student would see from ``make grade``: their score table and hints).
+(what the student would see from ``make grade``: their score table and hints), and ``reports/<student>.jsonl``
+(the events their process sent, as they came: what the judging was done on).
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ from typing import Any
 
 from ..core.settings import Settings
 from ..core.variants import student_slug
-from .grader import EXERCISES, _notebook_lesson, submitted_notebooks
+from .grader import EXERCISES, Context, Verdicts, _notebook_lesson, score_table, submitted_notebooks
 from .sandbox import DEFAULT_MAX_PROCESSES, Sandbox, Unconfined, find_sandbox
 
 __all__ = ["Submission", "StudentRow", "find_submissions", "grade_submission", "grade_class", "write_gradebook",
@@ -119,26 +125,74 @@ def find_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
 
 
 # ----------------------------------------------------------------------------- one student
-def _read_events(report: Path) -> list[dict[str, Any]]:
-    events = []
-    if report.exists():
-        for line in report.read_text(encoding="utf-8", errors="replace").splitlines():
+MAX_CHANNEL_BYTES = 256 * 2**20  # what one student's grading may send in all; the rest is not read
+
+
+class Channel:
+    """The read end of the pipe a student's grading process writes its events to (one JSON line each), read
+    without blocking while it runs and once more after it ended, each event kept and appended to ``report`` as
+    it comes (a file outside the sandbox, to look at or follow).  Lines too long, beyond
+    :data:`MAX_CHANNEL_BYTES` in all, or not JSON are dropped: the judge decides from what is left."""
+
+    def __init__(self, report: Path) -> None:
+        self.report = open(report, "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
+        self.read_fd, self.write_fd = os.pipe()
+        os.set_blocking(self.read_fd, False)
+        self.events: list[Any] = []
+        self.dropped = 0
+        self._partial = b""
+        self._skipping = False  # inside a line that is too long
+        self._bytes = 0
+
+    def started(self) -> None:
+        """The child holds the write end now: close ours, so the pipe ends when the child's copies do."""
+        os.close(self.write_fd)
+        self.write_fd = -1
+
+    def drain(self) -> None:
+        from .grader import MAX_OBSERVATION
+
+        limit = MAX_OBSERVATION + 4096  # an observation and its event's other fields
+        while self._bytes < MAX_CHANNEL_BYTES:
             try:
-                events.append(json.loads(line))
-            except ValueError:
-                pass  # a line cut short by a kill
-    return events
+                chunk = os.read(self.read_fd, 1 << 16)
+            except BlockingIOError:
+                return
+            if not chunk:
+                return
+            self._bytes += len(chunk)
+            *lines, self._partial = (self._partial + chunk).split(b"\n")
+            for line in lines:
+                if self._skipping:
+                    self._skipping = False
+                    self.dropped += 1
+                    continue
+                try:
+                    self.events.append(json.loads(line))
+                except ValueError:
+                    self.dropped += 1
+                    continue
+                self.report.write(json.dumps(self.events[-1], ensure_ascii=False) + "\n")
+            self.report.flush()
+            if len(self._partial) > limit:
+                self._partial, self._skipping = b"", True
+
+    def close(self) -> None:
+        self.report.close()
+        for fd in (self.read_fd, self.write_fd):
+            if fd >= 0:
+                os.close(fd)
+        self.read_fd = self.write_fd = -1
 
 
-def _where(events: list[dict[str, Any]]) -> str:
-    """What the grading process was doing at its last event: the exercise it was grading, or the cells it ran."""
-    for e in reversed(events):
-        if e["event"] == "start":
-            return f"while grading {e['exercise']} ({e['notebook']})"
-        if e["event"] == "load":
-            return f"while running the exercise cells of {e['notebook']}"
-        if e["event"] == "result":
-            return f"after {e['name']}"
+def _where(last: dict[str, Any]) -> str:
+    """What the grading process was doing at its last event: the exercise it was observing, or the cells it ran."""
+    if last.get("event") in ("start", "observed"):
+        return f"while grading {last['exercise']} ({last['notebook']})"
+    if last.get("event") == "load":
+        return f"while running the exercise cells of {last['notebook']}"
+    if last.get("event") in ("observed-all", "unanswered"):
+        return f"after {last['exercise']}"
     return "before it reached the first notebook"
 
 
@@ -168,7 +222,6 @@ def grade_submission(sub: Submission, out: Path, settings: Settings, *, timeout:
     work, report, log = out / "work" / slug, out / "reports" / f"{slug}.jsonl", out / "logs" / f"{slug}.txt"
     for folder in (work, report.parent, log.parent):
         folder.mkdir(parents=True, exist_ok=True)
-    report.unlink(missing_ok=True)
     row = StudentRow(sub.student, "graded", log=str(log.relative_to(out)), sandbox=runner.name)
     if not submitted_notebooks(sub.path):
         row.outcome = "empty"
@@ -180,37 +233,48 @@ def grade_submission(sub: Submission, out: Path, settings: Settings, *, timeout:
     for key in ("OUTPUT_BASE_PATH", "CHECKPOINT_BASE_PATH", "QUARANTINE_PATH", "SILVER_PATH",
                 "ANALYTICS_OUTPUT_PATH", "ANALYTICS_CHECKPOINT_PATH"):
         env.pop(key, None)  # under the student's DATA_DIR, never a path shared with another student
-    # -X faulthandler: a student's code that crashes the interpreter leaves its Python stack in the log.
-    cmd = [sys.executable, "-X", "faulthandler", "-m", "etl_lib.exercises", "grade", str(sub.path.resolve()), "--report", str(report)]
-    if not same_cases:
-        cmd += ["--student", sub.student]
+    student = "" if same_cases else sub.student
+    channel = Channel(report)
+    # The student's process observes; this one judges.  -X faulthandler: code that crashes the interpreter
+    # leaves its Python stack in the log.
+    cmd = [sys.executable, "-X", "faulthandler", "-m", "etl_lib.exercises", "observe", str(sub.path.resolve()),
+           "--channel", str(channel.write_fd)]
+    if student:
+        cmd += ["--student", student]
     t0 = time.monotonic()
     stopped = None
-    with open(log, "wb") as log_file:
-        run = runner.start(cmd, env=env, work=work, report=report, submission=sub.path, name=slug, stdout=log_file)
-        try:
-            while run.proc.poll() is None:
-                rss = run.rss_mb()
-                row.peak_mb = max(row.peak_mb, rss)
-                if time.monotonic() - t0 > timeout:
-                    stopped = "timeout"
-                # With the kernel's limit, the kernel decides (resident memory counts shared pages once per
-                # process, so a few hundred forks of one grader would look far bigger than they are).
-                elif run.out_of_memory() or (not runner.kernel_memory and rss > memory_mb):
-                    stopped = "memory"
-                elif halt is not None and halt.is_set():
-                    stopped = "halted"
-                if stopped:
-                    break
-                time.sleep(poll)
-            if stopped is None and run.out_of_memory():
-                stopped = "memory"  # the kernel killed the grading process itself
-            kernel_peak = run.group.peak_mb() if run.group is not None else 0.0
-            refused_forks = run.group.refused_forks() if run.group is not None else 0
-        finally:
-            # The whole grading: a stopped grader, or what one left running (a Spark JVM after the Python
-            # exited, a double-forked child of the student's code).
-            run.stop()
+    try:
+        with open(log, "wb") as log_file:
+            run = runner.start(cmd, env=env, work=work, channel=channel.write_fd, submission=sub.path, name=slug,
+                               stdout=log_file)
+            channel.started()
+            try:
+                while run.proc.poll() is None:
+                    channel.drain()
+                    rss = run.rss_mb()
+                    row.peak_mb = max(row.peak_mb, rss)
+                    if time.monotonic() - t0 > timeout:
+                        stopped = "timeout"
+                    # With the kernel's limit, the kernel decides (resident memory counts shared pages once per
+                    # process, so a few hundred forks of one grader would look far bigger than they are).
+                    elif run.out_of_memory() or (not runner.kernel_memory and rss > memory_mb):
+                        stopped = "memory"
+                    elif halt is not None and halt.is_set():
+                        stopped = "halted"
+                    if stopped:
+                        break
+                    time.sleep(poll)
+                if stopped is None and run.out_of_memory():
+                    stopped = "memory"  # the kernel killed the grading process itself
+                kernel_peak = run.group.peak_mb() if run.group is not None else 0.0
+                refused_forks = run.group.refused_forks() if run.group is not None else 0
+            finally:
+                # The whole grading: a stopped grader, or what one left running (a Spark JVM after the Python
+                # exited, a double-forked child of the student's code).
+                run.stop()
+        channel.drain()  # what it wrote before it ended
+    finally:
+        channel.close()
     row.seconds = round(time.monotonic() - t0, 1)
     if kernel_peak:  # what the kernel charged: shared pages once (a fork counts only what it changes), page cache in
         row.peak_mb = kernel_peak
@@ -220,40 +284,49 @@ def grade_submission(sub: Submission, out: Path, settings: Settings, *, timeout:
         if on_class_broker:
             _delete_topics(settings, f"exercise.{slug}.")
         return row  # the class was interrupted: no row is written
-    events = _read_events(report)
-    for e in events:
-        if e["event"] == "result":
-            row.results[e["name"]] = {k: e.get(k) for k in ("status", "passed", "total", "failure", "notebook",
-                                                             "failed_requirement")}
-        elif e["event"] == "problem":
-            row.notes.append(e["text"])
-    done = any(e["event"] == "done" for e in events)
+    # Judged here, from what the student's process said its code did: nothing it sent is taken as a grade.
+    verdicts = Verdicts(Context(settings, student=student))
+    done = False
+    for event in channel.events:
+        verdicts.hear(event)
+        done = done or (isinstance(event, dict) and event.get("event") == "done")
+    for result in verdicts.results:
+        row.results[result.name] = {k: getattr(result, k) for k in ("status", "passed", "total", "failure",
+                                                                     "notebook", "failed_requirement")}
+    row.notes += [text for _, text in verdicts.problems[:20]]
+    if channel.dropped:
+        row.notes.append(f"{channel.dropped} line(s) its grading process sent were not events and were ignored")
+    where = _where(verdicts.last)
     if stopped == "timeout":
         row.outcome = "timeout"
-        row.notes.append(f"stopped after {timeout:.0f} s {_where(events)}: an endless loop, or a wait that never "
+        row.notes.append(f"stopped after {timeout:.0f} s {where}: an endless loop, or a wait that never "
                          "ends? The exercises graded before it keep their result.")
     elif stopped == "memory" and runner.kernel_memory:
         row.outcome = "memory"
-        row.notes.append(f"stopped {_where(events)}: its processes reached the {memory_mb:,} MB limit, and the "
+        row.notes.append(f"stopped {where}: its processes reached the {memory_mb:,} MB limit, and the "
                          "kernel ended one of them. The exercises graded before it keep their result.")
     elif stopped == "memory":
         row.outcome = "memory"
-        row.notes.append(f"stopped {_where(events)}: its processes held {row.peak_mb:,.0f} MB, over the "
+        row.notes.append(f"stopped {where}: its processes held {row.peak_mb:,.0f} MB, over the "
                          f"{memory_mb:,} MB limit. The exercises graded before it keep their result.")
     elif not done:
         row.outcome = "crashed"
         code = run.returncode()
         how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
         said = _last_words(log)
-        row.notes.append(f"the grading process ended with {how} {_where(events)}, before it finished"
+        row.notes.append(f"the grading process ended with {how} {where}, before it finished"
                          + (f"; it said: {said}" if said else ""))
     if refused_forks:
         row.notes.append(f"it tried to run more than {sandbox.max_processes:,} processes and threads at once; the "
                          f"kernel refused {refused_forks:,} of them")
+    missing = "no result: its grading process never finished observing it"
+    for name in sub.expected():  # every exercise the notebooks' names ask for has a result, whatever was sent
+        row.results.setdefault(name, {"status": row.outcome if row.outcome != "graded" else "error", "passed": 0,
+                                      "total": 0, "failure": row.notes[-1] if row.outcome != "graded" else missing,
+                                      "notebook": "", "failed_requirement": None})
+    with open(log, "a", encoding="utf-8") as f:  # what the student sees from make grade: the table and hints
+        f.write("\n" + score_table(verdicts.results) + "\n")
     if row.outcome != "graded":
-        for name in sub.expected():
-            row.results.setdefault(name, {"status": row.outcome, "passed": 0, "total": 0, "failure": row.notes[-1],
-                                          "notebook": "", "failed_requirement": None})
         if on_class_broker:  # a stopped grader could not delete its case topics
             _delete_topics(settings, f"exercise.{slug}.")
     else:

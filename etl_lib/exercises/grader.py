@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import linecache
 import traceback
 import uuid
@@ -25,11 +26,21 @@ class Mismatch(AssertionError):
 
 @dataclass(frozen=True)
 class Case:
-    """One hidden case: ``shown`` is the input as the student sees it, ``size`` orders cases (smallest first),
-    ``requirement`` the id of the stated requirement it checks (see :attr:`Exercise.requirements`)."""
+    """One hidden case, in two halves that may run in two processes.
+
+    ``observe(solution)`` runs the student's code on the case's inputs and returns what it did as plain data
+    (JSON: numbers, texts, lists, dicts), or raises :class:`Mismatch` when what it did cannot be recorded (a
+    refusal, a timeout).  ``judge(data)`` decides from that data alone, raising :class:`Mismatch` when the case
+    fails: it never sees the student's objects, so nothing the student's code defines (an ``__eq__``, a patched
+    module) can take part in the decision.  grade-class runs ``observe`` in the student's sandbox and ``judge``
+    in its own process; ``make grade`` and :func:`check` run both here, the data passed through JSON all the
+    same.  ``shown`` is the input as the student sees it, ``size`` orders cases (smallest first),
+    ``requirement`` the id of the stated requirement it checks (see :attr:`Exercise.requirements`).
+    """
 
     shown: str
-    run: Callable[[Any], None]  # raises Mismatch (or anything) when the student's code fails the case
+    observe: Callable[[Any], Any]
+    judge: Callable[[Any], None]
     hint: str
     size: int = 0
     requirement: str = ""
@@ -139,11 +150,9 @@ class Context:
     def cleanup(self) -> None:
         if not self._topics:
             return
-        from kafka import KafkaAdminClient
+        from ..core.kafka import _admin
 
-        from ..core.kafka import client_options
-
-        admin = KafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers, **client_options(self.settings))
+        admin = _admin(self.settings.kafka_bootstrap_servers, self.settings)
         try:
             admin.delete_topics(self._topics)
         except Exception:  # noqa: BLE001 - leftover scratch topics are harmless
@@ -204,33 +213,147 @@ def check(name: str, solution: Any, context: Context | None = None, quiet: bool 
     return result
 
 
+# --------------------------------------------------------------------------- observing and judging
+MAX_OBSERVATION = 4 * 2**20  # characters of one case's observation as JSON; more is refused, not judged
+
+
+def plain(value: Any, depth: int = 0) -> Any:
+    """``value`` (something the student's code returned) as plain JSON data: numbers (numpy's too), texts,
+    booleans and None as they are; tuples and lists (a Spark Row too) as lists; a dict (a Counter too) with its
+    keys as texts; anything else as
+    ``{"$type": its class name, "$repr": its repr cut to 300 characters}``, so that a judge compares data, never
+    an object of the student's."""
+    import numbers
+
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if depth > 50:
+        return {"$type": type(value).__name__, "$repr": "(nested too deep)"}
+    if isinstance(value, (list, tuple)):
+        return [plain(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v, depth + 1) for k, v in value.items()}
+    try:
+        shown = repr(value)[:300]
+    except Exception as err:  # noqa: BLE001 - a repr that raises is the student's; say so
+        shown = f"<repr raised {type(err).__name__}>"
+    return {"$type": type(value).__name__, "$repr": shown}
+
+
+def shown(value: Any) -> str:
+    """A plain value (see :func:`plain`) as a judge's message shows it: the repr of what the student returned."""
+    if isinstance(value, dict) and set(value) == {"$type", "$repr"}:
+        return str(value["$repr"])
+    return repr(value)
+
+
+def outcome(call: Callable[[], Any]) -> dict[str, Any]:
+    """What ``call()`` (the student's code) did, as plain data: ``{"returned": plain value}``, or ``{"raised":
+    class name, "kinds": the builtin exception classes it is an instance of, "message": its text}``."""
+    try:
+        return {"returned": plain(call())}
+    except (Exception, SystemExit) as err:  # noqa: BLE001 - what the student's code raised is the observation
+        import builtins
+
+        kinds = sorted({k.__name__ for k in type(err).__mro__ if getattr(builtins, k.__name__, None) is k})
+        return {"raised": type(err).__name__, "kinds": kinds, "message": str(err)[:2000],
+                "described": _describe(err)}
+
+
+def raised(seen: dict[str, Any], kind: str) -> bool:
+    """True when an :func:`outcome` is an exception of the builtin class ``kind`` (a subclass counts)."""
+    return "raised" in seen and kind in (seen.get("kinds") or [])
+
+
+def observe_case(case: Case, solution: Any) -> dict[str, Any]:
+    """Run the student's half of ``case``: ``{"data": ...}`` (JSON-ready), or ``{"failed": why}`` when the
+    observation itself failed (a :class:`Mismatch` the observing half raised, or an error of the student's code)."""
+    try:
+        data = case.observe(solution)
+    except Mismatch as err:
+        return {"failed": str(err)}
+    except (Exception, SystemExit) as err:  # noqa: BLE001 - any failure of the student's code is a finding;
+        # a sys.exit() in it too, which would otherwise end the grading of every exercise after it
+        return {"failed": _describe(err)}
+    try:
+        json.dumps(data, allow_nan=True)
+    except (TypeError, ValueError) as err:  # the kit's own observing half returned an object: its bug, said so
+        return {"failed": f"the grader's observation is not plain data ({err}); please report this"}
+    return {"data": data}
+
+
+def judge_case(case: Case, observation: Any) -> str | None:
+    """Decide ``case`` from an observation (what :func:`observe_case` returned, after it crossed a process
+    boundary as JSON, so it may be anything): None when it passes, else the problem in words."""
+    if not isinstance(observation, dict) or not ("data" in observation or "failed" in observation):
+        return "no observation of this case came back (the grading process ended before it, or sent nonsense)"
+    if "failed" in observation:
+        return str(observation["failed"])[:2000]
+    try:
+        case.judge(observation["data"])
+    except Mismatch as err:
+        return str(err)[:2000]
+    except Exception as err:  # noqa: BLE001 - data the judge cannot read is data that does not pass
+        return f"what the code did could not be judged ({type(err).__name__}: {str(err)[:200]})"
+    return None
+
+
+def _through_json(observation: dict[str, Any]) -> Any:
+    """The observation as the grading parent would receive it: through JSON, as one line of limited length."""
+    text = json.dumps(observation, allow_nan=True)
+    if len(text) > MAX_OBSERVATION:
+        return {"failed": f"the observation is {len(text):,} characters of JSON, more than the grader reads"}
+    return json.loads(text)
+
+
+def judge_cases(name: str, cases: list[Case], observations: dict[int, Any], *,
+                only: Iterable[str] | None = None) -> Result:
+    """The result of exercise ``name`` from its ``cases`` (smallest first) and the observations by case index."""
+    only = set(only) if only is not None else None
+    passed, total, first_failure, failed_requirement = 0, 0, None, None
+    for i, case in enumerate(cases):
+        if only is not None and case.requirement not in only:
+            continue
+        total += 1
+        problem = judge_case(case, observations.get(i))
+        if problem is None:
+            passed += 1
+        elif first_failure is None:
+            first_failure = f"  smallest failing case: {case.shown}\n  problem: {problem}\n  hint: {case.hint}"
+            failed_requirement = case.requirement
+    status = "pass" if passed == total else "fail"
+    return Result(name, status, passed, total, first_failure, failed_requirement=failed_requirement)
+
+
+def cases_of(ex: Exercise, context: Context) -> list[Case]:
+    """The cases of ``ex`` for ``context``'s student, smallest first (the order both halves number them in)."""
+    return sorted(ex.cases(context), key=lambda c: c.size)
+
+
 def _run(ex: Exercise, solution: Any, context: Context, only: Iterable[str] | None = None) -> Result:
-    """Run ``solution`` against the cases of ``ex`` (``only``: the cases of these requirements)."""
+    """Run ``solution`` against the cases of ``ex`` here, observing and judging in this process (``only``: the
+    cases of these requirements); the observations cross JSON as they do between grade-class's two processes."""
     only = set(only) if only is not None else None
     try:
-        cases = sorted(ex.cases(context), key=lambda c: c.size)
+        cases = cases_of(ex, context)
     except Exception as err:  # noqa: BLE001 - the grader's own set-up failed: say so, do not blame the student
         return Result(ex.name, "error", failure=f"  the grader could not prepare its cases: {err}")
-    passed, first_failure, failed_requirement = 0, None, None
+    observations: dict[int, Any] = {}
     try:
-        for case in cases:
-            if only is not None and case.requirement not in only:
-                continue
-            try:
-                case.run(solution)
-                passed += 1
-            except (Exception, SystemExit) as err:  # noqa: BLE001 - any failure of the student's code is a finding;
-                # a sys.exit() in it too, which would otherwise end the grading of every exercise after it
-                if first_failure is None:
-                    problem = str(err) if isinstance(err, Mismatch) else _describe(err)
-                    first_failure = (f"  smallest failing case: {case.shown}\n  problem: {problem}\n"
-                                     f"  hint: {case.hint}")
-                    failed_requirement = case.requirement
+        for i, case in enumerate(cases):
+            if only is None or case.requirement in only:
+                observations[i] = _through_json(observe_case(case, solution))
     finally:
         context.cleanup()
-    total = sum(only is None or c.requirement in only for c in cases)
-    status = "pass" if passed == total else "fail"
-    return Result(ex.name, status, passed, total, first_failure, failed_requirement=failed_requirement)
+    return judge_cases(ex.name, cases, observations, only=only)
 
 
 def _describe(err: BaseException) -> str:
@@ -297,50 +420,143 @@ def submitted_notebooks(path: Path) -> list[Path]:
     return sorted(path.glob("[0-9][0-9]_*.ipynb"))
 
 
-def grade_folder(folder: Path, context: Context | None = None, echo: Callable[[str], None] = print,
-                 on_event: Callable[[dict[str, Any]], None] | None = None) -> list[Result]:
-    """Grade every exercise notebook in ``folder`` (or the one notebook ``folder`` names); print a score table;
-    return the results.
+def observe_folder(folder: Path, context: Context, send: Callable[[dict[str, Any]], None]) -> None:
+    """The student's half of grading ``folder``: run its exercise cells and every case's observing half, and
+    ``send`` what happened as events (plain dicts, in order), deciding nothing.
 
     Which exercises a notebook must answer comes from its lesson prefix (``07_...ipynb``); a notebook named
-    otherwise is graded on the exercises its cells define.  ``on_event`` hears ``{"event": "start", ...}``
-    before each exercise and ``{"event": "result", ...}`` after it (grade-class keeps them as they come, so a
-    grading process killed midway still leaves what it finished).
+    otherwise is observed on the exercises its cells define.  Events: ``load`` (a notebook's cells are run),
+    ``problem`` (a cell failed), ``start`` (an exercise begins), ``observed`` (one case: its index and
+    observation), ``observed-all`` (every case of the exercise was observed), ``unanswered`` (blank, or not
+    defined: its status and why).  :class:`Verdicts` turns them into results.
     """
-    context = context or Context()
-    tell = on_event or (lambda event: None)
-    results: list[Result] = []
     for notebook in submitted_notebooks(folder):
         wanted = [name for name, ex in EXERCISES.items() if _notebook_lesson(notebook) == ex.lesson]
-        tell({"event": "load", "notebook": notebook.name})
+        send({"event": "load", "notebook": notebook.name})
         try:
             solutions, problems = load_solutions(notebook)
         except UnreadableNotebook as err:
-            echo(f"✗ {err}")
+            send({"event": "problem", "notebook": notebook.name, "text": str(err)})
             for name in wanted:
-                result = Result(name, "error", failure=f"  {err}", notebook=notebook.name)
-                results.append(result)
-                tell({"event": "result", **asdict(result)})
-            tell({"event": "problem", "notebook": notebook.name, "text": str(err)})
+                send({"event": "unanswered", "notebook": notebook.name, "exercise": name, "status": "error",
+                      "failure": f"  {err}"})
             continue
         for problem in problems:
-            echo(f"✗ {problem}")
-            tell({"event": "problem", "notebook": notebook.name, "text": problem})
+            send({"event": "problem", "notebook": notebook.name, "text": problem})
         if not wanted:  # not named after a lesson: the exercises it defines
             wanted = [name for name in EXERCISES if name in solutions]
         for name in wanted:
-            tell({"event": "start", "notebook": notebook.name, "exercise": name})
+            send({"event": "start", "notebook": notebook.name, "exercise": name})
             if name not in solutions:
-                result = Result(name, "error", failure="  the notebook's exercise cells do not define it")
-            elif is_blank(solutions[name]):
-                result = Result(name, "blank")
+                send({"event": "unanswered", "notebook": notebook.name, "exercise": name, "status": "error",
+                      "failure": "  the notebook's exercise cells do not define it"})
+                continue
+            if is_blank(solutions[name]):
+                send({"event": "unanswered", "notebook": notebook.name, "exercise": name, "status": "blank"})
+                continue
+            try:
+                cases = cases_of(EXERCISES[name], context)
+            except Exception as err:  # noqa: BLE001 - the grader's own set-up failed: the judge says so
+                send({"event": "unanswered", "notebook": notebook.name, "exercise": name, "status": "error",
+                      "failure": f"  the grader could not prepare its cases: {err}"})
+                continue
+            try:
+                for i, case in enumerate(cases):
+                    send({"event": "observed", "notebook": notebook.name, "exercise": name, "case": i,
+                          "observation": observe_case(case, solutions[name])})
+            finally:
+                context.cleanup()
+            send({"event": "observed-all", "notebook": notebook.name, "exercise": name})
+
+
+class Verdicts:
+    """The judging half: hears the events :func:`observe_folder` sends (from this process, or from a student's
+    sandbox, where they may be forged) and decides each exercise's result from its own cases, built here for
+    ``context``'s student.  Only an ``observed-all`` or ``unanswered`` event yields a result, once per
+    exercise; an event that is not what the observing half sends is ignored; a missing observation fails its
+    case.  Every decision is made here: the other side can only say what its code did."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.results: list[Result] = []
+        self.problems: list[tuple[str, str]] = []  # (notebook, text)
+        self._cases: dict[str, list[Case] | Exception] = {}
+        self._seen: dict[str, dict[int, Any]] = {}
+        self._done: set[str] = set()
+        self.last: dict[str, Any] = {}  # the last well-formed event: where the observing half was
+
+    def hear(self, event: Any) -> Result | None:
+        """Take one event; the result it completes, if any."""
+        if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+            return None
+        kind, notebook, name = event["event"], event.get("notebook"), event.get("exercise")
+        if not isinstance(notebook, str) or len(notebook) > 300:
+            return None
+        if kind == "problem":
+            if isinstance(event.get("text"), str):
+                self.problems.append((notebook, event["text"][:2000]))
+            return None
+        if kind == "load":
+            self.last = {"event": "load", "notebook": notebook}
+            return None
+        if name not in EXERCISES or name in self._done:
+            return None
+        self.last = {"event": kind, "notebook": notebook, "exercise": name}
+        if kind == "observed" and type(event.get("case")) is int:
+            self._seen.setdefault(name, {}).setdefault(event["case"], event.get("observation"))
+            return None
+        if kind == "unanswered":
+            status = event.get("status") if event.get("status") in ("blank", "error") else "error"
+            failure = event.get("failure") if isinstance(event.get("failure"), str) else None
+            return self._record(Result(name, status, failure=failure and failure[:2000], notebook=notebook))
+        if kind == "observed-all":
+            cases = self.cases(name)
+            if isinstance(cases, Exception):
+                result = Result(name, "error", failure=f"  the grader could not prepare its cases: {cases}")
             else:
-                result = _run(EXERCISES[name], solutions[name], context)
-            result.notebook = notebook.name
-            results.append(result)
+                result = judge_cases(name, cases, self._seen.get(name, {}))
+            result.notebook = notebook
+            return self._record(result)
+        return None
+
+    def cases(self, name: str) -> list[Case] | Exception:
+        if name not in self._cases:
+            try:
+                self._cases[name] = cases_of(EXERCISES[name], self.context)
+            except Exception as err:  # noqa: BLE001 - reported as the grader's error
+                self._cases[name] = err
+        return self._cases[name]
+
+    def _record(self, result: Result) -> Result:
+        self._done.add(result.name)
+        self.results.append(result)
+        return result
+
+
+def grade_folder(folder: Path, context: Context | None = None, echo: Callable[[str], None] = print,
+                 on_event: Callable[[dict[str, Any]], None] | None = None) -> list[Result]:
+    """Grade every exercise notebook in ``folder`` (or the one notebook ``folder`` names) in this process:
+    observe (:func:`observe_folder`) and judge (:class:`Verdicts`) each case; print a score table; return the
+    results.  ``on_event`` hears ``{"event": "start", ...}`` before each exercise and ``{"event": "result",
+    ...}`` after it."""
+    context = context or Context()
+    tell = on_event or (lambda event: None)
+    verdicts = Verdicts(context)
+
+    def send(event: dict[str, Any]) -> None:
+        if event["event"] == "observed":  # the round trip grade-class's observations make
+            event = {**event, "observation": _through_json(event["observation"])}
+        if event["event"] == "problem":
+            echo(f"✗ {event['text']}")
+        if event["event"] in ("load", "start", "problem"):
+            tell(event)
+        result = verdicts.hear(event)
+        if result is not None:
             tell({"event": "result", **asdict(result)})
-    echo(score_table(results))
-    return results
+
+    observe_folder(folder, context, send)
+    echo(score_table(verdicts.results))
+    return verdicts.results
 
 
 def score_table(results: list[Result]) -> str:

@@ -14,7 +14,10 @@ mounts:
   answers), not ``.git`` (which holds them too), not ``data/`` nor ``tests/``;
 - the student's own submission, read-only, and nothing else of the class:
   no other submission, no other student's log, report or work folder;
-- writable: the student's work folder (its ``DATA_DIR``) and its report file;
+- writable: the student's work folder (its ``DATA_DIR``); what the grading
+  process observed leaves through one pipe grade-class reads (its write end
+  the one descriptor passed in), and grade-class alone judges it
+  (:class:`~etl_lib.exercises.grader.Verdicts`);
   ``/tmp`` and ``HOME`` are a private tmpfs; everything else is read-only, the
   sandbox's own root included (``--remount-ro /``);
 - its own PID namespace (``--unshare-pid``): when the grading process ends,
@@ -92,7 +95,7 @@ SANDBOX_BOOTSTRAP = "127.0.0.1:9092"
 _CLASS_BROKER_LOGIN = ("KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME",
                        "KAFKA_SASL_PASSWORD", "KAFKA_SSL_CA_FILE")
 # Last of bwrap's options: the sandbox's root (a tmpfs holding the mount points bwrap made) read-only, so that
-# only the work folder, the report, /tmp (HOME in it) and /dev/shm, all but the first two private, are writable.
+# only the work folder, /tmp (HOME in it) and /dev/shm, all but the first private, are writable.
 _SEAL = ("--remount-ro", "/")
 
 
@@ -138,10 +141,10 @@ class Unconfined:
     name = "none"
     kernel_memory = False
 
-    def start(self, cmd: list[str], *, env: dict[str, str], work: Path, report: Path, submission: Path,
+    def start(self, cmd: list[str], *, env: dict[str, str], work: Path, channel: int, submission: Path,
               name: str, stdout: IO[bytes]) -> "Running":
         proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                cwd=str(work), start_new_session=True)
+                                cwd=str(work), start_new_session=True, pass_fds=(channel,))
         return Running(proc, lambda: [p for p in _all_pids() if _in_session(p, proc.pid)])
 
     def describe(self, memory_mb: int) -> list[str]:
@@ -490,8 +493,7 @@ class Sandbox:
     def kernel_memory(self) -> bool:
         return self.limits is not None
 
-    def options(self, env: dict[str, str], *, work: Path | None = None, report: Path | None = None,
-                submission: Path | None = None) -> list[str]:
+    def options(self, env: dict[str, str], *, work: Path | None = None, submission: Path | None = None) -> list[str]:
         """bwrap's options for one student (without ``work`` and the rest: for the trial run): the read-only
         system and kit, the namespaces, the environment, the student's own folders, then the root sealed."""
         args = ["--ro-bind", "/usr", "/usr"]
@@ -514,35 +516,37 @@ class Sandbox:
         for key, value in sorted(env.items()):
             args += ["--setenv", key, value]
         # After /tmp's tmpfs, so that a class folder under /tmp is bound on top of it, not hidden by it.
-        if work is not None and report is not None and submission is not None:
-            args += ["--bind", str(work), str(work), "--bind", str(report), str(report),
-                     "--ro-bind", str(submission), str(submission), "--chdir", str(work)]
+        if work is not None and submission is not None:
+            args += ["--bind", str(work), str(work), "--ro-bind", str(submission), str(submission),
+                     "--chdir", str(work)]
         return args + list(_SEAL)
 
     def popen(self, options: list[str], cmd: list[str], *, env: dict[str, str], prefix: tuple[str, ...] | list[str] = (),
-              **popen: Any) -> subprocess.Popen:
+              keep_fds: tuple[int, ...] = (), **popen: Any) -> subprocess.Popen:
         """Start ``cmd`` under bwrap with ``options``, handed over in a file (``--args``), not on the command
         line: every user of this machine can read a command line, and the environment's values are in them."""
         with tempfile.TemporaryFile() as given:
             given.write(b"".join(o.encode() + b"\0" for o in options))
             given.seek(0)
             argv = [*prefix, self.bwrap, "--args", str(given.fileno()), "--", *cmd]
-            return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, pass_fds=(given.fileno(),), **popen)
+            return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, pass_fds=(given.fileno(), *keep_fds),
+                                    **popen)
 
-    def start(self, cmd: list[str], *, env: dict[str, str], work: Path, report: Path, submission: Path,
+    def start(self, cmd: list[str], *, env: dict[str, str], work: Path, channel: int, submission: Path,
               name: str, stdout: IO[bytes]) -> Running:
-        """Start ``cmd`` in the sandbox, inside a new cgroup ``etl-kit-<pid>-<name>`` when limits are in force."""
+        """Start ``cmd`` in the sandbox, inside a new cgroup ``etl-kit-<pid>-<name>`` when limits are in force;
+        ``channel``, the write end of the pipe grade-class reads the observations from, is the one descriptor it
+        inherits besides its output."""
         env = sandbox_env(env, self.settings)
-        report.touch()
-        options = self.options(env, work=work.resolve(), report=report.resolve(), submission=submission.resolve())
+        options = self.options(env, work=work.resolve(), submission=submission.resolve())
         group, prefix = None, []
         if self.limits is not None:
             group = self.limits.open(f"etl-kit-{os.getpid()}-{name}", self.memory_mb, self.max_processes)
             # The shell joins the group before it becomes bwrap, so every process of the grading starts inside.
             prefix = _joining(group)
         try:
-            proc = self.popen(options, cmd, env=env, prefix=prefix, stdout=stdout, stderr=subprocess.STDOUT,
-                              start_new_session=True)
+            proc = self.popen(options, cmd, env=env, prefix=prefix, keep_fds=(channel,), stdout=stdout,
+                              stderr=subprocess.STDOUT, start_new_session=True)
         except BaseException:
             if group is not None:
                 group.close()

@@ -8,9 +8,10 @@ connection to a port this machine listens on (the sandbox's network is its own).
 JVM-free exercises (lessons 01 and 03), so no broker or Spark starts; an attacker on a real broker outside
 its sandbox is tested in tests/integration/test_exercises_graded.py.
 
-What the sandbox does not stop is not tested here (issue 36, item 1): code in the grading process can still
-forge its own result lines (an ``atexit`` handler appending to its report) or patch the grader in its own
-process.
+Two more attack what the sandbox cannot stop, the student's own process: one forges events on the channel its
+grading process writes to (from an ``atexit`` handler and before the real ones), one patches the grader's
+functions through ``sys.modules``.  Neither can reach a grade, because grade-class judges every case itself from
+the observations (issue 36, item 1): the forged and patched observations are judged like any other, and fail.
 
 Skipped where bubblewrap cannot run (no bwrap, no user namespaces), unless REQUIRE_SANDBOX is set (CI sets it
 in .ci/run), where it fails instead.
@@ -118,7 +119,7 @@ for path in glob.glob("/proc/[0-9]*/environ"):
 LURKER = """
 import json, os, pathlib, sys, time
 out = pathlib.Path(os.environ["DATA_DIR"]).parents[1]
-own = sys.argv[sys.argv.index("--report") + 1]
+channel = int(sys.argv[sys.argv.index("--channel") + 1])
 first = os.fork()
 if first == 0:
     os.setsid()
@@ -135,8 +136,7 @@ if first == 0:
                     break
             except OSError:
                 pass
-        with open(own, "a") as f:
-            f.write(json.dumps({"event": "problem", "notebook": "x", "text": "SURVIVOR"}) + "\\n")
+        os.write(channel, (json.dumps({"event": "problem", "notebook": "x", "text": "SURVIVOR"}) + "\\n").encode())
         os._exit(0)
     os._exit(0)
 os.waitpid(first, 0)
@@ -173,6 +173,37 @@ for label, folder in targets.items():
         print("ATTACK6 refused", label, err.strerror)
 """
 
+# The channel is the pipe the grading process sends its events to.  Forged events go first (the judge keeps the
+# first observation of a case), again at exit, with a "done", a claimed result and a claimed pass.
+FORGER = """
+import atexit, json, os, sys
+fd = int(sys.argv[sys.argv.index("--channel") + 1])
+def forge():
+    lines = [{"event": "observed", "notebook": "01_configuration.ipynb", "exercise": "parse_duration", "case": i,
+              "observation": {"data": {"returned": 900}, "passed": True}} for i in range(40)]
+    lines += [{"event": "observed-all", "notebook": "01_configuration.ipynb", "exercise": "parse_duration"},
+              {"event": "result", "name": "parse_duration", "status": "pass", "passed": 16, "total": 16},
+              {"event": "unanswered", "notebook": "01_configuration.ipynb", "exercise": "parse_duration",
+               "status": "pass"}, {"event": "done"}]
+    os.write(fd, "".join(json.dumps(e) + "\\n" for e in lines).encode())
+    print("ATTACK8 forged", len(lines), "events")
+forge()
+atexit.register(forge)
+"""
+
+# Everything the grading process decides with, replaced in its own modules: blank is never blank, every case
+# "passes", every result is a pass.
+PATCHER = """
+import sys
+import etl_lib.exercises.grader as g
+g.is_blank = lambda obj: False
+g.observe_case = lambda case, solution: {"data": "PATCHED: passed"}
+g.judge_case = lambda case, observation: None
+g.judge_cases = lambda name, cases, seen, only=None: g.Result(name, "pass", len(cases), len(cases))
+g.Verdicts.hear = lambda self, event: None
+print("ATTACK9 patched", sorted(k for k in vars(g) if k in ("is_blank", "observe_case", "judge_case")))
+"""
+
 # OUTSIDE_PORT: a port the test listens on, on this machine's loopback, as a broker outside the sandbox would.
 NETWORK = """
 import socket
@@ -192,6 +223,8 @@ ATTACKERS = {  # student -> (notebook, attack); sorted between ana (first) and z
     "att5-forkbomb": (CFG, FORK_BOMB),
     "att6-vandal": (CFG, VANDAL),
     "att7-network": (CFG, NETWORK),
+    "att8-forger": (CFG, FORGER),
+    "att9-patcher": (CFG, PATCHER),
 }
 
 
@@ -297,8 +330,8 @@ def test_no_other_submission_nor_the_class_output_is_visible(attacked):
     log = _log(out, "att2-snoop")
     assert rows["att2-snoop"]["bfd_buckets"] == "blank"
     assert "ATTACK2 class ['att2-snoop']" in log, log  # the class folder shows only its own submission
-    # The output folder shows only its own work folder and report (as the mount points of the sandbox).
-    assert "ATTACK2 out ['reports', 'reports/att2-snoop.jsonl', 'work', 'work/att2-snoop']" in log, log
+    # The output folder shows only its own work folder (as the mount point of the sandbox).
+    assert "ATTACK2 out ['work', 'work/att2-snoop']" in log, log
     assert "READ" not in log and "STOLE" not in log
     assert log.count("ATTACK2 refused") == 3 and log.count("ATTACK2 could not run") == 2
 
@@ -326,11 +359,27 @@ def test_a_double_forked_child_dies_with_its_grading_and_the_later_student_keeps
     assert {k: v for k, v in rows["zoe"].items() if k not in volatile} == {
         k: v for k, v in alone["zoe"].items() if k not in volatile}
 
-    def results(where: Path) -> list[dict]:
+    def observed(where: Path) -> list[dict]:
         return [e for e in map(json.loads, (where / "reports" / "zoe.jsonl").read_text().splitlines())
-                if e["event"] == "result"]
+                if e["event"] == "observed"]
 
-    assert results(out) == results(alone_out)
+    assert observed(out) == observed(alone_out) and observed(out)
+
+
+def test_forged_events_and_a_patched_grader_reach_no_grade(attacked):
+    """The student's process can say anything on its channel and change anything in its own grader: grade-class
+    judges each case itself, so neither gets a pass (issue 36, item 1)."""
+    rows, out, *_ = attacked
+    assert "ATTACK8 forged 44 events" in _log(out, "att8-forger")
+    assert "ATTACK9 patched ['is_blank', 'judge_case', 'observe_case']" in _log(out, "att9-patcher")
+    forged, patched = rows["att8-forger"], rows["att9-patcher"]
+    assert forged["parse_duration"] == "fail" and forged["outcome"] == "graded", forged
+    assert patched["parse_duration"] == "fail" and patched["outcome"] == "graded", patched
+    # Judged here: the forged observations (900 seconds for every input) and the patched one each fail.
+    assert "problem: returned 900, expected 86400" in _log(out, "att8-forger")  # the smallest case: '1 day'
+    assert "problem: what the code did could not be judged" in _log(out, "att9-patcher")
+    sent = (out / "reports" / "att9-patcher.jsonl").read_text()
+    assert "PATCHED: passed" in sent and '"status": "pass"' not in sent
 
 
 def test_a_fork_bomb_is_stopped(attacked):
