@@ -70,11 +70,11 @@ $(LOCALFS_JAR): jvm/localfs/NioLocalFileSystem.java $(INSTALL_STAMP)
 	jar cf $@ -C jvm/localfs/lib/classes .
 
 demo: install jars
-	$(PY) -m etl_lib.demo
+	$(PY) -m etl_lib demo
 
 FOLDER ?= exercises
 grade: install jars
-	$(PY) -m etl_lib.exercises grade $(FOLDER)
+	$(PY) -m etl_lib exercises grade $(FOLDER)
 
 # Unit, integration and papermill (parameter injection) tests, and each notebook executed once and held
 # to its stored outputs (strict nbval).  The three suites run side by side: alone, the integration tests and
@@ -119,22 +119,22 @@ test-integration: install jars
 	$(PY) -m pytest -m "not soak" tests/integration
 
 broker-start: install jars
-	$(PY) -m etl_lib.kafka_local start
+	$(PY) -m etl_lib broker start
 broker-stop: install
-	$(PY) -m etl_lib.kafka_local stop
+	$(PY) -m etl_lib broker stop
 broker-status: install
-	$(PY) -m etl_lib.kafka_local status
+	$(PY) -m etl_lib broker status
 
 # A practice cluster on this machine: 3 KRaft brokers + a Spark standalone master with 2 workers.
 cluster-up: install jars
-	$(PY) -m etl_lib.cluster up
+	$(PY) -m etl_lib cluster up
 cluster-down: install
-	$(PY) -m etl_lib.cluster down
+	$(PY) -m etl_lib cluster down
 cluster-status: install
-	$(PY) -m etl_lib.cluster status
+	$(PY) -m etl_lib cluster status
 
 config: install
-	$(PY) -m etl_lib.config
+	$(PY) -m etl_lib config
 
 # The lessons' Remember cells on one printable page; the check needs Chromium (Debian: apt-get install chromium).
 cheatsheet: install
@@ -143,7 +143,7 @@ cheatsheet: install
 	$(PY) tools/cheatsheet.py check
 
 doctor: install jars
-	$(PY) -m etl_lib.doctor
+	$(PY) -m etl_lib doctor
 
 notebooks: install jars
 	$(PY) tools/run_notebooks.py --out build/notebooks

@@ -17,7 +17,8 @@ _state: dict = {}
 def pytest_configure(config):
     if not getattr(config.option, "nbval", False):
         return
-    from etl_lib.kafka_local import LocalKafka, free_port
+    from etl_lib.core.broker import LocalKafka
+    from etl_lib.core.kafka import free_port
 
     tmp = Path(tempfile.mkdtemp(prefix="etl-kit-nbval-"))
     broker = LocalKafka(f"127.0.0.1:{free_port()}", tmp / "broker")

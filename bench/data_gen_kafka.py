@@ -21,7 +21,8 @@ from pathlib import Path
 from data_gen import GenParams, JavaKafkaSink, KafkaSink, generate
 from data_gen.records import TOPICS
 from etl_lib.config import load_settings
-from etl_lib.kafka_local import LocalKafka, create_topics, free_port
+from etl_lib.core.broker import LocalKafka
+from etl_lib.core.kafka import create_topics, free_port
 
 
 class BatchOnlySink:

@@ -4,7 +4,7 @@ For each size (default 1, 4, 16 and 52 simulated weeks at --scale 0.25: about
 36k records for a week and 1.85M for the year; the demo's week is scale 0.5) data_gen writes the period into topics of its own
 on one local broker and into JSON-lines files, then on one Spark session, warmed up first by a tiny run:
 
-- the whole ETL from Kafka, available-now, as ``python -m etl_lib.main
+- the whole ETL from Kafka, available-now, as ``python -m etl_lib run
   --available-now`` runs it: wall seconds and records/s;
 - the raw path alone (the four topics parsed into hourly Parquet) once from
   Kafka and once from the JSON-lines files: the Kafka/file ratio (file seconds
@@ -33,7 +33,8 @@ from data_gen import FilesSink, GenParams, JavaKafkaSink, generate
 from data_gen.records import TOPICS
 from etl_lib.config import load_settings
 from etl_lib.core.settings import LONG_JOB_JVM_OPTIONS
-from etl_lib.kafka_local import LocalKafka, create_topics, free_port
+from etl_lib.core.broker import LocalKafka
+from etl_lib.core.kafka import create_topics, free_port
 from etl_lib.main import run_etl
 from etl_lib.spark import create_spark_session, read_kafka_stream, stop_spark
 from etl_lib.writers import TOPIC_FOLDERS, write_parquet_stream

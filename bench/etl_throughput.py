@@ -23,7 +23,8 @@ from pyspark.sql import functions as F
 
 from data_gen import FilesSink, GenParams, KafkaSink, generate
 from etl_lib.config import load_settings
-from etl_lib.kafka_local import LocalKafka, create_topics, free_port
+from etl_lib.core.broker import LocalKafka
+from etl_lib.core.kafka import create_topics, free_port
 from etl_lib.main import run_etl
 from etl_lib.parsing import parse_taxi_stream
 from etl_lib.spark import create_spark_session, read_kafka_stream, stop_spark

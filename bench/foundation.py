@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 from etl_lib.config import load_settings
-from etl_lib.kafka_local import LocalKafka, create_topics, free_port
+from etl_lib.core.broker import LocalKafka
+from etl_lib.core.kafka import create_topics, free_port
 from etl_lib.spark import create_spark_session, read_kafka_batch, stop_spark
 
 

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def grade(subs: Path, out: Path, jobs: int, sandbox: bool) -> dict:
     env = {**os.environ, "DATA_DIR": str(out / "data")}
-    cmd = [sys.executable, "-m", "etl_lib.exercises", "grade-class", str(subs), "--out", str(out), "--jobs",
+    cmd = [sys.executable, "-m", "etl_lib", "exercises", "grade-class", str(subs), "--out", str(out), "--jobs",
            str(jobs), *([] if sandbox else ["--no-sandbox"])]
     t0 = time.monotonic()
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=7200)

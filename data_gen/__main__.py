@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = settings.replace(kafka_bootstrap_servers=args.bootstrap_servers)
             if not broker_answers(args.bootstrap_servers, settings=settings):
                 raise SinkError(f"No Kafka broker answers at {args.bootstrap_servers}. Start one with "
-                                "`python -m etl_lib.kafka_local start`, or pass --bootstrap-servers.")
+                                "`python -m etl_lib broker start`, or pass --bootstrap-servers.")
             create_topics(args.bootstrap_servers, topics.values(), settings.kafka_partitions,
                           settings.kafka_replication_factor, settings.kafka_min_insync_replicas, settings=settings)
             if args.producer == "java":

@@ -130,7 +130,7 @@ class KafkaSink:
                 raise
             raise SinkError(
                 f"No Kafka broker answers at {bootstrap_servers} ({type(err).__name__}). Start one with "
-                "`python -m etl_lib.kafka_local start`, or pass --bootstrap-servers / set KAFKA_BOOTSTRAP_SERVERS."
+                "`python -m etl_lib broker start`, or pass --bootstrap-servers / set KAFKA_BOOTSTRAP_SERVERS."
             ) from None
 
     def _failed(self, err: BaseException) -> None:
@@ -186,7 +186,7 @@ class JavaKafkaSink:
         if not broker_answers(bootstrap_servers, timeout=startup_timeout, settings=settings):
             raise SinkError(
                 f"No Kafka broker answers at {bootstrap_servers}. Start one with "
-                "`python -m etl_lib.kafka_local start`, or pass --bootstrap-servers / set KAFKA_BOOTSTRAP_SERVERS.")
+                "`python -m etl_lib broker start`, or pass --bootstrap-servers / set KAFKA_BOOTSTRAP_SERVERS.")
         self.topics = topics
         self.report = SinkReport()
         self._index = {t: i for i, t in enumerate(TOPICS)}

@@ -8,16 +8,17 @@ the notebooks' helpers, the demo, the doctor, live charts and the exercises.
 A module imports only its own floor and the ones below (a test checks it).
 
 - ``etl_lib.config``      the seed's settings module (``etl_lib.core.settings``)
-- ``etl_lib.kafka_local`` the local broker and topic helpers (``etl_lib.core.broker``, ``etl_lib.core.kafka``)
 - ``etl_lib.spark``       the Spark session and the Kafka source
 - ``etl_lib.parsing``     explicit schemas, reasons, quarantine
 - ``etl_lib.writers``     raw Parquet, quarantine and analytics sinks
 - ``etl_lib.analytics``   the windowed analytics (the seed's nine, short and sliding usage)
 - ``etl_lib.summaries``   their outputs as graph-ready tables (pandas)
-- ``etl_lib.main``        the orchestrator (``python -m etl_lib.main``)
+- ``etl_lib.main``        the orchestrator (``python -m etl_lib run``)
 - ``etl_lib.report``      the report: summaries, answer key check, plots, HTML
 - ``etl_lib.pipelines``   seed 000's thread/queue pipelines
-- ``etl_lib.notebook``    the notebooks' setup call (``etl_lib.lab.notebook``)
+- ``etl_lib.lab``         the face every lesson imports (setup, live views, Kafka helpers)
+
+``python -m etl_lib <command>`` runs every command of the kit (``etl_lib.__main__``).
 
 Public names are re-exported here lazily, so ``import etl_lib`` stays cheap
 (pyspark is imported only when a Spark function is first used).
@@ -38,10 +39,10 @@ _EXPORTS = {
     "Settings": "config",
     "load_settings": "config",
     "get_settings": "config",
-    "BrokerError": "kafka_local",
-    "LocalKafka": "kafka_local",
-    "ensure_broker": "kafka_local",
-    "create_topics": "kafka_local",
+    "BrokerError": "core.errors",
+    "LocalKafka": "core.broker",
+    "ensure_broker": "core.broker",
+    "create_topics": "core.kafka",
     "create_spark_session": "spark",
     "read_kafka_stream": "spark",
     "read_kafka_batch": "spark",

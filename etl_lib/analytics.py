@@ -30,18 +30,13 @@ from pyspark.sql import functions as F
 from .core.settings import Location, Settings, get_settings
 from .parsing import precip_category
 from .schemas import RECORD_ID
-# The pandas side (old names of etl_lib.analytics, kept): the summaries turn these outputs into graph-ready tables.
-from .summaries import (TRANSPORT_VARS, WEATHER_VARS, pearson_from_sums, summarize_binned,  # noqa: F401
-                        summarize_multi_variable, summarize_pearson, summarize_precipitation_impact,
-                        summarize_safety, summarize_surge, summarize_temporal, summarize_usage)
+from .summaries import TRANSPORT_VARS, WEATHER_VARS  # the variables the windows carry, named where they are summarized
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.types import StructType
 
 __all__ = [
-    "WEATHER_VARS",
-    "TRANSPORT_VARS",
     "create_combined_transport_weather_window",
     "SILVER_WINDOWS",
     "read_combined_windows_stream",
@@ -56,16 +51,8 @@ __all__ = [
     "calculate_multi_variable_correlation_summary",
     "calculate_realtime_transport_usage",
     "calculate_sliding_transport_usage",
-    "pearson_from_sums",
-    "summarize_pearson",
-    "summarize_binned",
-    "summarize_precipitation_impact",
-    "summarize_temporal",
-    "summarize_surge",
-    "summarize_safety",
-    "summarize_usage",
-    "summarize_multi_variable",
 ]
+
 
 def _null() -> Column:
     return F.lit(None).cast("double")

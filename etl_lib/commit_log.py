@@ -303,7 +303,7 @@ def _bytes(n: float) -> str:
 
 @run
 def main(argv: list[str] | None = None) -> int:
-    """``python -m etl_lib.commit_log orphans [SINK ...] [--delete] [--include-recent]``: remove killed batches' files.
+    """``python -m etl_lib commit-log orphans [SINK ...] [--delete] [--include-recent]``: remove killed batches' files.
 
     A dry run by default: lists each orphan (a ``*.parquet`` file in a sink
     folder that no committed batch of its ``_spark_metadata`` log names) with its
@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m etl_lib.commit_log",
+    parser = argparse.ArgumentParser(prog="python -m etl_lib commit-log",
                                      description="Commit-log tools for the kit's Parquet file sinks.")
     commands = parser.add_subparsers(dest="command", required=True)
     orphans = commands.add_parser(

@@ -3,7 +3,7 @@
 The settings themselves live in :mod:`etl_lib.core.settings` (the foundation);
 this module keeps the names a reader of seed 003 looks for, its module
 constants, and the program that prints them:
-``python -m etl_lib.config [--json]`` shows every setting and where it came from.
+``python -m etl_lib config [--json]`` shows every setting and where it came from.
 
 >>> from etl_lib import config
 >>> config.load_settings({}).kafka_topics["bike"]
@@ -39,9 +39,9 @@ def __getattr__(name: str) -> Any:
 
 @run
 def main(argv: list[str] | None = None) -> int:
-    """``python -m etl_lib.config [--json]``: print the effective settings."""
+    """``python -m etl_lib config [--json]``: print the effective settings."""
     parser = argparse.ArgumentParser(
-        prog="python -m etl_lib.config",
+        prog="python -m etl_lib config",
         description="Print the kit's effective settings and where each came from (default or environment).",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of a table")

@@ -1,4 +1,4 @@
-"""``python -m etl_lib.main``: the orchestrator of seed 003.
+"""``python -m etl_lib run``: the orchestrator of seed 003.
 
 It builds the Spark session, starts the raw ETL streams (parsed records to
 Parquet, rejected records to quarantine) for the four topics and the analytics
@@ -203,7 +203,7 @@ def _require_topics(settings: Settings) -> None:
             "\n".join(f"KAFKA_TOPIC_{kind.upper()}={topic!r}: the broker at {bootstrap} has no such topic."
                       for kind, topic in missing)
             + "\nCorrect the setting, or create and fill the topics with `python -m data_gen --days 1` (it writes to "
-            "the topics these settings name), or run `python -m etl_lib.demo`, which creates them and runs everything.")
+            "the topics these settings name), or run `python -m etl_lib demo`, which creates them and runs everything.")
 
 
 def _start(spark: "SparkSession", settings: Settings, available_now: bool, echo: Callable[[str], None],
@@ -329,7 +329,7 @@ def run_etl(spark: "SparkSession", settings: Settings, *, available_now: bool = 
 
 @run
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m etl_lib.main", description=__doc__.splitlines()[0] + " "
+    parser = argparse.ArgumentParser(prog="python -m etl_lib run", description=__doc__.splitlines()[0] + " "
                                      "Reads the four Kafka topics, writes raw Parquet, quarantine and analytics.")
     parser.add_argument("--available-now", action="store_true",
                         help="process what Kafka holds now, then stop (batch-style run with streaming semantics)")

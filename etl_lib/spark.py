@@ -219,7 +219,7 @@ def _require_master(settings: Settings, timeout: float = 3.0) -> None:
         fix = ("check the API server's address (`kubectl cluster-info` prints it), or run Spark in this process: "
                "SPARK_MASTER=local[4].")
     else:
-        fix = ("start the practice cluster with `python -m etl_lib.cluster up` (its master is "
+        fix = ("start the practice cluster with `python -m etl_lib cluster up` (its master is "
                f"spark://127.0.0.1:{settings.cluster_spark_port}), correct the address, or run Spark in this "
                "process: SPARK_MASTER=local[4].")
     kind = ConfigError if unknown == len(problems) else ClusterError
@@ -293,7 +293,7 @@ def _jvm_start_error(settings: Settings, output: str, log: Path, java_major: int
                            f"{QUICK_START_JVM_OPTIONS!r}).")
     return KitError(f"{reason}\nIts settings: SPARK_DRIVER_MEMORY={memory!r}, SPARK_DRIVER_JAVA_OPTIONS={options!r}, "
                     f"SPARK_MASTER={settings.spark_master!r}. The whole output is in {log}; "
-                    "`python -m etl_lib.doctor` checks Java and the jars.")
+                    "`python -m etl_lib doctor` checks Java and the jars.")
 
 
 def _on_this_machine(master: str) -> bool:
@@ -312,7 +312,7 @@ def _require_broker(settings: Settings) -> None:
     if not broker_answers(settings.kafka_bootstrap_servers, settings=settings):
         raise BrokerError(
             f"No Kafka broker answers at KAFKA_BOOTSTRAP_SERVERS={settings.kafka_bootstrap_servers!r}. "
-            "Start the local one with `python -m etl_lib.kafka_local start` (or `docker compose up -d kafka`), "
+            "Start the local one with `python -m etl_lib broker start` (or `docker compose up -d kafka`), "
             "or point KAFKA_BOOTSTRAP_SERVERS at a running broker."
         )
 

@@ -28,7 +28,8 @@ def _base_env(tmp: Path, bootstrap: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory):
     """A real Kafka broker on a free port, started once for the test session."""
-    from etl_lib.kafka_local import LocalKafka, free_port
+    from etl_lib.core.broker import LocalKafka
+    from etl_lib.core.kafka import free_port
 
     tmp = tmp_path_factory.mktemp("kafka")
     broker = LocalKafka(f"127.0.0.1:{free_port()}", tmp / "broker")
@@ -42,7 +43,7 @@ def kafka_broker(tmp_path_factory):
 @pytest.fixture(scope="session")
 def settings(kafka_broker, tmp_path_factory) -> Settings:
     """Settings pointing at the session broker and a temporary DATA_DIR."""
-    from etl_lib.kafka_local import create_topics
+    from etl_lib.core.kafka import create_topics
 
     s = load_settings(_base_env(tmp_path_factory.mktemp("data"), kafka_broker.bootstrap_servers))
     create_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), s.kafka_partitions)

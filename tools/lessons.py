@@ -119,7 +119,7 @@ def review_source(lessons: list[Path]) -> str:
             "- find the notebook to reread for each topic\n"
             "- write an explanation of each concept and check it against a model answer's key points\n\n"
             f"**Prerequisites:** notebooks 00 to {max(counts)}\\\n**Time:** about 40 minutes"),
-        nbformat.v4.new_code_cell(f'from etl_lib.notebook import setup\n\nlesson = setup("{REVIEW[:2]}", kafka=False)'),
+        nbformat.v4.new_code_cell(f'from etl_lib.lab import setup\n\nlesson = setup("{REVIEW[:2]}", kafka=False)'),
         nbformat.v4.new_code_cell(
             'show_counts: bool = True\n'
             'answers_file: str = ""  # a JSON file {question id: letter} to score; empty: the answers in the quiz cell\n'

@@ -57,7 +57,7 @@ def main() -> int:
     parser.add_argument("only", nargs="*", help="notebook numbers to run (default: all)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from etl_lib.kafka_local import ensure_broker
+    from etl_lib.core.broker import ensure_broker
 
     t_all = time.monotonic()
     # Each lesson empties and uses topics of its own (<lesson>.bike-trips, ...): this run claims none of the

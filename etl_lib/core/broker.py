@@ -19,9 +19,9 @@ Python API (tests, notebooks, the demo)::
 
 Command line::
 
-    python -m etl_lib.kafka_local start    # background broker, survives this command
-    python -m etl_lib.kafka_local status   # also lists the kit runs that use it
-    python -m etl_lib.kafka_local stop     # refused while another kit run uses it (--force stops it anyway)
+    python -m etl_lib broker start    # background broker, survives this command
+    python -m etl_lib broker status   # also lists the kit runs that use it
+    python -m etl_lib broker stop     # refused while another kit run uses it (--force stops it anyway)
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class LocalKafka:
             raise BrokerError(
                 f"No broker of KAFKA_BOOTSTRAP_SERVERS={self.bootstrap_servers!r} answers. That is a list of "
                 f"{len(hosts)} brokers, a cluster the kit did not start, so it will not start a single-node broker "
-                "on one of their ports. Start that cluster (or `python -m etl_lib.kafka_local start` with one "
+                "on one of their ports. Start that cluster (or `python -m etl_lib broker start` with one "
                 "address such as 127.0.0.1:9092)."
             )
         host, port = hosts[0]
@@ -383,7 +383,7 @@ def _another_run_starts_it(bootstrap: str, settings: Settings, timeout: float) -
 @run
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m etl_lib.kafka_local",
+        prog="python -m etl_lib broker",
         description="Start, stop or inspect the kit's local Kafka broker (single-node KRaft on 127.0.0.1).",
     )
     parser.add_argument("command", choices=["start", "stop", "status"])
@@ -430,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
                             controller_port=settings.kafka_controller_port).start(detach=True)
         print(
             f"Kafka broker ready at {bootstrap} in {broker.startup_seconds:.1f} s "
-            f"(pid {broker.pid}, log {broker.log_file}). Stop it with: python -m etl_lib.kafka_local stop"
+            f"(pid {broker.pid}, log {broker.log_file}). Stop it with: python -m etl_lib broker stop"
         )
     created = ensure_topics(settings)
     if created:

@@ -1,6 +1,6 @@
 """A practice cluster on this machine: three replicated KRaft Kafka nodes and a Spark standalone master with two workers.
 
-``python -m etl_lib.cluster up|down|status`` (``make cluster-up`` / ``cluster-down``)
+``python -m etl_lib cluster up|down|status`` (``make cluster-up`` / ``cluster-down``)
 starts, from the jars the kit already has, what a real deployment looks like
 in miniature, all bound to 127.0.0.1:
 
@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = sys.argv[1:]
     if argv[:1] == ["_watch"]:
         return _watch(int(argv[1]), Path(argv[2]))
-    parser = argparse.ArgumentParser(prog="python -m etl_lib.cluster", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m etl_lib cluster", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["up", "down", "status"])
     args = parser.parse_args(argv)
     settings = settings_or_exit()

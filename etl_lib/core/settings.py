@@ -14,7 +14,7 @@ accepted form -- never later as a traceback from inside Spark.
 
 Every setting is declared once, in ``_FIELDS``: the :class:`Settings` class is
 made from that list, so a new setting is one line there.  Run
-``python -m etl_lib.config`` to print the effective settings and where each one
+``python -m etl_lib config`` to print the effective settings and where each one
 came from.
 """
 
@@ -380,7 +380,7 @@ _FIELDS: tuple[_Field, ...] = (
     _Field("PIPELINE_WORKERS", "10", _parse_positive_int, "worker threads per pipeline"),
     _Field("PIPELINE_QUEUE_SIZE", "50", _parse_positive_int, "bounded queue size (backpressure)"),
     _Field("BUCKET_CAPACITY_BYTES", str(10 * 1024 * 1024), _parse_size, "capacity of one file bucket"),
-    # The practice cluster (python -m etl_lib.cluster), all on 127.0.0.1
+    # The practice cluster (python -m etl_lib cluster), all on 127.0.0.1
     _Field("CLUSTER_KAFKA_PORT", "19092", _parse_port,
            "practice cluster: first of its three broker ports (controllers listen 100 above each)"),
     _Field("CLUSTER_SPARK_PORT", "7077", _parse_port, "practice cluster: the Spark master's port"),

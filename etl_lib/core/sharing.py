@@ -131,7 +131,7 @@ def same_run(pid: int, me: int | None = None) -> bool:
 
 
 def _command() -> str:
-    """This process's command line, short enough for one message (``python -m etl_lib.demo --days 7``)."""
+    """This process's command line, short enough for one message (``python -m etl_lib demo --days 7``)."""
     try:
         argv = [a.decode(errors="replace") for a in Path("/proc/self/cmdline").read_bytes().split(b"\0") if a]
     except OSError:
@@ -359,7 +359,7 @@ def refuse_stop(bootstrap: str, pid: int) -> None:
             f"Not stopping the Kafka broker at {bootstrap} (pid {pid}): another kit run uses it: "
             f"{'; '.join(r.describe() for r in others)}. Stop it when that run has ended (a broker the kit started "
             "for one run is stopped by the last run that uses it), or now anyway with "
-            "`python -m etl_lib.kafka_local stop --force`.")
+            "`python -m etl_lib broker stop --force`.")
 
 
 def left_running(bootstrap: str, pid: int | None, others: list[Run]) -> str:

@@ -1,4 +1,4 @@
-"""``python -m etl_lib.exercises grade [FOLDER]`` (``make grade``): grade every exercise notebook of a folder
+"""``python -m etl_lib exercises grade [FOLDER]`` (``make grade``): grade every exercise notebook of a folder
 (default ``exercises/``) and print a score table; ``grade-class SUBMISSIONS/`` grades a whole class, each student
 in a sandbox of their own (running ``observe`` there and judging here), into a gradebook; ``list`` prints the exercises and the concepts they practise;
 ``prove`` checks that the hidden cases catch the wrong solutions in ``exercises/mutants/``."""
@@ -15,7 +15,7 @@ from . import EXERCISES, Context, grade_folder
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m etl_lib.exercises", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m etl_lib exercises", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     grade = sub.add_parser("grade", help="grade a folder of exercise notebooks")
     grade.add_argument("folder", nargs="?", default="exercises", type=Path,

@@ -1,9 +1,9 @@
-"""Grading a whole class: ``python -m etl_lib.exercises grade-class SUBMISSIONS/``.
+"""Grading a whole class: ``python -m etl_lib exercises grade-class SUBMISSIONS/``.
 
 ``SUBMISSIONS/`` holds one entry per student: a folder of exercise notebooks
 (``07_parquet_and_checkpoints.ipynb``, ...) or a single notebook; the folder's
 or notebook's name is the student id.  Each student's code runs in ``python
--m etl_lib.exercises observe``, in a process (and process session) of their
+-m etl_lib exercises observe``, in a process (and process session) of their
 own, which runs every hidden case's observing half and sends what the code
 did, as plain data, through a pipe this process reads; this process builds
 the same cases and judges every one (:class:`~etl_lib.exercises.grader.Verdicts`).
@@ -237,7 +237,7 @@ def grade_submission(sub: Submission, out: Path, settings: Settings, *, timeout:
     channel = Channel(report)
     # The student's process observes; this one judges.  -X faulthandler: code that crashes the interpreter
     # leaves its Python stack in the log.
-    cmd = [sys.executable, "-X", "faulthandler", "-m", "etl_lib.exercises", "observe", str(sub.path.resolve()),
+    cmd = [sys.executable, "-X", "faulthandler", "-m", "etl_lib", "exercises", "observe", str(sub.path.resolve()),
            "--channel", str(channel.write_fd)]
     if student:
         cmd += ["--student", student]

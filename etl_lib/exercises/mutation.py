@@ -3,7 +3,7 @@ case, and the wrong solutions kept in ``exercises/mutants/<exercise>.py`` (one r
 case of that requirement with a hint that names it.  The tests run these on every exercise; an instructor who adds
 a case or a wrong solution can run them too::
 
-    python -m etl_lib.exercises prove            # every exercise (starts the broker and Spark where needed)
+    python -m etl_lib exercises prove            # every exercise (starts the broker and Spark where needed)
 """
 
 from __future__ import annotations

@@ -642,7 +642,7 @@ def find_sandbox(settings: Settings, *, memory_mb: int, max_processes: int = DEF
                 "in a Docker container, a seccomp profile that allows them (`docker run --security-opt "
                 "seccomp=unconfined ...`).")
         raise _refusal(f"a trial run in the sandbox failed (exit code {trial.returncode}: {said})",
-                       "Run `python -m etl_lib.exercises grade-class` from the kit's virtual environment.")
+                       "Run `python -m etl_lib exercises grade-class` from the kit's virtual environment.")
     version = subprocess.run([bwrap, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
     sandbox.version = version or "bubblewrap"
     if limits is not None:

@@ -48,7 +48,7 @@ def _outputs_to_clean(settings: Settings) -> tuple[Path, ...]:
         raise UnsafeDeleteError(
             f"The demo runs on this machine and empties its output folders first; {', '.join(remote)} is not a "
             "folder here. Unset it for the demo, or run the ETL on your cluster with "
-            "`python -m etl_lib.main --available-now`.")
+            "`python -m etl_lib run --available-now`.")
     paths = (settings.output_base_path, settings.checkpoint_base_path, settings.quarantine_path,
              settings.silver_path, settings.analytics_output_path, settings.analytics_checkpoint_path, settings.data_dir / "report")
     outside = [p for p in paths if not Path(p).resolve().is_relative_to(root) or Path(p).resolve() == root]
@@ -57,7 +57,7 @@ def _outputs_to_clean(settings: Settings) -> tuple[Path, ...]:
             f"The demo empties its output and checkpoint folders before it runs, and refuses to delete "
             f"{', '.join(map(str, outside))}: not inside DATA_DIR={settings.data_dir}. Point the *_PATH settings "
             "at folders under DATA_DIR (or unset them), or delete those folders yourself and run the ETL with "
-            "`python -m etl_lib.main --available-now`.")
+            "`python -m etl_lib run --available-now`.")
     return tuple(Path(p) for p in paths)
 
 
@@ -85,7 +85,7 @@ def run_demo(days: int = 7, scale: float = 0.5, seed: int = 42, reset_topics_ask
             raise BrokerError(
                 f"The demo starts from empty topics, and {settings.kafka_bootstrap_servers} is a cluster the kit did "
                 f"not start: it will not delete {', '.join(settings.kafka_topics.values())} there unless asked. "
-                "Run `python -m etl_lib.demo --reset-topics` to delete and recreate them, or set KAFKA_TOPIC_* "
+                "Run `python -m etl_lib demo --reset-topics` to delete and recreate them, or set KAFKA_TOPIC_* "
                 "to topics of the demo's own.")
         reset_topics(settings.kafka_bootstrap_servers, settings.kafka_topics.values(), settings.kafka_partitions,
                      replication_factor=settings.kafka_replication_factor,
@@ -128,7 +128,7 @@ def run_demo(days: int = 7, scale: float = 0.5, seed: int = 42, reset_topics_ask
 
 @run
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m etl_lib.demo", description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(prog="python -m etl_lib demo", description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--days", type=int, default=7, help="simulated days")
     parser.add_argument("--scale", type=float, default=0.5, help="data_gen rate scale")

@@ -1,4 +1,4 @@
-"""``python -m etl_lib.doctor``: is this machine ready for the kit?  Each check says OK or the fix.
+"""``python -m etl_lib doctor``: is this machine ready for the kit?  Each check says OK or the fix.
 
 Checks, in order: Java 17+, pyspark and its Scala version, the connector jars
 (and that they match pyspark), the broker jars, a broker answering at
@@ -130,7 +130,7 @@ def format_checks(checks: list[Check]) -> str:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m etl_lib.doctor", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m etl_lib doctor", description=__doc__.splitlines()[0])
     parser.add_argument("--no-spark", action="store_true", help="skip the check that starts Spark and reads Kafka")
     args = parser.parse_args(argv)
     settings = settings_or_exit()

@@ -14,8 +14,9 @@ lesson needs::
         query.stop()
         replay.stop()
 
-Every thread it starts is stopped by :meth:`Replay.stop`, also after an error
-or a kernel interrupt in the cell that started it.
+The replay (``start_replay``) is data_gen's (:mod:`data_gen.replay`): every
+thread it starts is stopped by its ``stop()``, also after an error or a kernel
+interrupt in the cell that started it.
 """
 
 from __future__ import annotations
@@ -26,17 +27,14 @@ import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-# The replay that feeds a live lesson is data_gen's (kept here under its old name).
-from data_gen.replay import Replay, start_replay
-
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from pyspark.sql import SparkSession
     from pyspark.sql.streaming import StreamingQuery
 
 
-__all__ = ["PROGRESS_COLUMNS", "LiveChart", "Replay", "batch_of_offsets", "draw_progress", "progress_records",
-           "progress_table", "start_replay", "stop_when_enough", "watch", "watermark_rule"]
+__all__ = ["PROGRESS_COLUMNS", "LiveChart", "batch_of_offsets", "draw_progress", "progress_records",
+           "progress_table", "stop_when_enough", "watch", "watermark_rule"]
 
 PROGRESS_COLUMNS = ["batch", "seconds", "input_rows", "input_rate", "process_rate", "duration_s",
                     "max_event_time", "watermark", "state_rows", "dropped_by_watermark", "rows_written"]

@@ -1,6 +1,6 @@
 """Seed 000's two plain-Python pipelines: minibatch streaming and nightly file bucketing.
 
-Run them with ``python -m etl_lib.pipelines --pipeline files|streaming|all``.
+Run them with ``python -m etl_lib pipelines --pipeline files|streaming|all``.
 """
 
 from ._common import Clock, FakeClock, JsonLinesSink, Metrics, RealClock

@@ -1,4 +1,4 @@
-"""``python -m etl_lib.pipelines``: run seed 000's streaming and/or file pipeline from the command line."""
+"""``python -m etl_lib pipelines``: run seed 000's streaming and/or file pipeline from the command line."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _size(text: str) -> int:
 
 def build_parser(settings: Any) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m etl_lib.pipelines",
+        prog="python -m etl_lib pipelines",
         description="Run the thread/queue pipelines of seed 000. Defaults come from etl_lib.config "
                     "(MINIBATCH_WINDOW_SECONDS, PIPELINE_WORKERS, PIPELINE_QUEUE_SIZE, BUCKET_CAPACITY_BYTES).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                     if not broker_answers(settings.kafka_bootstrap_servers, settings=settings):
                         raise ConnectionError(
                             f"No Kafka broker answers at KAFKA_BOOTSTRAP_SERVERS={settings.kafka_bootstrap_servers!r}. "
-                            "Start one with `python -m etl_lib.kafka_local start`, or use --source simulated.")
+                            "Start one with `python -m etl_lib broker start`, or use --source simulated.")
                     source = kafka_message_source(settings.kafka_topics[args.topic], settings.kafka_bootstrap_servers,
                                                   duration_sec=args.duration, value_field=args.value_field,
                                                   stop_event=shutdown.requested, settings=settings)

@@ -26,7 +26,7 @@
 # **Time:** about 5 minutes
 
 # %%
-from etl_lib.notebook import setup
+from etl_lib.lab import setup
 
 lesson = setup("00")
 
@@ -39,11 +39,11 @@ run_spark_check: bool = True  # start Spark and read from Kafka
 # resolved into `jvm/connector/lib`, and a **Kafka broker** at `KAFKA_BOOTSTRAP_SERVERS`. The setup call above
 # already started the local broker if none was answering.
 #
-# `etl_lib.doctor` checks them in order. A failed check prints the fix instead of `OK`; the same checks run from
-# a terminal with `python -m etl_lib.doctor`.
+# `etl_lib.lab.doctor` checks them in order. A failed check prints the fix instead of `OK`; the same checks run from
+# a terminal with `python -m etl_lib doctor`.
 
 # %%
-from etl_lib.doctor import format_checks, run_checks
+from etl_lib.lab import format_checks, run_checks
 
 checks = run_checks(lesson.settings, spark=run_spark_check)
 print(format_checks(checks))
@@ -90,7 +90,7 @@ print("All required pieces are in place:", all(ok.values()))
 # %% [markdown]
 # ## Summary
 #
-# The kit needs Java 17+, pyspark 4.2 (Scala 2.13), the matching connector jars and a broker. `python -m etl_lib.doctor` checks all of them and names the fix for whatever is missing.
+# The kit needs Java 17+, pyspark 4.2 (Scala 2.13), the matching connector jars and a broker. `python -m etl_lib doctor` checks all of them and names the fix for whatever is missing.
 #
 # **Further reading**
 #
@@ -103,7 +103,7 @@ print("All required pieces are in place:", all(ok.values()))
 # - The kit needs Java 17+, pyspark 4.2 (Spark built for Scala 2.13), the connector jars and a Kafka broker (→ *Every later notebook needs four things*)
 # - The connector's name carries Scala and Spark versions (`_2.13-4.2.0`); both must match pyspark (→ *The connector's artifact name carries two versions*)
 # - A mismatch fails at the first Kafka read with `NoSuchMethodError` or `ClassNotFoundException` (→ *NoSuchMethodError*)
-# - `python -m etl_lib.doctor` checks each need in order and prints the fix (→ *checks them in order*)
+# - `python -m etl_lib doctor` checks each need in order and prints the fix (→ *checks them in order*)
 # - The kit hands Spark local jars (`spark.jars`), so nothing is downloaded at start (→ *spark.jars*)
 
 # %% [markdown]

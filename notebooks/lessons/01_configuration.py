@@ -26,7 +26,7 @@
 # **Time:** about 10 minutes
 
 # %%
-from etl_lib.notebook import setup
+from etl_lib.lab import setup
 
 lesson = setup("01", kafka=False)
 
@@ -133,7 +133,7 @@ print("window in seconds:", duration_seconds(s.window_duration_medium), "| Pears
 # **Further reading**
 #
 # - docs/foundation.md
-# - `python -m etl_lib.config` in a terminal
+# - `python -m etl_lib config` in a terminal
 
 # %% [markdown] tags=["remember"]
 # ## Remember

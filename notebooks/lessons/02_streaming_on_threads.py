@@ -27,7 +27,7 @@
 # **Time:** about 25 minutes
 
 # %%
-from etl_lib.notebook import setup
+from etl_lib.lab import setup
 
 lesson = setup("02", kafka=False)
 
@@ -234,7 +234,7 @@ print("emitted:", len(counted), "| in:", int(m2["messages_in"]), "| processed:",
 
 # %% tags=["nbval-ignore-output"]
 import time
-from etl_lib.lab.gil import count_with_threads, time_threads
+from etl_lib.lab import count_with_threads, time_threads
 
 def io_bound():  # waits, as a worker waiting on Kafka or a disk does: the GIL is released meanwhile
     time.sleep(0.2)
@@ -271,7 +271,7 @@ import subprocess
 import sys
 
 out = lesson.settings.data_dir / "all"
-run = subprocess.run([sys.executable, "-m", "etl_lib.pipelines", "--pipeline", "all", "--duration", "3",
+run = subprocess.run([sys.executable, "-m", "etl_lib", "pipelines", "--pipeline", "all", "--duration", "3",
                       "--files", "40", "--out", str(out), "--no-progress"], capture_output=True, text=True, timeout=300)
 both = json.loads((out / "metrics.json").read_text())
 stream, files = both["streaming"], both["files"]
@@ -346,7 +346,7 @@ print("Exact accounting holds, with failures and with a stop part-way: True")
 # **Further reading**
 #
 # - docs/thread_pipelines.md
-# - `python -m etl_lib.pipelines --pipeline all --help`
+# - `python -m etl_lib pipelines --pipeline all --help`
 
 # %% [markdown] tags=["remember"]
 # ## Remember

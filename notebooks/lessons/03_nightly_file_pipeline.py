@@ -26,7 +26,7 @@
 # **Time:** about 15 minutes
 
 # %%
-from etl_lib.notebook import setup
+from etl_lib.lab import setup
 
 lesson = setup("03", kafka=False)
 

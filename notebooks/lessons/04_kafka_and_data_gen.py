@@ -27,7 +27,7 @@
 # **Time:** about 20 minutes
 
 # %%
-from etl_lib.notebook import setup
+from etl_lib.lab import setup
 
 lesson = setup("04")
 s = lesson.settings
@@ -44,7 +44,7 @@ scale: float = 0.1  # fraction of real-city rates
 # %%
 import json
 from kafka import KafkaProducer
-from etl_lib.kafka_local import client_options  # security options of the settings (none on the local broker)
+from etl_lib.lab import client_options  # security options of the settings (none on the local broker)
 
 producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap_servers, acks="all", **client_options(s))
 sent = []
@@ -87,7 +87,7 @@ print("group B, first time: ", read_all("lesson04-B"))
 # group.
 
 # %%
-from etl_lib.lab.groups import GroupMember, settled
+from etl_lib.lab import GroupMember, settled
 
 members, history = [], []
 try:
@@ -118,7 +118,7 @@ for event, owned in history:
 
 # %%
 from data_gen import GenParams, KafkaSink, generate
-from etl_lib.kafka_local import reset_topics
+from etl_lib.lab import reset_topics
 
 reset_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), 3)
 key = generate(GenParams(days=days, scale=scale),
@@ -127,7 +127,7 @@ import pandas as pd
 pd.DataFrame(key["counts"]).T[["produced", "valid", "quarantined", "duplicates", "late"]]
 
 # %%
-from etl_lib.kafka_local import end_offsets
+from etl_lib.lab import end_offsets
 
 per_partition = pd.DataFrame(end_offsets(s.kafka_bootstrap_servers, s.kafka_topics.values())).T.sort_index()
 per_partition.columns = [f"partition {p}" for p in per_partition.columns]

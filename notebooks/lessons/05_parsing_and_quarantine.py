@@ -26,7 +26,7 @@
 # **Time:** about 20 minutes
 
 # %%
-from etl_lib.notebook import setup, show, spark_session
+from etl_lib.lab import setup, show, spark_session
 
 lesson = setup("05")
 s = lesson.settings
@@ -131,8 +131,8 @@ print(f"hand-written chain: {exam_rows} rows | kit: {kit_rows} valid rows "
 # then five more records are sent and both run again from their checkpoints.
 
 # %%
-from etl_lib.kafka_local import consumer_groups, reset_topics
-from etl_lib.notebook import send_json
+from etl_lib.lab import consumer_groups, reset_topics
+from etl_lib.lab import send_json
 from etl_lib.writers import run_once
 
 demo_topic = "05.starting-offsets"

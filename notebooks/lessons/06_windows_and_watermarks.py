@@ -27,7 +27,7 @@
 # **Time:** about 20 minutes
 
 # %%
-from etl_lib.notebook import setup, show, spark_session
+from etl_lib.lab import setup, show, spark_session
 
 lesson = setup("06")
 s = lesson.settings
@@ -72,7 +72,7 @@ show(sliding.select(F.date_format("window.start", "HH:mm").alias("start"), "coun
 # %%
 import json
 from functools import partial
-from etl_lib.notebook import bike_trip, send_json
+from etl_lib.lab import bike_trip, send_json
 
 s = s.replace(watermark_delay=watermark_delay)
 
@@ -92,7 +92,7 @@ print(f"micro-batch 1 holds {len(readings)} weather readings ({readings[0]['time
 # %%
 from etl_lib.analytics import calculate_weather_transport_correlation
 from etl_lib.commit_log import read_sink
-from etl_lib.live import progress_records
+from etl_lib.lab import progress_records
 from etl_lib.main import build_streams
 from etl_lib.spark import read_kafka_batch
 from etl_lib.writers import write_analytics_stream
@@ -130,7 +130,7 @@ after_2[["window_start", "bike_count"]].assign(window_start=lambda d: d.window_s
 # %%
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
-from etl_lib.live import batch_of_offsets, progress_table
+from etl_lib.lab import batch_of_offsets, progress_table
 
 def event_time(value):
     record = json.loads(value)
@@ -260,7 +260,7 @@ print(inspect.getsource(analytics._trip_counts).split('"""')[-1].strip("\n"))
 # batch 2 brings the bikes of 09:00–13:55 (12 an hour). Bike trips per hour, in three designs:
 
 # %%
-from etl_lib.kafka_local import reset_topics
+from etl_lib.lab import reset_topics
 from etl_lib.writers import run_once
 
 ahead = s.replace(kafka_topic_bike="06.ahead.bike-trips", kafka_topic_weather="06.ahead.weather-data")

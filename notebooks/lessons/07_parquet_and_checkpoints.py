@@ -26,7 +26,7 @@
 # **Time:** about 20 minutes
 
 # %%
-from etl_lib.notebook import setup, show, spark_session
+from etl_lib.lab import setup, show, spark_session
 
 lesson = setup("07")
 s = lesson.settings
@@ -47,7 +47,7 @@ second_half: int = 400  # trips sent after it
 # %%
 import json
 from etl_lib.main import build_streams
-from etl_lib.notebook import send_json
+from etl_lib.lab import send_json
 from etl_lib.writers import write_parquet_stream
 
 def send_trips(start, n):
@@ -134,7 +134,7 @@ print("etl_lib.commit_log.read_sink rows:", len(read_sink(sink, columns=["trip_i
 # Only readers that honour the sink's log get exactly-once: Spark does, and so does the kit's
 # `read_sink`, which every part of the kit uses to read a sink outside Spark (the report, the notebooks, the
 # tests). pandas or pyarrow over the folder do not. The orphan stays until someone deletes it; it is harmless to
-# every reader that honours the log. To clean up once the query has stopped, `python -m etl_lib.commit_log orphans`
+# every reader that honours the log. To clean up once the query has stopped, `python -m etl_lib commit-log orphans`
 # lists every orphan in the kit's sink folders with its size (a dry run), and `--delete` removes them, never a file
 # the log names. An orphan written after the sink's last commit, like the one above, could be the batch a running
 # query is writing, so it is kept unless you add `--include-recent`.

@@ -26,7 +26,7 @@
 # **Time:** about 30 minutes
 
 # %%
-from etl_lib.notebook import setup, show, spark_session
+from etl_lib.lab import setup, show, spark_session
 
 lesson = setup("08")
 s = lesson.settings

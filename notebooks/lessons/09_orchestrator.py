@@ -26,7 +26,7 @@
 # **Time:** about 15 minutes
 
 # %%
-from etl_lib.notebook import setup, spark_session
+from etl_lib.lab import setup, spark_session
 
 lesson = setup("09")
 s = lesson.settings
@@ -38,7 +38,7 @@ scale: float = 0.05
 run_seconds: int = 40  # how long the processing-time run lasts
 
 # %% [markdown]
-# `python -m etl_lib.main` is the seed's `main.py`: it builds the session, starts the four raw streams,
+# `python -m etl_lib run` is the seed's `main.py`: it builds the session, starts the four raw streams,
 # their quarantine streams and the enabled analytics, prints a banner naming each stream as it starts, and waits.
 # Ctrl+C or SIGTERM stops every query, then Spark; a failing query is named and the exit code is non-zero.
 # Here the same function runs in the notebook, with three analytics switched off.
@@ -62,7 +62,7 @@ print("analytics folders written:", sorted(p.name for p in s.analytics_output_pa
 # `trigger(processingTime=BATCH_INTERVAL)`: Spark plans a micro-batch every interval, reading the Kafka
 # offsets that arrived since the last one (a batch that runs longer than the interval is followed at once by
 # the next). The query never finishes on its own; `run_for` (or the stop event, which Ctrl+C sets in
-# `python -m etl_lib.main`) ends the wait, and then every query is stopped.
+# `python -m etl_lib run`) ends the wait, and then every query is stopped.
 #
 # The names matter on an exam. Spark 4.2 has five triggers: **processing-time** (this one: micro-batches on a
 # clock), **available-now** (everything the source holds at start, in as many micro-batches as needed, then
@@ -80,7 +80,7 @@ print("analytics folders written:", sorted(p.name for p in s.analytics_output_pa
 
 # %%
 from datetime import datetime
-from etl_lib.live import start_replay, stop_when_enough
+from etl_lib.lab import start_replay, stop_when_enough
 
 day2 = GenParams(days=days, scale=scale, seed=43, start=datetime(2018, 4, 3))
 live = s.replace(batch_interval="2 seconds", **flags_off)
@@ -176,7 +176,7 @@ print("Three flags off: three streams not started; every query stopped cleanly: 
 # **Further reading**
 #
 # - docs/orchestrator.md
-# - `python -m etl_lib.main --help`
+# - `python -m etl_lib run --help`
 
 # %% [markdown] tags=["remember"]
 # ## Remember

@@ -27,7 +27,7 @@
 # **Time:** about 20 minutes (the live cell runs for `run_seconds`)
 
 # %%
-from etl_lib.notebook import setup, spark_session
+from etl_lib.lab import setup, spark_session
 
 lesson = setup("10")
 spark = spark_session(lesson.settings.replace(spark_ui_enabled=True))
@@ -67,7 +67,7 @@ print(f"one simulated minute every {60 / speedup * 1000:.0f} ms of wall time; a 
 from data_gen import GenParams
 from etl_lib.analytics import SILVER_WINDOWS
 from etl_lib.commit_log import rows_per_batch
-from etl_lib.live import LiveChart, progress_records, progress_table, start_replay, watch
+from etl_lib.lab import LiveChart, progress_records, progress_table, start_replay, watch
 from etl_lib.main import build_streams
 from etl_lib.writers import write_silver_stream
 
@@ -169,8 +169,8 @@ print(f"{url}/StreamingQuery/" if url else "The UI is off: set SPARK_UI_ENABLED=
 # %%
 import pandas as pd
 from etl_lib.commit_log import read_sink
-from etl_lib.kafka_local import end_offsets
-from etl_lib.live import watermark_rule
+from etl_lib.lab import end_offsets
+from etl_lib.lab import watermark_rule
 
 drain = write_silver_stream(windows, SILVER_WINDOWS, s, available_now=True)
 drain.awaitTermination()

@@ -27,7 +27,7 @@
 # **Time:** about 30 minutes
 
 # %%
-from etl_lib.notebook import setup, spark_session
+from etl_lib.lab import setup, spark_session
 
 lesson = setup("11")
 s = lesson.settings
@@ -60,7 +60,7 @@ from functools import partial
 import pandas as pd
 from pyspark.sql import functions as F
 
-from etl_lib.notebook import bike_trip, send_json
+from etl_lib.lab import bike_trip, send_json
 from etl_lib.parsing import parse_bike_stream
 from etl_lib.spark import read_kafka_stream
 
@@ -261,7 +261,7 @@ print("state operator after the run:", outer_state)
 
 # %%
 from data_gen import GenParams, KafkaSink, generate
-from etl_lib.kafka_local import reset_topics
+from etl_lib.lab import reset_topics
 
 dedup_topics = {t: f"11.dedup.{name}" for t, name in s.kafka_topics.items()}  # a world of its own
 reset_topics(s.kafka_bootstrap_servers, dedup_topics.values(), 3)

@@ -27,7 +27,7 @@
 # **Time:** about 25 minutes (starting the practice cluster takes about 40 seconds)
 
 # %%
-from etl_lib.notebook import setup
+from etl_lib.lab import setup
 
 lesson = setup("12", kafka=False)
 
@@ -40,7 +40,7 @@ scale: float = 0.05  # share of Boston's 2018 traffic
 # ## The practice cluster
 #
 # Until now one Kafka broker and Spark's local mode (`local[4]`) did everything in one JVM each. A real deployment spreads
-# both over machines. `python -m etl_lib.cluster up` (`make cluster-up`) builds the same shape on this machine:
+# both over machines. `python -m etl_lib cluster up` (`make cluster-up`) builds the same shape on this machine:
 #
 # - **three Kafka nodes**, each a broker and a KRaft controller. The three controllers keep the cluster's metadata
 #   (which topics exist, who leads each partition) by majority vote, so the cluster survives one node down;
@@ -53,7 +53,7 @@ scale: float = 0.05  # share of Boston's 2018 traffic
 # kernel ends, even if it is restarted or killed before the last cell.
 
 # %%
-from etl_lib.cluster import Cluster
+from etl_lib.lab import Cluster
 
 cluster = Cluster.of(lesson.settings)
 cluster.up(fresh=True)
@@ -215,7 +215,7 @@ print(f"back in every ISR; leaders {leaders_before} before the election, "
       f"{[p['leader'] for p in rebalanced]} after")
 
 # %%
-from etl_lib.kafka_local import end_offsets
+from etl_lib.lab import end_offsets
 
 in_log = {t: sum(parts.values()) for t, parts in end_offsets(s.kafka_bootstrap_servers, min_isr).items()}
 acknowledged = (healthy["acknowledged"] + degraded["acknowledged"]).groupby(level="topic").sum()
@@ -243,7 +243,7 @@ print("acknowledged records:       ", acknowledged.to_dict())
 # %%
 from pathlib import Path
 
-from etl_lib.notebook import spark_session
+from etl_lib.lab import spark_session
 
 spark = spark_session(s)
 jars = sorted(Path(j).name for j in spark.conf.get("spark.jars").split(","))
@@ -266,7 +266,7 @@ print("jars every executor fetches from the driver:", *jars, sep="\n  ")
 from data_gen import GenParams, KafkaSink, generate
 from etl_lib.commit_log import read_sink
 from etl_lib.config import ANALYTICS_FLAGS
-from etl_lib.kafka_local import ensure_topics
+from etl_lib.lab import ensure_topics
 from etl_lib.main import run_etl
 from etl_lib.writers import TOPIC_FOLDERS
 

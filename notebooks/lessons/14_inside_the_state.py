@@ -30,7 +30,7 @@
 # **Time:** about 40 minutes
 
 # %%
-from etl_lib.notebook import setup, spark_session
+from etl_lib.lab import setup, spark_session
 
 lesson = setup("14")
 s = lesson.settings
@@ -71,7 +71,7 @@ from functools import partial
 import pandas as pd
 from pyspark.sql import functions as F
 
-from etl_lib.notebook import bike_trip, send_json
+from etl_lib.lab import bike_trip, send_json
 from etl_lib.parsing import parse_bike_stream
 from etl_lib.spark import read_kafka_stream
 from etl_lib.state import read_state, state_operators
@@ -188,7 +188,7 @@ print("left + right rows =", join_total, "= numRowsTotal of the join's last batc
 # %%
 dedup_cp = str(s.data_dir / "checkpoints" / "dedup")
 dedup_topic = "14.dedup.bike-trips"
-from etl_lib.core.kafka import reset_topics
+from etl_lib.lab import reset_topics
 
 reset_topics(s.kafka_bootstrap_servers, [dedup_topic], 1, settings=s)
 deduplicated = (parse_bike_stream(read_kafka_stream(spark, dedup_topic, s))

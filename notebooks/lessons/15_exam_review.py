@@ -27,7 +27,7 @@
 # **Time:** about 40 minutes
 
 # %%
-from etl_lib.notebook import setup
+from etl_lib.lab import setup
 
 lesson = setup("15", kafka=False)
 

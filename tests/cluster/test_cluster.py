@@ -1,5 +1,5 @@
 """The practice cluster, as a user would run it: 3 replicated KRaft brokers and a Spark standalone master with
-2 workers (``python -m etl_lib.cluster up``); a broker killed while data_gen produces; the ETL on the
+2 workers (``python -m etl_lib cluster up``); a broker killed while data_gen produces; the ETL on the
 standalone master; the broker back and in sync; ``down`` leaves no process."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import pytest
 
 from data_gen import GenParams
 from data_gen.replay import start_replay
-from etl_lib.cluster import Cluster
+from etl_lib.core.cluster import Cluster
 from etl_lib.commit_log import read_sink
 from etl_lib.config import ANALYTICS_FLAGS, project_root
-from etl_lib.kafka_local import end_offsets, ensure_topics
+from etl_lib.core.kafka import end_offsets, ensure_topics
 from etl_lib.writers import TOPIC_FOLDERS
 
 pytestmark = pytest.mark.timeout(600)
@@ -74,7 +74,7 @@ def test_cluster_survives_a_broker_kill_and_runs_the_etl_on_standalone_spark(set
                **{f"KAFKA_TOPIC_{t.upper()}": name for t, name in s.kafka_topics.items()},
                **{flag: "false" for flag in ANALYTICS_FLAGS}}
         t1 = time.monotonic()
-        run = subprocess.run([sys.executable, "-m", "etl_lib.main", "--available-now"], cwd=project_root(), env=env,
+        run = subprocess.run([sys.executable, "-m", "etl_lib", "run", "--available-now"], cwd=project_root(), env=env,
                              capture_output=True, text=True, timeout=420)
         etl_seconds = time.monotonic() - t1
         assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]

@@ -15,13 +15,13 @@ from etl_lib.core.settings import project_root
 
 
 def _main(settings, tmp_path, **env: str) -> tuple[subprocess.CompletedProcess, float]:
-    """``python -m etl_lib.main --available-now`` on the session broker, a fresh DATA_DIR, and ``env``."""
+    """``python -m etl_lib run --available-now`` on the session broker, a fresh DATA_DIR, and ``env``."""
     import os
 
     full = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers, "DATA_DIR": str(tmp_path),
             "SPARK_UI_ENABLED": "false", "SPARK_MASTER": "local[2]", **env}
     started = time.monotonic()
-    out = subprocess.run([sys.executable, "-m", "etl_lib.main", "--available-now"], env=full, cwd=project_root(),
+    out = subprocess.run([sys.executable, "-m", "etl_lib", "run", "--available-now"], env=full, cwd=project_root(),
                          capture_output=True, text=True, timeout=180)
     return out, time.monotonic() - started
 

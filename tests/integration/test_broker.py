@@ -10,8 +10,10 @@ import uuid
 
 import pytest
 
-from etl_lib.kafka_local import (BrokerError, LocalKafka, broker_answers, create_topics, ensure_topics,
-                                 ensure_broker, free_port, may_reset_topics, new_cluster_id)
+from etl_lib.core.broker import LocalKafka, ensure_broker
+from etl_lib.core.errors import BrokerError
+from etl_lib.core.kafka import broker_answers, create_topics, ensure_topics, free_port, may_reset_topics
+from etl_lib.core.node import new_cluster_id
 
 
 def _alive(pid: int) -> bool:
@@ -97,7 +99,7 @@ def test_kit_topics_created(settings):
 
 def test_cli_start_status_stop(tmp_path):
     env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}", DATA_DIR=str(tmp_path))
-    run = lambda *a: subprocess.run([sys.executable, "-m", "etl_lib.kafka_local", *a],
+    run = lambda *a: subprocess.run([sys.executable, "-m", "etl_lib", "broker", *a],
                                     capture_output=True, text=True, env=env, timeout=180)
     started = run("start")
     try:

@@ -88,7 +88,7 @@ def test_a_second_run_is_refused_and_the_last_user_stops_the_broker(tmp_path, ca
         assert _is_our_broker(broker_pid) and broker_answers(bootstrap)
 
         # A second demo, same port, another clone: refused before it deletes anything.
-        second = subprocess.run([sys.executable, "-m", "etl_lib.demo", "--days", "1"], cwd=ROOT,
+        second = subprocess.run([sys.executable, "-m", "etl_lib", "demo", "--days", "1"], cwd=ROOT,
                                 env=_env(bootstrap, tmp_path / "clone2"), capture_output=True, text=True, timeout=180)
         with capsys.disabled():  # shown with -s: what the second demo prints
             print("\n" + second.stdout + second.stderr)
@@ -139,7 +139,7 @@ def test_grade_class_stops_the_broker_it_started(tmp_path):
                                                   '"nbformat_minor": 5}')  # no lesson in its name: needs Kafka
     env = _env(bootstrap, tmp_path / "data")
     try:
-        done = subprocess.run([sys.executable, "-m", "etl_lib.exercises", "grade-class", str(tmp_path / "class"),
+        done = subprocess.run([sys.executable, "-m", "etl_lib", "exercises", "grade-class", str(tmp_path / "class"),
                                "--out", str(tmp_path / "out"), "--timeout", "120", "--no-sandbox"], cwd=ROOT,
                               env=env, capture_output=True, text=True, timeout=240)
         assert done.returncode == 0, done.stdout + done.stderr

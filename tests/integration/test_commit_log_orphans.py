@@ -1,4 +1,4 @@
-"""``python -m etl_lib.commit_log orphans`` on a sink real Spark wrote: an orphan left the way a killed batch leaves
+"""``python -m etl_lib commit-log orphans`` on a sink real Spark wrote: an orphan left the way a killed batch leaves
 one is removed with its checksum, the committed files stay, and a plain reader then counts what Spark counts."""
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ from data_gen.replay import start_replay
 from data_gen.records import TOPICS
 from etl_lib.commit_log import orphan_files, read_sink
 from etl_lib.config import project_root
-from etl_lib.kafka_local import LocalKafka, create_topics, free_port
+from etl_lib.core.broker import LocalKafka
+from etl_lib.core.kafka import create_topics, free_port
 from etl_lib.main import ANALYTICS, build_analytic, run_etl
 from etl_lib.writers import TOPIC_FOLDERS, count_rows
 
@@ -49,7 +50,7 @@ def test_etl_killed_at_random_moments_loses_and_duplicates_nothing(spark, settin
     kills = []
     try:
         for attempt in range(3):
-            proc = subprocess.Popen([sys.executable, "-m", "etl_lib.main"], env=_env(s, tmp_path),
+            proc = subprocess.Popen([sys.executable, "-m", "etl_lib", "run"], env=_env(s, tmp_path),
                                     cwd=project_root(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                     start_new_session=True)
             try:
@@ -71,7 +72,7 @@ def test_etl_killed_at_random_moments_loses_and_duplicates_nothing(spark, settin
                                   and not (o.parent.parent / "commits" / o.name).exists())
         # Then as a user types it, in the seed's mode for a bounded time: every query comes back from the
         # killed runs' checkpoints (unfinished batches included), stays up, and the program exits 0.
-        out = subprocess.run([sys.executable, "-m", "etl_lib.main", "--run-for", "30"], env=_env(s, tmp_path),
+        out = subprocess.run([sys.executable, "-m", "etl_lib", "run", "--run-for", "30"], env=_env(s, tmp_path),
                              cwd=project_root(), capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stdout + out.stderr
         assert "ALL STREAMS STARTED (20 total)" in out.stdout, out.stdout

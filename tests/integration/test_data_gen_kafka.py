@@ -8,7 +8,7 @@ import pytest
 
 from data_gen import GenParams, JavaKafkaSink, KafkaSink, Simulation, SinkError, generate
 from data_gen.records import TOPICS
-from etl_lib.kafka_local import create_topics
+from etl_lib.core.kafka import create_topics
 
 
 def test_kafka_replay_delivers_exactly_what_was_produced(settings):
@@ -92,7 +92,7 @@ def test_java_producer_that_dies_is_reported_not_ignored(settings):
 
 
 def test_java_producer_needs_a_broker(settings):
-    from etl_lib.kafka_local import free_port
+    from etl_lib.core.kafka import free_port
 
     with pytest.raises(SinkError, match="No Kafka broker answers at 127.0.0.1:.*kafka_local start"):
         JavaKafkaSink(f"127.0.0.1:{free_port()}", {t: t for t in TOPICS})
@@ -106,7 +106,7 @@ def test_command_line_sends_through_the_java_producer(settings, tmp_path, paced)
     import subprocess
     import sys
 
-    from etl_lib.kafka_local import end_offsets
+    from etl_lib.core.kafka import end_offsets
 
     suffix = uuid.uuid4().hex[:6]
     env = {**os.environ, **settings.as_env(), **{f"KAFKA_TOPIC_{t.upper()}": f"cli-{t}-{suffix}" for t in TOPICS}}
@@ -125,7 +125,7 @@ def test_paced_java_producer_sends_each_record_when_it_is_due(settings):
     """With flush_each (a live replay) a record reaches the broker while the sink is still open, not at close."""
     import time
 
-    from etl_lib.kafka_local import end_offsets
+    from etl_lib.core.kafka import end_offsets
 
     suffix = uuid.uuid4().hex[:6]
     topics = {t: f"live-{t}-{suffix}" for t in TOPICS}

@@ -15,7 +15,7 @@ from data_gen.records import TOPICS
 from etl_lib.analytics import calculate_weather_transport_correlation
 from etl_lib.commit_log import read_sink
 from etl_lib.config import ANALYTICS_FLAGS
-from etl_lib.kafka_local import create_topics
+from etl_lib.core.kafka import create_topics
 from etl_lib.main import ANALYTICS, build_analytic, build_streams, run_etl
 from etl_lib.report import check_answer_key, summaries, write_report
 from etl_lib.schemas import validate_record

@@ -116,7 +116,7 @@ def kafka_class(settings, tmp_path_factory):
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
            "DATA_DIR": str(tmp_path / "data")}
     t0 = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "etl_lib.exercises", "grade-class", str(subs), "--out",
+    proc = subprocess.Popen([sys.executable, "-m", "etl_lib", "exercises", "grade-class", str(subs), "--out",
                              str(tmp_path / "out"), "--timeout", "45", "--jobs", "2",
                              *([] if sandboxed else ["--no-sandbox"])], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

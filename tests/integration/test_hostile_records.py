@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from data_gen.records import TOPICS
 from etl_lib.config import ANALYTICS_FLAGS
-from etl_lib.kafka_local import create_topics
+from etl_lib.core.kafka import create_topics
 from etl_lib.main import run_etl
 from etl_lib.parsing import with_reasons
 from etl_lib.schemas import EVENT_TIME, FIELDS, validate_record

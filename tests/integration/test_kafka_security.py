@@ -8,7 +8,8 @@ import pytest
 
 from data_gen import GenParams, JavaKafkaSink, KafkaSink, generate
 from etl_lib.config import load_settings
-from etl_lib.kafka_local import LocalKafka, broker_answers, create_topics, end_offsets, free_port
+from etl_lib.core.broker import LocalKafka
+from etl_lib.core.kafka import broker_answers, create_topics, end_offsets, free_port
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from etl_lib.kafka_local import consumer_groups, create_topics, end_offsets
+from etl_lib.core.kafka import consumer_groups, create_topics, end_offsets
 from etl_lib.lab.groups import GroupMember, settled
-from etl_lib.notebook import send_json
+from etl_lib.lab.notebook import send_json
 from etl_lib.spark import read_kafka_batch, read_kafka_stream
 from etl_lib.writers import run_once
 

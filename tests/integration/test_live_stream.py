@@ -16,9 +16,9 @@ from data_gen import GenParams  # noqa: E402
 from data_gen.records import TOPICS  # noqa: E402
 from etl_lib.analytics import SILVER_WINDOWS  # noqa: E402
 from etl_lib.commit_log import read_sink, rows_per_batch  # noqa: E402
-from etl_lib.kafka_local import create_topics, end_offsets  # noqa: E402
-from etl_lib.live import (LiveChart, progress_records, progress_table, start_replay, watch,  # noqa: E402
-                          watermark_rule)
+from etl_lib.core.kafka import create_topics, end_offsets  # noqa: E402
+from data_gen.replay import start_replay  # noqa: E402
+from etl_lib.lab.live import LiveChart, progress_records, progress_table, watch, watermark_rule  # noqa: E402
 from etl_lib.main import build_streams  # noqa: E402
 from etl_lib.writers import write_silver_stream  # noqa: E402
 

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from etl_lib.kafka_local import create_topics
+from etl_lib.core.kafka import create_topics
 from etl_lib.pipelines import JsonLinesSink, kafka_message_source, run_message_pipeline
 
 
@@ -41,7 +41,7 @@ def test_kafka_source_exact_accounting(settings, tmp_path):
 def test_cli_kafka_source(settings, tmp_path):
     _produce(settings.kafka_bootstrap_servers, settings.kafka_topic_weather, 40, 0)
     env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers, DATA_DIR=str(tmp_path))
-    proc = subprocess.run([sys.executable, "-m", "etl_lib.pipelines", "--pipeline", "streaming", "--source", "kafka",
+    proc = subprocess.run([sys.executable, "-m", "etl_lib", "pipelines", "--pipeline", "streaming", "--source", "kafka",
                            "--topic", "weather", "--duration", "4", "--window", "1", "--no-progress",
                            "--out", str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -51,10 +51,10 @@ def test_cli_kafka_source(settings, tmp_path):
 
 
 def test_cli_kafka_source_unreachable(tmp_path):
-    from etl_lib.kafka_local import free_port
+    from etl_lib.core.kafka import free_port
 
     env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}", DATA_DIR=str(tmp_path))
-    proc = subprocess.run([sys.executable, "-m", "etl_lib.pipelines", "--pipeline", "streaming", "--source", "kafka",
+    proc = subprocess.run([sys.executable, "-m", "etl_lib", "pipelines", "--pipeline", "streaming", "--source", "kafka",
                            "--duration", "2", "--no-progress", "--out", str(tmp_path / "out")],
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 1

@@ -22,7 +22,7 @@ from data_gen import GenParams, KafkaSink, generate
 from data_gen.replay import start_replay
 from data_gen.records import TOPICS
 from etl_lib.config import ANALYTICS_FLAGS, project_root
-from etl_lib.kafka_local import create_topics
+from etl_lib.core.kafka import create_topics
 from etl_lib.main import run_etl, start_etl
 from etl_lib.writers import TOPIC_FOLDERS, count_rows
 
@@ -137,7 +137,7 @@ def _main_env(s, tmp_path) -> dict[str, str]:
 
 
 def _main(env, *args, timeout=300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "etl_lib.main", *args], env=env, cwd=project_root(),
+    return subprocess.run([sys.executable, "-m", "etl_lib", "run", *args], env=env, cwd=project_root(),
                           capture_output=True, text=True, timeout=timeout)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from etl_lib.kafka_local import create_topics
+from etl_lib.core.kafka import create_topics
 from etl_lib.spark import read_kafka_batch, read_kafka_stream
 
 
@@ -52,7 +52,8 @@ def test_session_is_utc_and_quiet(spark):
 def test_unreachable_broker_gives_clear_message(spark, settings):
     import pytest
 
-    from etl_lib.kafka_local import BrokerError, free_port
+    from etl_lib.core.errors import BrokerError
+    from etl_lib.core.kafka import free_port
 
     bad = settings.replace(kafka_bootstrap_servers=f"127.0.0.1:{free_port()}")
     with pytest.raises(BrokerError, match="No Kafka broker answers.*kafka_local start"):

@@ -7,8 +7,8 @@ import pytest
 from pyspark.sql import functions as F
 
 from etl_lib.core.errors import ConfigError
-from etl_lib.kafka_local import create_topics
-from etl_lib.notebook import bike_trip, send_json
+from etl_lib.core.kafka import create_topics
+from etl_lib.lab.notebook import bike_trip, send_json
 from etl_lib.parsing import parse_bike_stream
 from etl_lib.spark import read_kafka_batch, read_kafka_stream
 from etl_lib.state import (PROVIDERS, RUN_SCHEMA, IdleStations, forget_last_commit, read_state, route_records,

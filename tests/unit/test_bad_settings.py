@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _main(env: dict[str, str], *args: str) -> tuple[subprocess.CompletedProcess, float]:
-    """``python -m etl_lib.main`` with ``env`` added; (the finished process, seconds it took)."""
+    """``python -m etl_lib run`` with ``env`` added; (the finished process, seconds it took)."""
     started = time.monotonic()
-    out = subprocess.run([sys.executable, "-m", "etl_lib.main", *args], cwd=ROOT, env={**os.environ, **env},
+    out = subprocess.run([sys.executable, "-m", "etl_lib", "run", *args], cwd=ROOT, env={**os.environ, **env},
                          capture_output=True, text=True, timeout=60)
     return out, time.monotonic() - started
 
@@ -117,7 +117,7 @@ def test_a_spark_master_whose_host_is_unknown_is_named_before_spark_starts(tmp_p
     message = _start_spark(tmp_path, "spark://nowhere.invalid:7077")
     assert message.startswith("ConfigError: SPARK_MASTER='spark://nowhere.invalid:7077': the host "
                               "'nowhere.invalid' is not known here")
-    assert "python -m etl_lib.cluster up" in message and "SPARK_MASTER=local[4]" in message
+    assert "python -m etl_lib cluster up" in message and "SPARK_MASTER=local[4]" in message
 
 
 def test_a_spark_master_nobody_listens_on_is_named_with_the_practice_cluster(tmp_path):
@@ -125,7 +125,7 @@ def test_a_spark_master_nobody_listens_on_is_named_with_the_practice_cluster(tmp
     message = _start_spark(tmp_path, f"spark://127.0.0.1:{port}")
     assert message.startswith(f"ClusterError: SPARK_MASTER='spark://127.0.0.1:{port}': nothing answers at "
                               f"127.0.0.1:{port} (Connection refused)")
-    assert "python -m etl_lib.cluster up" in message
+    assert "python -m etl_lib cluster up" in message
 
 
 def test_a_k8s_master_whose_host_is_unknown_points_at_kubectl(tmp_path):
@@ -204,7 +204,7 @@ def test_a_start_that_says_nothing_names_the_log_and_every_start_setting():
     err = _jvm_start_error(load_settings({}), "", Path("/data/logs/spark-driver.log"), 17)
     assert type(err) is KitError
     assert "without a reason in /data/logs/spark-driver.log" in str(err)
-    assert "SPARK_DRIVER_MEMORY='2g'" in str(err) and "python -m etl_lib.doctor" in str(err)
+    assert "SPARK_DRIVER_MEMORY='2g'" in str(err) and "python -m etl_lib doctor" in str(err)
 
 
 def test_only_what_this_start_wrote_is_read(tmp_path):

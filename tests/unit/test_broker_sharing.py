@@ -275,7 +275,7 @@ def test_broker_stop_on_the_command_line_is_refused_while_another_run_uses_it(re
         (data / "kafka" / "broker.pid").write_text(str(fake.pid))
         other = stranger(KIT_TOPICS)
         env = {**os.environ, "DATA_DIR": str(data), "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
-        run = lambda *a: subprocess.run([sys.executable, "-m", "etl_lib.kafka_local", "stop", *a], cwd=ROOT,
+        run = lambda *a: subprocess.run([sys.executable, "-m", "etl_lib", "broker", "stop", *a], cwd=ROOT,
                                         env=env, capture_output=True, text=True, timeout=60)
         refused = run()
         assert refused.returncode == 1 and "Traceback" not in refused.stderr

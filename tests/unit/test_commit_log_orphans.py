@@ -1,4 +1,4 @@
-"""``python -m etl_lib.commit_log orphans``: lists, and with --delete removes, exactly the files of batches that never
+"""``python -m etl_lib commit-log orphans``: lists, and with --delete removes, exactly the files of batches that never
 committed, never a file the sink's log names, and keeps what may be the batch a running query is writing (no JVM:
 the sink is laid out by hand in the format Spark 4.2 writes; tests/integration/test_commit_log_orphans.py runs it
 on a real one)."""

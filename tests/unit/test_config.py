@@ -243,7 +243,7 @@ def _cli(env_extra: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
     env = {k: v for k, v in os.environ.items() if k not in DEFAULTS}
     env.update(env_extra)
-    return subprocess.run([sys.executable, "-m", "etl_lib.config", *args],
+    return subprocess.run([sys.executable, "-m", "etl_lib", "config", *args],
                           capture_output=True, text=True, env=env, timeout=60)
 
 

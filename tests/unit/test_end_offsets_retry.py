@@ -7,7 +7,7 @@ import kafka
 import pytest
 
 from etl_lib.core import kafka as kafka_admin
-from etl_lib.kafka_local import end_offsets  # the old name, re-exported
+from etl_lib.core.kafka import end_offsets  # the old name, re-exported
 
 
 class _FlakyConsumer:

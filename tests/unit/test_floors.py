@@ -1,6 +1,6 @@
 """The house has floors: a module imports only its own floor and the ones below (lazy imports in functions too).
 
-Floor 0 is the foundation (``etl_lib.core`` and the old names that re-export it),
+Floor 0 is the foundation (``etl_lib.core``, and ``etl_lib.config``, the seed's name for its settings),
 floor 1 holds two siblings that do not import each other (``data_gen`` and the
 Spark and thread stages of ``etl_lib``), floor 2 the lab (notebook helpers,
 demo, doctor, live charts, exercises).  An import that runs back up, or across
@@ -22,18 +22,13 @@ STAGES = (1, "etl_lib")
 DATA_GEN = (1, "data_gen")
 LAB = (2, "")
 
-# The old public names are thin re-exports; each stands on the floor of what it re-exports.
+# Packages and modules whose floor is not that of a stage of etl_lib.
 _PLACES = {
     "etl_lib.core": FOUNDATION,
     "etl_lib.config": FOUNDATION,
-    "etl_lib.kafka_local": FOUNDATION,
-    "etl_lib.cluster": FOUNDATION,
     "etl_lib.lab": LAB,
     "etl_lib.exercises": LAB,
-    "etl_lib.demo": LAB,
-    "etl_lib.doctor": LAB,
-    "etl_lib.live": LAB,
-    "etl_lib.notebook": LAB,
+    "etl_lib.__main__": LAB,  # the command line: it runs commands of every floor
     "data_gen": DATA_GEN,
 }
 

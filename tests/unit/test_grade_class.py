@@ -1,4 +1,4 @@
-"""Grading a whole class (``python -m etl_lib.exercises grade-class``) and per-student variants of the cases.
+"""Grading a whole class (``python -m etl_lib exercises grade-class``) and per-student variants of the cases.
 
 The synthetic class uses the JVM-free exercises (lessons 01 and 03), so no broker
 or Spark starts: each student still runs in a process of their own, and the bad
@@ -81,7 +81,7 @@ def graded_class(tmp_path_factory):
     (subs / "notes.txt").write_text("not a submission")
     out = tmp_path_factory.mktemp("gradebook")
     result = subprocess.run(
-        [sys.executable, "-m", "etl_lib.exercises", "grade-class", str(subs), "--out", str(out),
+        [sys.executable, "-m", "etl_lib", "exercises", "grade-class", str(subs), "--out", str(out),
          "--timeout", "20", "--memory-mb", "1200", *sandbox_flags()],
         capture_output=True, text=True, timeout=240, cwd=ROOT,
         env={**__import__("os").environ, "DATA_DIR": str(out / "data"), "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"})

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from etl_lib.core import jvm as _jvm
-from etl_lib.kafka_local import BrokerError, LocalKafka, broker_answers, free_port
+from etl_lib.core.broker import LocalKafka
+from etl_lib.core.errors import BrokerError
+from etl_lib.core.kafka import broker_answers, free_port
 
 
 def _fake_java(tmp_path: Path, version_line: str) -> Path:
@@ -95,7 +97,7 @@ def test_nothing_answers_on_a_free_port():
 
 def test_storage_format_never_lets_a_cluster_id_be_read_as_an_option():
     """About 1 in 64 random ids begins with '-': each must reach StorageTool as the value of --cluster-id."""
-    from etl_lib.kafka_local import new_cluster_id, storage_format_command
+    from etl_lib.core.node import new_cluster_id, storage_format_command
 
     ids = [new_cluster_id() for _ in range(1000)] + ["-" + new_cluster_id()[1:], "--" + new_cluster_id()[2:]]
     for cid in ids:
@@ -109,7 +111,9 @@ def test_storage_format_never_lets_a_cluster_id_be_read_as_an_option():
 
 def test_a_list_of_dead_brokers_is_never_replaced_by_a_new_local_one(tmp_path):
     """A cluster the kit did not start is down: refuse to start a single-node broker on one of its ports."""
-    from etl_lib.kafka_local import BrokerError, LocalKafka, bootstrap_hosts, broker_answers, free_port
+    from etl_lib.core.broker import LocalKafka
+    from etl_lib.core.errors import BrokerError
+    from etl_lib.core.kafka import bootstrap_hosts, broker_answers, free_port
 
     bootstrap = f"127.0.0.1:{free_port()}, 127.0.0.1:{free_port()},[::1]:{free_port()}"
     assert [h for h, _ in bootstrap_hosts(bootstrap)] == ["127.0.0.1", "127.0.0.1", "::1"]

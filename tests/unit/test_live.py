@@ -10,8 +10,8 @@ matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
 
-from etl_lib.live import (PROGRESS_COLUMNS, batch_of_offsets, draw_progress, progress_table,  # noqa: E402
-                          watermark_rule)
+from etl_lib.lab.live import (PROGRESS_COLUMNS, batch_of_offsets, draw_progress, progress_table,  # noqa: E402
+                              watermark_rule)
 
 
 def _record(batch, started, rows, watermark, max_event=None, state=(), written=-1):

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from etl_lib.config import load_settings
-from etl_lib.doctor import Check, format_checks, run_checks
-from etl_lib.notebook import lesson_settings, setup, show
+from etl_lib.lab.doctor import Check, format_checks, run_checks
+from etl_lib.lab.notebook import lesson_settings, setup, show
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -58,7 +58,7 @@ def test_doctor_formats_fixes():
 
 
 def test_doctor_finds_missing_broker(monkeypatch):
-    from etl_lib.kafka_local import free_port
+    from etl_lib.core.kafka import free_port
 
     checks = run_checks(load_settings({"KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}"}), spark=False)
     broker = next(c for c in checks if c.name == "Kafka broker answering")
@@ -133,7 +133,7 @@ def test_doctor_says_what_to_do_when_pyspark_is_missing(monkeypatch, capsys):
 def test_a_hand_made_bike_trip_is_valid():
     import json
 
-    from etl_lib.notebook import bike_trip
+    from etl_lib.lab.notebook import bike_trip
     from etl_lib.schemas import validate_record
 
     trip = bike_trip(7, "2018-04-02 08:01:00")
@@ -141,7 +141,7 @@ def test_a_hand_made_bike_trip_is_valid():
 
 
 def test_send_json_refuses_keys_that_do_not_match_the_records():
-    from etl_lib.notebook import send_json
+    from etl_lib.lab.notebook import send_json
 
     with pytest.raises(ValueError, match="2 keys for 3 records"):  # before any connection is tried
         send_json("127.0.0.1:1", "t", [{}, {}, {}], keys=["a", "b"])
@@ -162,7 +162,7 @@ class _Spark:
 def test_stop_when_enough_waits_for_the_time_and_for_every_query():
     import time
 
-    from etl_lib.live import stop_when_enough
+    from etl_lib.lab.live import stop_when_enough
 
     spark = _Spark(2, 1)  # one query has done only one micro-batch
     t0 = time.monotonic()

@@ -1,4 +1,4 @@
-"""``python -m etl_lib.pipelines`` in each mode on small settings, checked from its JSON metrics."""
+"""``python -m etl_lib pipelines`` in each mode on small settings, checked from its JSON metrics."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 def _run(tmp_path, *args):
     env = dict(os.environ, DATA_DIR=str(tmp_path / "data"))
-    return subprocess.run([sys.executable, "-m", "etl_lib.pipelines", "--out", str(tmp_path / "out"),
+    return subprocess.run([sys.executable, "-m", "etl_lib", "pipelines", "--out", str(tmp_path / "out"),
                            "--no-progress", *args], capture_output=True, text=True, env=env, timeout=120)
 
 

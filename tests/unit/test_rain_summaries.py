@@ -9,7 +9,7 @@ import math
 import pandas as pd
 import pytest
 
-from etl_lib.analytics import summarize_precipitation_impact, summarize_safety
+from etl_lib.summaries import summarize_precipitation_impact, summarize_safety
 
 pytestmark = pytest.mark.filterwarnings("error")
 

@@ -247,7 +247,7 @@ def _left_behind(marker: str) -> list[str]:
 
 
 def _grade_class(subs: Path, out: Path, env: dict, *extra: str) -> tuple[subprocess.CompletedProcess, int]:
-    proc = subprocess.Popen([sys.executable, "-m", "etl_lib.exercises", "grade-class", str(subs), "--out", str(out),
+    proc = subprocess.Popen([sys.executable, "-m", "etl_lib", "exercises", "grade-class", str(subs), "--out", str(out),
                              "--timeout", "60", "--memory-mb", "2000", *extra], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stdout, stderr = proc.communicate(timeout=240)
@@ -477,7 +477,7 @@ def test_without_bwrap_grade_class_refuses_with_one_message(tmp_path):
     subs = _one_student(tmp_path)
     env = {**os.environ, "PATH": str(tmp_path / "no-bin"), "DATA_DIR": str(tmp_path / "data"),
            "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}
-    done = subprocess.run([sys.executable, "-m", "etl_lib.exercises", "grade-class", str(subs), "--out",
+    done = subprocess.run([sys.executable, "-m", "etl_lib", "exercises", "grade-class", str(subs), "--out",
                            str(tmp_path / "out")], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith("Error:\ngrade-class runs each student's code") and done.stderr.count("\n") == 2
@@ -493,7 +493,7 @@ def test_without_user_namespaces_grade_class_refuses_with_one_message(tmp_path):
     outer = [shutil.which("bwrap"), "--bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-user",
              "--unshare-pid", "--disable-userns", "--die-with-parent", "--"]
     env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}
-    done = subprocess.run([*outer, sys.executable, "-m", "etl_lib.exercises", "grade-class", str(subs), "--out",
+    done = subprocess.run([*outer, sys.executable, "-m", "etl_lib", "exercises", "grade-class", str(subs), "--out",
                            str(tmp_path / "out")], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.startswith("Error:\ngrade-class runs each student's code") and done.stderr.count("\n") == 2
