@@ -62,8 +62,9 @@ def main() -> None:
             broker = LocalKafka(f"127.0.0.1:{free_port()}", Path(tmp) / "broker", heap="1g")
             broker.start()
             try:
-                topics = load_settings({}).kafka_topics
-                create_topics(broker.bootstrap_servers, topics.values(), 3)
+                settings = load_settings({"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers, "DATA_DIR": tmp})
+                topics = settings.kafka_topics
+                create_topics(settings, topics.values(), 3)
                 t0 = time.perf_counter()
                 generate(params, sink_class(broker.bootstrap_servers, topics))
                 seconds[name] = time.perf_counter() - t0

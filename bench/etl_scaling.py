@@ -32,12 +32,13 @@ from pathlib import Path
 from data_gen import FilesSink, GenParams, JavaKafkaSink, generate
 from data_gen.records import TOPICS
 from etl_lib.config import load_settings
+from etl_lib.core.kinds import KINDS, by_id
 from etl_lib.core.settings import LONG_JOB_JVM_OPTIONS
 from etl_lib.core.broker import LocalKafka
 from etl_lib.core.kafka import create_topics, free_port
 from etl_lib.main import run_etl
 from etl_lib.spark import create_spark_session, read_kafka_stream, stop_spark
-from etl_lib.writers import TOPIC_FOLDERS, write_parquet_stream
+from etl_lib.writers import write_parquet_stream
 from etl_throughput import kafka_shaped_text  # bench/ is on the path when a bench runs
 
 
@@ -104,11 +105,9 @@ def raw_path_seconds(spark, settings, raw: dict) -> float:
     """The four topics parsed and written as hourly Parquet, exactly as the ETL's raw queries, timed together."""
     from etl_lib import parsing
 
-    parsers = {"bike": parsing.parse_bike_stream, "taxi": parsing.parse_taxi_stream,
-               "weather": parsing.parse_weather_stream, "accidents": parsing.parse_accident_stream}
     t0 = time.perf_counter()
-    queries = [write_parquet_stream(parsers[t](raw[t]), folder, settings, available_now=True)
-               for t, folder in TOPIC_FOLDERS.items()]
+    queries = [write_parquet_stream(getattr(parsing, k.parser)(raw[k.id]), k.folder, settings, available_now=True)
+               for k in KINDS]
     for q in queries:
         q.awaitTermination()
     return time.perf_counter() - t0
@@ -145,20 +144,20 @@ def main(argv: list[str] | None = None) -> int:
                 """The kit's settings for one run: its own DATA_DIR and topics, this broker, the --set ones."""
                 return load_settings({"DATA_DIR": str(tmp / folder), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
                                       "SPARK_UI_ENABLED": "false", **extra,
-                                      **{f"KAFKA_TOPIC_{t.upper()}": n for t, n in (topics or {}).items()}})
+                                      **{by_id(t).setting: n for t, n in (topics or {}).items()}})
 
             base = settings_for("data")
             spark = create_spark_session(base)
             pid = jvm_pid(spark)
             # Warm-up: the session's first queries pay class loading and code generation; not part of any size.
             warm = {t: f"warmup.{t}" for t in TOPICS}
-            create_topics(broker.bootstrap_servers, warm.values(), base.kafka_partitions)
+            create_topics(base, warm.values())
             generate(GenParams(days=1, scale=0.05), JavaKafkaSink(broker.bootstrap_servers, warm))
             run_etl(spark, settings_for("warmup", warm), available_now=True, echo=lambda *_: None)
             for days in sizes_days:
                 topics = {t: f"scale{days}d.{t}" for t in TOPICS}
                 s = settings_for(f"run{days}", topics)
-                create_topics(broker.bootstrap_servers, topics.values(), base.kafka_partitions)
+                create_topics(s, topics.values())
                 t0 = time.perf_counter()
                 key = generate(GenParams(days=days, scale=scale),
                                Tee(JavaKafkaSink(broker.bootstrap_servers, topics), FilesSink(tmp / f"files{days}", topics)))
@@ -188,8 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
                 if args.etl_only:
                     continue
-                kafka = {t: read_kafka_stream(spark, topic, s, max_offsets_per_trigger=s.kafka_max_offsets_per_trigger)
-                         for t, topic in topics.items()}
+                kafka = {t: read_kafka_stream(spark, topic, s) for t, topic in topics.items()}
                 kafka_s = raw_path_seconds(spark, _own_folders(s, tmp / f"rawk{days}"), kafka)
                 file_s = raw_path_seconds(spark, _own_folders(s, tmp / f"rawf{days}"),
                                           file_streams(spark, tmp / f"files{days}", s))

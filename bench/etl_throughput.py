@@ -71,7 +71,7 @@ def main() -> None:
         try:
             s = load_settings({"DATA_DIR": str(tmp / "data"), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
                                "SPARK_UI_ENABLED": "false"})
-            create_topics(broker.bootstrap_servers, s.kafka_topics.values(), 3)
+            create_topics(s, s.kafka_topics.values(), 3)
             key = generate(params, KafkaSink(broker.bootstrap_servers, s.kafka_topics))
             generate(params, FilesSink(tmp / "files", s.kafka_topics))
             n = key["counts"]["taxi"]["produced"]

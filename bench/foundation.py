@@ -27,7 +27,7 @@ def main() -> None:
         try:
             settings = load_settings({"DATA_DIR": tmp, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
                                       "SPARK_UI_ENABLED": "false", "SPARK_MASTER": "local[2]"})
-            create_topics(broker.bootstrap_servers, ["bench"], 1)
+            create_topics(settings, ["bench"], 1)
             from kafka import KafkaProducer
 
             p = KafkaProducer(bootstrap_servers=broker.bootstrap_servers)

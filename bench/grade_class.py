@@ -24,6 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def EXERCISE_COLUMNS(rows: list[dict]) -> set[str]:  # noqa: N802 - the gradebook's exercise columns
+    from etl_lib.exercises import EXERCISES
+
+    return set(EXERCISES) & set(rows[0])
+
+
 def grade(subs: Path, out: Path, jobs: int, sandbox: bool) -> dict:
     env = {**os.environ, "DATA_DIR": str(out / "data")}
     cmd = [sys.executable, "-m", "etl_lib", "exercises", "grade-class", str(subs), "--out", str(out), "--jobs",
@@ -36,6 +42,11 @@ def grade(subs: Path, out: Path, jobs: int, sandbox: bool) -> dict:
     with open(out / "gradebook.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     seconds = [float(r["seconds"]) for r in rows]
+    for r in rows:  # a student who did not pass everything: say why (a copy of the solutions should)
+        if r["passed"] != r["of"]:
+            failing = {k: v for k, v in r.items() if v not in ("pass",) and k in EXERCISE_COLUMNS(rows)}
+            print(json.dumps({"student": r["student"], "outcome": r["outcome"], "not passed": failing,
+                              "note": r["note"][:500]}), file=sys.stderr)
     return {"sandbox": "bubblewrap" if sandbox else "none", "students": len(rows), "jobs": jobs,
             "wall_seconds": round(wall, 1), "mean_seconds_per_student": round(statistics.mean(seconds), 1),
             "min": min(seconds), "max": max(seconds),
@@ -48,6 +59,7 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", choices=["sandbox", "none"], default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the class and gradebooks (the path is printed)")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="bench-grade-class-"))
     try:
@@ -67,7 +79,10 @@ def main() -> None:
                               "sandbox_over_none_wall": round(runs[0]["wall_seconds"] / runs[1]["wall_seconds"],
                                                               3)}))
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        if args.keep:
+            print(f"kept: {base}", file=sys.stderr)
+        else:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

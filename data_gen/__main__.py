@@ -144,14 +144,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.to == "kafka":
-            from etl_lib.core.kafka import broker_answers, create_topics
+            from etl_lib.core.kafka import broker_answers, create_topics, no_broker_message
 
             settings = settings.replace(kafka_bootstrap_servers=args.bootstrap_servers)
-            if not broker_answers(args.bootstrap_servers, settings=settings):
-                raise SinkError(f"No Kafka broker answers at {args.bootstrap_servers}. Start one with "
-                                "`python -m etl_lib broker start`, or pass --bootstrap-servers.")
-            create_topics(args.bootstrap_servers, topics.values(), settings.kafka_partitions,
-                          settings.kafka_replication_factor, settings.kafka_min_insync_replicas, settings=settings)
+            if not broker_answers(settings):
+                raise SinkError(no_broker_message(settings.kafka_bootstrap_servers, fix="pass --bootstrap-servers"))
+            create_topics(settings, topics.values())
             if args.producer == "java":
                 sink = JavaKafkaSink(args.bootstrap_servers, topics, flush_each=args.speedup is not None,
                                      settings=settings)

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterator
 
+from etl_lib.core.kinds import KIND_IDS, KINDS
+
 from .world import (
     EFFECTS,
     STATIONS,
@@ -35,7 +37,8 @@ from .world import (
     weather_steps,
 )
 
-TOPICS = ("bike", "taxi", "weather", "accidents")
+# The four kinds of record, in the order of etl_lib.core.kinds (its ids are the keys of Settings.kafka_topics).
+TOPICS = KIND_IDS
 
 MALFORMED_KINDS = (
     "not_json",
@@ -50,8 +53,9 @@ MALFORMED_KINDS = (
 # ignored (the schema-evolution lesson).  Every other kind must be quarantined.
 TOLERATED_KINDS = ("unknown_field",)
 
-# The event-time field of each topic, and the field each kind of damage hits.
-TIME_FIELD = {"bike": "start_time", "taxi": "timestamp", "weather": "timestamp", "accidents": "dispatch_ts"}
+# The event-time field of each topic (from the record kinds' table), and the field each kind of damage hits.
+TIME_FIELD = {k.id: k.event_time for k in KINDS}
+_TIME_FORMAT = {k.id: k.time_format for k in KINDS}
 WRONG_TYPE = {"bike": ("trip_duration", "long"), "taxi": ("price", "cheap"),
               "weather": ("temperature", "warm"), "accidents": ("latitude", "north")}
 IMPOSSIBLE = {"bike": ("trip_duration", -420), "taxi": ("surge_multiplier", 0.5),
@@ -244,7 +248,7 @@ def malform(topic: str, record: dict[str, Any], kind: str, rng: random.Random) -
         name, value = IMPOSSIBLE[topic]
         bad[name] = value
     elif kind == "bad_timestamp":
-        when = datetime.strptime(bad[TIME_FIELD[topic]], "%Y-%m-%d %H:%M:%S")
+        when = datetime.strptime(bad[TIME_FIELD[topic]], _TIME_FORMAT[topic])
         bad[TIME_FIELD[topic]] = when.strftime("%m/%d/%Y %I:%M %p")
     else:
         raise ValueError(f"unknown malformed kind {kind!r}")

@@ -17,7 +17,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from etl_lib.core import jvm
 from etl_lib.core.errors import KitError
-from etl_lib.core.kafka import broker_answers, client_options
+from etl_lib.core.kafka import broker_answers, client_options, no_broker_message, spark_kafka_options
+from etl_lib.core.kinds import by_id
 from etl_lib.core.settings import Settings, get_settings
 
 from .records import TOPICS, Delivery
@@ -112,7 +113,7 @@ class KafkaSink:
         try:
             self.producer = KafkaProducer(
                 bootstrap_servers=bootstrap_servers,
-                **client_options(settings),
+                **client_options(settings or get_settings()),
                 acks="all",
                 enable_idempotence=True,
                 # Retry for up to two minutes (a broker restart takes seconds), then report the failure.
@@ -128,10 +129,7 @@ class KafkaSink:
         except (NoBrokersAvailable, KafkaError, OSError) as err:
             if type(err).__name__ == "KafkaConfigurationError":
                 raise
-            raise SinkError(
-                f"No Kafka broker answers at {bootstrap_servers} ({type(err).__name__}). Start one with "
-                "`python -m etl_lib broker start`, or pass --bootstrap-servers / set KAFKA_BOOTSTRAP_SERVERS."
-            ) from None
+            raise SinkError(no_broker_message(bootstrap_servers, fix="pass --bootstrap-servers", cause=err)) from None
 
     def _failed(self, err: BaseException) -> None:
         with self._lock:
@@ -183,10 +181,8 @@ class JavaKafkaSink:
         java = jvm.java_executable()
         jvm.java_version(java)
         settings = settings or get_settings()
-        if not broker_answers(bootstrap_servers, timeout=startup_timeout, settings=settings):
-            raise SinkError(
-                f"No Kafka broker answers at {bootstrap_servers}. Start one with "
-                "`python -m etl_lib broker start`, or pass --bootstrap-servers / set KAFKA_BOOTSTRAP_SERVERS.")
+        if not broker_answers(settings.replace(kafka_bootstrap_servers=bootstrap_servers), timeout=startup_timeout):
+            raise SinkError(no_broker_message(bootstrap_servers, fix="pass --bootstrap-servers"))
         self.topics = topics
         self.report = SinkReport()
         self._index = {t: i for i, t in enumerate(TOPICS)}
@@ -204,7 +200,7 @@ class JavaKafkaSink:
             # Metadata for a topic that does not exist ends a send after this long instead of a minute.
             "max.block.ms": "30000",
         }
-        props.update({k.removeprefix("kafka."): v for k, v in settings.spark_kafka_options().items()})
+        props.update({k.removeprefix("kafka."): v for k, v in spark_kafka_options(settings).items()})
         config = Path(self._folder.name) / "producer.properties"
         # May hold a SASL password: readable by this user only, deleted at close.
         fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -328,8 +324,10 @@ BLUEBIKES_HEADER = [
 ]
 # Bluebikes' files since 2023 (and Divvy-style exports) use another layout: refused by name.
 _RIDE_LAYOUT = {"ride_id", "rideable_type", "started_at", "ended_at", "member_casual"}
-# Timestamps as Bluebikes wrote them: 2018 "2018-01-01 00:16:33.8220", some 2017 months "7/1/2017 00:10".
-_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M")
+# Timestamps as Bluebikes wrote them: 2018 "2018-01-01 00:16:33.8220" (the kit's own form: its records follow
+# the source files), some 2017 months "7/1/2017 00:10".  Replayed trips are written in the bike kind's form.
+_BIKE_TIME = by_id("bike").time_format
+_TIME_FORMATS = (_BIKE_TIME, "%Y-%m-%d %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M")
 
 
 class _RowError(ValueError):
@@ -354,7 +352,7 @@ def _bluebikes_time(text: str) -> str:
     text = text.split(".")[0]
     for fmt in _TIME_FORMATS:
         try:
-            return datetime.strptime(text, fmt).strftime("%Y-%m-%d %H:%M:%S")
+            return datetime.strptime(text, fmt).strftime(_BIKE_TIME)
         except ValueError:
             continue
     raise ValueError(text)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterator
 
+from etl_lib.core.kinds import TIME_FORMAT
+
 STEP = timedelta(minutes=5)
 STEPS_PER_HOUR = 12
 
@@ -336,5 +338,5 @@ def surge_multiplier(rng: random.Random, pressure: float) -> float:
 
 
 def fmt_time(when: datetime) -> str:
-    """Event times as in the source datasets: Boston wall-clock time, no zone."""
-    return when.strftime("%Y-%m-%d %H:%M:%S")
+    """Event times as in the source datasets: Boston wall-clock time, no zone (the record kinds' TIME_FORMAT)."""
+    return when.strftime(TIME_FORMAT)

@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Sequence
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
+from .core.kinds import by_id
 from .core.settings import Location, Settings, get_settings
 from .parsing import precip_category
-from .schemas import RECORD_ID
 from .summaries import TRANSPORT_VARS, WEATHER_VARS  # the variables the windows carry, named where they are summarized
 
 if TYPE_CHECKING:
@@ -70,15 +70,12 @@ def _period(start: Column) -> Column:
             .otherwise("leisure"))
 
 
-_ID = {"bike": RECORD_ID["bike"], "taxi": RECORD_ID["taxi"], "weather": RECORD_ID["weather"],
-       "accident": RECORD_ID["accidents"]}
-
-
 def _events(df: "DataFrame", kind: str, **values: Column) -> "DataFrame":
-    """One source's rows in the common event schema of the union, with the source and the event's id."""
-    cols = {"source": F.lit(kind), "event_id": F.col(_ID[kind]).cast("string"),
+    """One source's rows in the common event schema of the union: the source (a record kind's id, see
+    :mod:`etl_lib.core.kinds`) and the event's id (that kind's ``record_id`` field)."""
+    cols = {"source": F.lit(kind), "event_id": F.col(by_id(kind).record_id).cast("string"),
             "is_bike": F.lit(int(kind == "bike")), "is_taxi": F.lit(int(kind == "taxi")),
-            "is_weather": F.lit(int(kind == "weather")), "is_accident": F.lit(int(kind == "accident")),
+            "is_weather": F.lit(int(kind == "weather")), "is_accident": F.lit(int(kind == "accidents")),
             "trip_duration": _null(), "surge": _null(), **{v: _null() for v in WEATHER_VARS}}
     cols.update(values)
     return df.select(F.col("event_time"), *[c.alias(name) for name, c in cols.items()])
@@ -230,7 +227,7 @@ def calculate_weather_safety_risk(
     turns the rows into accidents per hour by condition and the risk relative to dry hours.
     """
     s = settings or get_settings()
-    union = _events(accident_df, "accident").unionByName(
+    union = _events(accident_df, "accidents").unionByName(
         _events(weather_df, "weather", **{v: F.col(v) for v in WEATHER_VARS}))
     hours = (
         _once_each(union, s)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Callable
 from .core.cli import fail, run, settings_or_exit
 from .core.errors import KitError
 from .core.catalog import ANALYTICS, Analytic
+from .core.kinds import KINDS, by_id
 from .core.settings import Settings
 
 if TYPE_CHECKING:
@@ -149,24 +150,21 @@ def _first_line(text: str) -> str:
 def build_streams(spark: "SparkSession", settings: Settings, read: Callable | None = None) -> dict[str, "DataFrame"]:
     """The ETL's DataFrames by name (streaming by default, batch with ``read=read_kafka_batch``).
 
-    ``raw:<topic>`` the Kafka records, ``<topic>`` the parsed valid records (what
-    the raw Parquet gets: every record that arrived, duplicates too), and
+    ``raw:<kind>`` the Kafka records, ``<kind>`` the parsed valid records (what
+    the raw Parquet gets: every record that arrived, duplicates too), for each
+    record kind of :mod:`etl_lib.core.kinds` by its id, with its parser, and
     ``combined`` the 15-minute windows (where each event counts once).
     """
     from . import parsing
     from .analytics import create_combined_transport_weather_window
     from .spark import read_kafka_stream
 
-    if read is None:  # a backlog (a year, a restart after days) is read in batches of at most this many records
-        def read(spark, topic, settings):
-            return read_kafka_stream(spark, topic, settings,
-                                     max_offsets_per_trigger=settings.kafka_max_offsets_per_trigger)
+    # A backlog (a year, a restart after days) is read in batches of at most KAFKA_MAX_OFFSETS_PER_TRIGGER records.
+    read = read or read_kafka_stream
     raw = {t: read(spark, topic, settings) for t, topic in settings.kafka_topics.items()}
     streams: dict[str, "DataFrame"] = {f"raw:{t}": df for t, df in raw.items()}
-    streams["bike"] = parsing.parse_bike_stream(raw["bike"], settings)
-    streams["taxi"] = parsing.parse_taxi_stream(raw["taxi"], settings)
-    streams["weather"] = parsing.parse_weather_stream(raw["weather"], settings)
-    streams["accidents"] = parsing.parse_accident_stream(raw["accidents"], settings)
+    for kind in KINDS:
+        streams[kind.id] = getattr(parsing, kind.parser)(raw[kind.id], settings)
     streams["combined"] = create_combined_transport_weather_window(
         streams["bike"], streams["taxi"], streams["weather"], settings)
     return streams
@@ -186,7 +184,7 @@ def _require_topics(settings: Settings) -> None:
 
     bootstrap = settings.kafka_bootstrap_servers
     try:
-        admin = _admin(bootstrap, settings, client_id="etl-kit-topics")
+        admin = _admin(settings, client_id="etl-kit-topics")
         try:
             present = set(admin.list_topics())
         finally:
@@ -200,7 +198,7 @@ def _require_topics(settings: Settings) -> None:
     missing = [(kind, topic) for kind, topic in settings.kafka_topics.items() if topic not in present]
     if missing:
         raise ConfigError(
-            "\n".join(f"KAFKA_TOPIC_{kind.upper()}={topic!r}: the broker at {bootstrap} has no such topic."
+            "\n".join(f"{by_id(kind).setting}={topic!r}: the broker at {bootstrap} has no such topic."
                       for kind, topic in missing)
             + "\nCorrect the setting, or create and fill the topics with `python -m data_gen --days 1` (it writes to "
             "the topics these settings name), or run `python -m etl_lib demo`, which creates them and runs everything.")
@@ -210,8 +208,7 @@ def _start(spark: "SparkSession", settings: Settings, available_now: bool, echo:
            silver: bool) -> EtlRun:
     from . import parsing
     from .analytics import SILVER_WINDOWS, read_combined_windows_stream
-    from .writers import (TOPIC_FOLDERS, write_analytics_stream, write_parquet_stream, write_quarantine_stream,
-                          write_silver_stream)
+    from .writers import write_analytics_stream, write_parquet_stream, write_quarantine_stream, write_silver_stream
 
     _require_topics(settings)
     run = EtlRun()
@@ -233,7 +230,8 @@ def _start(spark: "SparkSession", settings: Settings, available_now: bool, echo:
 
     try:
         echo("Step 1: raw ETL (Kafka -> parsed Parquet, rejected records -> quarantine)")
-        for t, folder in TOPIC_FOLDERS.items():
+        for kind in KINDS:
+            t, folder = kind.id, kind.folder
             run.queries[f"raw_{folder}"] = write_parquet_stream(streams[t], folder, settings, available_now)
             run.queries[f"quarantine_{folder}"] = write_quarantine_stream(
                 parsing.quarantine_records(streams[f"raw:{t}"], t, settings), folder, settings, available_now)

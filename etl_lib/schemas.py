@@ -22,15 +22,16 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from .core.kinds import KINDS, SPARK_TIME_FORMAT, TIME_FORMAT
+
 if TYPE_CHECKING:
     from .core.settings import Settings
 
 __all__ = ["FIELDS", "RULES", "TIME_FORMAT", "EVENT_TIME", "RECORD_ID", "Validation", "validate_record", "describe_rule",
            "java_double"]
 
-# Event times are Boston wall-clock times without a zone, as in the source datasets.
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-SPARK_TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
+# Event times are Boston wall-clock times without a zone, as in the source datasets: TIME_FORMAT and
+# SPARK_TIME_FORMAT (the same form for Spark) come from the record kinds' table, etl_lib.core.kinds.
 
 # (name, type, required); types: string, int, long, double, timestamp
 FIELDS: dict[str, tuple[tuple[str, str, bool], ...]] = {
@@ -86,11 +87,10 @@ FIELDS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     ),
 }
 
-EVENT_TIME = {"bike": "start_time", "taxi": "timestamp", "weather": "timestamp", "accidents": "dispatch_ts"}
-
-# What identifies one event of a topic: a record sent twice has the same value here.  (Weather has one
-# observation per timestamp.)
-RECORD_ID = {"bike": "trip_id", "taxi": "id", "weather": "timestamp", "accidents": "id"}
+# The event-time field of each topic, and what identifies one event of a topic (a record sent twice has the
+# same value here): both from the record kinds' table.
+EVENT_TIME = {k.id: k.event_time for k in KINDS}
+RECORD_ID = {k.id: k.record_id for k in KINDS}
 
 # Greater Boston, generously: anything outside is not a Boston record.
 _LAT, _LON = (41.5, 43.0), (-72.0, -70.0)
@@ -230,8 +230,8 @@ def _utc_micros(t: datetime) -> int:
 
 
 def _spark_time(t: datetime) -> str:
-    """``t`` as Spark's ``yyyy-MM-dd HH:mm:ss`` writes it (``%Y`` does not pad year 1 to four digits)."""
-    return f"{t.year:04d}-{t:%m-%d %H:%M:%S}"
+    """``t`` as Spark writes it in :data:`SPARK_TIME_FORMAT` (``%Y`` does not pad year 1 to four digits)."""
+    return t.strftime(TIME_FORMAT.replace("%Y", f"{t.year:04d}"))
 
 
 def _event_time_problem(name: str, when: datetime, kafka_timestamp: datetime | int | None,

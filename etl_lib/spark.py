@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from .core import jvm
 from .core.errors import BrokerError, ClusterError, ConfigError, KitError
-from .core.kafka import broker_answers
+from .core.kafka import broker_answers, no_broker_message, spark_kafka_options
 from .core.settings import QUICK_START_JVM_OPTIONS, Location, Settings, get_settings
 
 if TYPE_CHECKING:
@@ -309,12 +309,8 @@ def _writes_only_local_files(settings: Settings) -> bool:
 
 
 def _require_broker(settings: Settings) -> None:
-    if not broker_answers(settings.kafka_bootstrap_servers, settings=settings):
-        raise BrokerError(
-            f"No Kafka broker answers at KAFKA_BOOTSTRAP_SERVERS={settings.kafka_bootstrap_servers!r}. "
-            "Start the local one with `python -m etl_lib broker start` (or `docker compose up -d kafka`), "
-            "or point KAFKA_BOOTSTRAP_SERVERS at a running broker."
-        )
+    if not broker_answers(settings):
+        raise BrokerError(no_broker_message(settings.kafka_bootstrap_servers))
 
 
 def read_kafka_stream(
@@ -330,9 +326,12 @@ def read_kafka_stream(
     timestampType.  Where to start and whether lost data stops the query come
     from ``KAFKA_STARTING_OFFSETS`` and ``KAFKA_FAIL_ON_DATA_LOSS``; they only
     matter for a new checkpoint: a restarted query resumes from its checkpoint.
-    ``max_offsets_per_trigger`` caps the records one micro-batch reads (the ETL
-    passes ``KAFKA_MAX_OFFSETS_PER_TRIGGER``), so a backlog is read in several
-    batches.
+    One micro-batch reads at most ``KAFKA_MAX_OFFSETS_PER_TRIGGER`` records (or
+    ``max_offsets_per_trigger``, where a lesson wants smaller batches), so a
+    backlog is read in several batches.  ``max_offsets_per_trigger=0`` sets no
+    cap: a query in real-time mode needs that, since Spark 4.2 refuses the
+    option there ("maxOffsetsPerTrigger is not compatible with real time
+    mode"; lesson 14 shows it).
     """
     settings = settings or get_settings()
     _require_broker(settings)
@@ -340,13 +339,14 @@ def read_kafka_stream(
         spark.readStream
         .format("kafka")
         .option("kafka.bootstrap.servers", settings.kafka_bootstrap_servers)
-        .options(**settings.spark_kafka_options())
+        .options(**spark_kafka_options(settings))
         .option("subscribe", topic)
         .option("startingOffsets", starting_offsets or settings.kafka_starting_offsets)
         .option("failOnDataLoss", "true" if settings.kafka_fail_on_data_loss else "false")
     )
-    if max_offsets_per_trigger:
-        reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+    cap = settings.kafka_max_offsets_per_trigger if max_offsets_per_trigger is None else max_offsets_per_trigger
+    if cap:
+        reader = reader.option("maxOffsetsPerTrigger", str(cap))
     return reader.load()
 
 
@@ -358,7 +358,7 @@ def read_kafka_batch(spark: "SparkSession", topic: str, settings: Settings | Non
         spark.read
         .format("kafka")
         .option("kafka.bootstrap.servers", settings.kafka_bootstrap_servers)
-        .options(**settings.spark_kafka_options())
+        .options(**spark_kafka_options(settings))
         .option("subscribe", topic)
         .option("startingOffsets", "earliest")
         .option("endingOffsets", "latest")

@@ -1,4 +1,4 @@
-"""Inside a stateful query: the state Spark keeps, read back, and the tools of lesson 14.
+"""Inside a stateful query: the state Spark keeps, read back, and the tools of lessons 13 and 14.
 
 A windowed count, a stream–stream join, a deduplication and a ``transformWithStateInPandas`` processor all keep
 rows in a **state store**, one per operator and shuffle partition, saved in the checkpoint under
@@ -93,7 +93,7 @@ def read_state(spark: "SparkSession", checkpoint: str | Path, *, batch_id: int |
     "right") one side of a stream–stream join; ``state_var`` one state variable of a transformWithState
     processor; ``changes_from`` returns the change feed instead: a row per key each batch wrote or deleted,
     from that batch on (columns ``batch_id``, ``change_type``, ``key``, ``value``; ``change_type`` is "update"
-    for a key written, a new one included, and "delete"; lesson 14 shows the feed).
+    for a key written, a new one included, and "delete"; lesson 13 shows the feed).
     """
     if not (Path(str(checkpoint)) / "state").is_dir() and "://" not in str(checkpoint):
         raise ConfigError(f"{checkpoint} holds no state: it is not the checkpoint of a stateful query "
@@ -323,8 +323,9 @@ def send_paced(bootstrap: str, topic: str, records: list[dict[str, Any]], per_se
     from kafka import KafkaProducer
 
     from .core.kafka import client_options
+    from .core.settings import get_settings
 
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, **client_options(settings))
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, **client_options(settings or get_settings()))
     sent = [0]
 
     def run() -> None:

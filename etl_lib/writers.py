@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .core.kinds import KINDS
 from .core.settings import Settings, get_settings
 from .parsing import PARTITION_COLUMNS
 
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
 __all__ = ["write_parquet_stream", "write_quarantine_stream", "write_silver_stream", "write_analytics_stream", "TOPIC_FOLDERS",
            "one_file_per_partition", "count_rows"]
 
-# The seed's folder names under OUTPUT_BASE_PATH.
-TOPIC_FOLDERS = {"bike": "bike_trips", "taxi": "taxi_trips", "weather": "weather_data", "accidents": "accidents"}
+# The seed's folder names under OUTPUT_BASE_PATH (and QUARANTINE_PATH), by record kind: etl_lib.core.kinds.
+TOPIC_FOLDERS = {k.id: k.folder for k in KINDS}
 
 
 def _start(df: "DataFrame", path: Path, checkpoint: Path, name: str, settings: Settings, available_now: bool,

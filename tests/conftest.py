@@ -46,7 +46,7 @@ def settings(kafka_broker, tmp_path_factory) -> Settings:
     from etl_lib.core.kafka import create_topics
 
     s = load_settings(_base_env(tmp_path_factory.mktemp("data"), kafka_broker.bootstrap_servers))
-    create_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), s.kafka_partitions)
+    create_topics(s, s.kafka_topics.values())
     return s
 
 
@@ -71,6 +71,7 @@ def batch_streams(spark):
     Called with the test's settings; the cache is dropped when the test ends.
     """
     from etl_lib.analytics import create_combined_transport_weather_window
+    from etl_lib.core.kinds import KINDS
     from etl_lib.main import build_streams
     from etl_lib.spark import read_kafka_batch
 
@@ -78,9 +79,9 @@ def batch_streams(spark):
 
     def build(settings: Settings) -> dict:
         streams = build_streams(spark, settings, read=read_kafka_batch)
-        for topic in ("bike", "taxi", "weather", "accidents"):
-            streams[topic] = streams[topic].cache()
-            cached.append(streams[topic])
+        for kind in KINDS:
+            streams[kind.id] = streams[kind.id].cache()
+            cached.append(streams[kind.id])
         streams["combined"] = create_combined_transport_weather_window(
             streams["bike"], streams["taxi"], streams["weather"], settings)
         return streams

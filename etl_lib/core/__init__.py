@@ -1,14 +1,16 @@
-"""The kit's foundation (floor 0): settings, errors, the command-line wrapper, Java, Kafka and the analytics list.
+"""The kit's foundation (floor 0): settings, errors, the command-line wrapper, Java, Kafka, analytics, record kinds.
 
 Nothing here imports another floor: ``data_gen`` and the Spark stages stand
 on it, and the lab layer (notebooks, demo, doctor) stands on those.
 
 - ``settings``  every setting, declared once, read from environment variables
+- ``values``    the parsers of setting values: durations, sizes, true/false, ports, paths
 - ``errors``    :class:`KitError` and its kinds, each with an exit code
 - ``cli``       the wrapper every ``main()`` runs in, argument types
 - ``catalog``   the analytics registry (flag, name, title, inputs, functions)
+- ``kinds``     the four kinds of record (id, topic setting, event time, id field, folder, parser)
 - ``jvm``       finding Java and the Maven-resolved jars
-- ``kafka``     admin helpers: is a broker there, topics, offsets
+- ``kafka``     the clients' security options, is a broker there, topics, offsets
 - ``node``      one KRaft node's files and command line
 - ``broker``    the local single-node broker
 - ``sharing``   which kit runs use a broker: no run resets or stops what another live run uses

@@ -42,7 +42,8 @@ from pathlib import Path
 from . import jvm, sharing
 from .cli import run, settings_or_exit
 from .errors import BrokerError
-from .kafka import LOCAL_HOSTS, bootstrap_hosts, broker_answers, ensure_topics, free_port, port_in_use
+from .kafka import (LOCAL_HOSTS, bootstrap_hosts, broker_answers, ensure_topics, free_port, no_broker_message,
+                    port_in_use)
 from .node import KafkaNode, new_cluster_id
 from .settings import Settings, get_settings
 
@@ -105,10 +106,7 @@ class LocalKafka:
             )
         host, port = hosts[0]
         if host not in LOCAL_HOSTS:
-            raise BrokerError(
-                f"No Kafka broker answers at KAFKA_BOOTSTRAP_SERVERS={self.bootstrap_servers!r}, and the kit only "
-                "starts brokers on 127.0.0.1. Start that broker, or unset KAFKA_BOOTSTRAP_SERVERS to use a local one."
-            )
+            raise BrokerError(no_broker_message(self.bootstrap_servers))
         if port_in_use(host, port):
             raise BrokerError(
                 f"Port {port} on {host} is in use by a program that does not answer as a Kafka broker. "
@@ -190,6 +188,7 @@ class LocalKafka:
         return KafkaNode(self.data_dir, host, port, controller_port, log_dirs_name="kraft", sasl_users=self.sasl_users)
 
     def _wait_ready(self, t0: float, timeout: float) -> None:
+        probe = (self.client_settings or get_settings()).replace(kafka_bootstrap_servers=self.bootstrap_servers)
         delay = 0.1
         while time.monotonic() - t0 < timeout:
             if self._proc is not None and self._proc.poll() is not None:
@@ -197,7 +196,7 @@ class LocalKafka:
                     f"The Kafka broker exited with code {self._proc.returncode} while starting. "
                     f"Last lines of its log ({self.log_file}):\n{self._tail()}"
                 )
-            if broker_answers(self.bootstrap_servers, timeout=2.0, settings=self.client_settings):
+            if broker_answers(probe, timeout=2.0):
                 return
             time.sleep(delay)
             delay = min(delay * 1.5, 1.0)
@@ -350,7 +349,7 @@ def ensure_broker(
     bootstrap = settings.kafka_bootstrap_servers
     broker = LocalKafka(bootstrap, Path(data_dir or default_data_dir(settings)), heap=heap,
                         controller_port=settings.kafka_controller_port)
-    if not broker_answers(bootstrap, settings=settings) and not _another_run_starts_it(bootstrap, settings, timeout):
+    if not broker_answers(settings) and not _another_run_starts_it(bootstrap, settings, timeout):
         broker.start(timeout=timeout)
     broker.claim = sharing.register(settings, settings.kafka_topics.values() if create_kit_topics else ())
     if create_kit_topics:
@@ -373,7 +372,7 @@ def _another_run_starts_it(bootstrap: str, settings: Settings, timeout: float) -
         return False
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and _is_our_broker(note.pid):
-        if broker_answers(bootstrap, timeout=2.0, settings=settings):
+        if broker_answers(settings, timeout=2.0):
             return True
         time.sleep(0.5)
     return False
@@ -404,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         pid_file = data_dir / "broker.pid"
 
     if args.command == "status":
-        answers = broker_answers(bootstrap, settings=settings)
+        answers = broker_answers(settings)
         print(f"broker at {bootstrap}: {'answering' if answers else 'not answering'}")
         print(f"kit-started broker process: {pid if ours else 'none'} (storage {data_dir})")
         runs = sharing.live_runs(bootstrap)
@@ -423,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Stopped the Kafka broker (pid {pid}).")
         return 0
 
-    if broker_answers(bootstrap, settings=settings):
+    if broker_answers(settings):
         print(f"A Kafka broker already answers at {bootstrap}; using it.")
     else:
         broker = LocalKafka(bootstrap, data_dir, heap=args.heap,

@@ -39,7 +39,7 @@ from .cli import run, settings_or_exit
 from .errors import ClusterError
 from .kafka import broker_answers, port_in_use
 from .node import KafkaNode, new_cluster_id
-from .settings import Settings
+from .settings import Settings, load_settings
 
 __all__ = ["Cluster", "ClusterError", "main"]
 
@@ -207,7 +207,9 @@ class Cluster:
     # ------------------------------------------------------------------ inspect
     def brokers(self) -> int:
         """How many brokers the cluster's metadata lists (0 when none answers)."""
-        if not broker_answers(self.bootstrap_servers, timeout=2.0):
+        # The practice cluster's listeners are PLAINTEXT, whatever the environment's KAFKA_SECURITY_PROTOCOL says.
+        probe = load_settings({"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers, "DATA_DIR": str(self.folder)})
+        if not broker_answers(probe, timeout=2.0):
             return 0
         from kafka import KafkaAdminClient
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Mapping
 
 from .errors import BrokerError
-from .settings import QUICK_START_JVM_OPTIONS, jaas_config
+from .kafka import jaas_config
+from .settings import QUICK_START_JVM_OPTIONS
 
 __all__ = ["KafkaNode", "new_cluster_id", "storage_format_command"]
 

@@ -338,7 +338,7 @@ def _delete_topics(settings: Settings, prefix: str) -> None:
     try:
         from ..core.kafka import _admin
 
-        admin = _admin(settings.kafka_bootstrap_servers, settings, request_timeout_ms=10000)
+        admin = _admin(settings, request_timeout_ms=10000)
         try:
             left = [t for t in admin.list_topics() if t.startswith(prefix)]
             if left:

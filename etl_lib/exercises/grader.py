@@ -124,7 +124,7 @@ class Context:
         from ..core.sharing import register
 
         bootstrap = self.settings.kafka_bootstrap_servers
-        if not broker_answers(bootstrap, settings=self.settings):
+        if not broker_answers(self.settings):
             LocalKafka(bootstrap, default_data_dir(self.settings)).start(detach=True)
         if self._claim is None:
             self._claim = register(self.settings)
@@ -137,7 +137,8 @@ class Context:
 
         owner = f"{student_slug(self.student)}." if self.student else ""
         topic = f"exercise.{owner}{label}.{uuid.uuid4().hex[:8]}"
-        create_topics(self.bootstrap(), [topic], partitions, settings=self.settings)
+        self.bootstrap()  # the broker, started if none answers
+        create_topics(self.settings, [topic], partitions)
         self._topics.append(topic)
         return topic
 
@@ -152,7 +153,7 @@ class Context:
             return
         from ..core.kafka import _admin
 
-        admin = _admin(self.settings.kafka_bootstrap_servers, self.settings)
+        admin = _admin(self.settings)
         try:
             admin.delete_topics(self._topics)
         except Exception:  # noqa: BLE001 - leftover scratch topics are harmless

@@ -33,7 +33,7 @@ _FACE = {
     "run_checks": "lab.doctor", "format_checks": "lab.doctor",
     # Kafka's topics, offsets and groups (core.kafka)
     "client_options": "core.kafka", "consumer_groups": "core.kafka", "end_offsets": "core.kafka",
-    "ensure_topics": "core.kafka", "reset_topics": "core.kafka",
+    "ensure_topics": "core.kafka", "reset_topics": "core.kafka", "spark_kafka_options": "core.kafka",
     # the practice cluster (core.cluster)
     "Cluster": "core.cluster",
 }
@@ -42,7 +42,8 @@ __all__ = sorted(_FACE)
 
 if TYPE_CHECKING:  # what an editor and a type checker see
     from ..core.cluster import Cluster  # noqa: F401
-    from ..core.kafka import client_options, consumer_groups, end_offsets, ensure_topics, reset_topics  # noqa: F401
+    from ..core.kafka import (client_options, consumer_groups, end_offsets, ensure_topics, reset_topics,  # noqa: F401
+                              spark_kafka_options)
     from .doctor import format_checks, run_checks  # noqa: F401
     from .gil import count_with_threads, time_threads  # noqa: F401
     from .groups import GroupMember, settled  # noqa: F401

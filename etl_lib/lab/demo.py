@@ -87,9 +87,7 @@ def run_demo(days: int = 7, scale: float = 0.5, seed: int = 42, reset_topics_ask
                 f"not start: it will not delete {', '.join(settings.kafka_topics.values())} there unless asked. "
                 "Run `python -m etl_lib demo --reset-topics` to delete and recreate them, or set KAFKA_TOPIC_* "
                 "to topics of the demo's own.")
-        reset_topics(settings.kafka_bootstrap_servers, settings.kafka_topics.values(), settings.kafka_partitions,
-                     replication_factor=settings.kafka_replication_factor,
-                     min_insync_replicas=settings.kafka_min_insync_replicas, settings=settings)
+        reset_topics(settings, settings.kafka_topics.values())
         _clean_outputs(settings)
         print(f"[2/5] emptied topics {', '.join(settings.kafka_topics.values())} and outputs under {settings.data_dir}")
 

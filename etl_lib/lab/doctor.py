@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..core import jvm as _jvm
 from ..core.cli import run, settings_or_exit
-from ..core.kafka import broker_answers, create_topics
+from ..core.kafka import broker_answers, client_options, create_topics
 from ..core.settings import Settings, get_settings
 from ..spark import create_spark_session, read_kafka_batch, stop_spark
 
@@ -81,7 +81,7 @@ def _producer_jar() -> Check:
 
 
 def _broker(settings: Settings) -> Check:
-    if broker_answers(settings.kafka_bootstrap_servers, settings=settings):
+    if broker_answers(settings):
         return Check("Kafka broker answering", True, "yes")
     return Check("Kafka broker answering", False,
                  "no broker answers at KAFKA_BOOTSTRAP_SERVERS: start one with `make broker-start` "
@@ -93,9 +93,8 @@ def _spark_reads_kafka(settings: Settings) -> Check:
 
     topic = f"doctor-{uuid.uuid4().hex[:8]}"
     try:
-        create_topics(settings.kafka_bootstrap_servers, [topic], 1, settings.kafka_replication_factor,
-                      settings=settings)
-        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, **settings.kafka_client_options())
+        create_topics(settings, [topic], 1)
+        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, **client_options(settings))
         for i in range(10):
             producer.send(topic, str(i).encode())
         producer.flush()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.broker import LocalKafka, default_data_dir
 from ..core.cluster import Cluster, cluster_folder
 from ..core.kafka import broker_answers, client_options, reset_topics
+from ..core.kinds import KINDS
 from ..core.sharing import refuse_reset, register
 from ..core.settings import Settings, get_settings
 from ..spark import create_spark_session
@@ -62,7 +63,7 @@ def lesson_settings(lesson: str, settings: Settings | None = None, topics: bool 
     s = settings or get_settings()
     changes: dict[str, Any] = {"data_dir": s.data_dir / "notebooks" / lesson, "spark_ui_enabled": False}
     if topics:
-        changes.update({f"kafka_topic_{t}": f"{lesson}.{name}" for t, name in s.kafka_topics.items()})
+        changes.update({k.topic_attribute: f"{lesson}.{s.kafka_topics[k.id]}" for k in KINDS})
     return s.replace(**changes)
 
 
@@ -92,12 +93,10 @@ def setup(lesson: str, seed: int = 42, kafka: bool = True, fresh: bool = True) -
     s.data_dir.mkdir(parents=True, exist_ok=True)
     if kafka:
         base = get_settings()
-        if not broker_answers(base.kafka_bootstrap_servers, settings=base):
+        if not broker_answers(base):
             # Detached: the broker outlives this kernel and serves the next notebook too.
             LocalKafka(base.kafka_bootstrap_servers, default_data_dir(base)).start(detach=True)
-        reset_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), s.kafka_partitions,
-                     replication_factor=s.kafka_replication_factor, min_insync_replicas=s.kafka_min_insync_replicas,
-                     settings=s)
+        reset_topics(s, s.kafka_topics.values())
     print(f"Lesson {lesson} ready: seed {seed}" + (", Kafka broker answering, topics emptied" if kafka else ""))
     return Lesson(s, kafka)
 
@@ -121,7 +120,7 @@ def send_json(bootstrap: str, topic: str, records: list[dict[str, Any]], setting
 
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", **client_options(settings))
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", **client_options(settings or get_settings()))
     try:
         for i, record in enumerate(records):
             producer.send(topic, key=None if keys is None else keys[i].encode(), value=json.dumps(record).encode())

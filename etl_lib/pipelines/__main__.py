@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core.cli import fraction as _fraction, positive as _positive, settings_or_exit
-from ..core.settings import _parse_size
+from ..core.kinds import KIND_IDS
+from ..core.values import parse_size
 from ._common import Metrics
 from .files import init_file_metrics, run_file_pipeline
 from .streaming import (
@@ -26,7 +27,7 @@ from .streaming import (
 
 def _size(text: str) -> int:
     try:
-        return _parse_size(text)
+        return parse_size(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
 
@@ -43,7 +44,7 @@ def build_parser(settings: Any) -> argparse.ArgumentParser:
     g = p.add_argument_group("streaming pipeline")
     g.add_argument("--source", choices=["simulated", "kafka"], default="simulated",
                    help="where messages come from: a seeded simulation, or a kit topic on KAFKA_BOOTSTRAP_SERVERS")
-    g.add_argument("--topic", default="bike", choices=["bike", "taxi", "weather", "accidents"],
+    g.add_argument("--topic", default="bike", choices=KIND_IDS,
                    help="with --source kafka: which of the kit's topics to read")
     g.add_argument("--value-field", default=None,
                    help="with --source kafka: JSON field to aggregate (default: count records)")
@@ -144,12 +145,11 @@ def main(argv: list[str] | None = None) -> int:
         def streaming() -> None:
             try:
                 if args.source == "kafka":
-                    from ..core.kafka import broker_answers
+                    from ..core.kafka import broker_answers, no_broker_message
 
-                    if not broker_answers(settings.kafka_bootstrap_servers, settings=settings):
-                        raise ConnectionError(
-                            f"No Kafka broker answers at KAFKA_BOOTSTRAP_SERVERS={settings.kafka_bootstrap_servers!r}. "
-                            "Start one with `python -m etl_lib broker start`, or use --source simulated.")
+                    if not broker_answers(settings):
+                        raise ConnectionError(no_broker_message(settings.kafka_bootstrap_servers,
+                                                                fix="use --source simulated"))
                     source = kafka_message_source(settings.kafka_topics[args.topic], settings.kafka_bootstrap_servers,
                                                   duration_sec=args.duration, value_field=args.value_field,
                                                   stop_event=shutdown.requested, settings=settings)

@@ -14,6 +14,12 @@ from etl_lib.core.broker import LocalKafka, ensure_broker
 from etl_lib.core.errors import BrokerError
 from etl_lib.core.kafka import broker_answers, create_topics, ensure_topics, free_port, may_reset_topics
 from etl_lib.core.node import new_cluster_id
+from etl_lib.core.settings import Settings, load_settings
+
+
+def _at(bootstrap: str, tmp_path) -> Settings:
+    """Default settings but for the brokers (and a DATA_DIR of the test's own)."""
+    return load_settings({"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "DATA_DIR": str(tmp_path / "data")})
 
 
 def _alive(pid: int) -> bool:
@@ -68,7 +74,7 @@ def test_start_produce_consume_stop(tmp_path):
         assert f"controller.quorum.bootstrap.servers=127.0.0.1:{cport}" in (tmp_path / "b" / "server.properties"
                                                                              ).read_text()
         assert broker.log_file.exists() and broker.log_file.stat().st_size > 0, "log4j binding must log"
-        create_topics(broker.bootstrap_servers, ["roundtrip"], partitions=3)
+        create_topics(_at(broker.bootstrap_servers, tmp_path), ["roundtrip"], partitions=3)
         sent = _produce(broker.bootstrap_servers, "roundtrip", 300)
         got = _consume_all(broker.bootstrap_servers, "roundtrip", 300)
         assert len(got) == 300
@@ -76,7 +82,7 @@ def test_start_produce_consume_stop(tmp_path):
     finally:
         broker.stop()
     assert not _alive(pid), "no JVM left behind"
-    assert not broker_answers(broker.bootstrap_servers, timeout=1.0)
+    assert not broker_answers(_at(broker.bootstrap_servers, tmp_path), timeout=1.0)
 
 
 def test_running_broker_is_reused_not_restarted(kafka_broker, settings):
@@ -84,7 +90,7 @@ def test_running_broker_is_reused_not_restarted(kafka_broker, settings):
         assert not again.owned
         assert again.bootstrap_servers == kafka_broker.bootstrap_servers
     # Leaving the block must not stop a broker this call did not start.
-    assert broker_answers(kafka_broker.bootstrap_servers)
+    assert broker_answers(settings)
 
 
 def test_kit_topics_created(settings):
@@ -116,13 +122,13 @@ def test_cli_start_status_stop(tmp_path):
     assert run("status").returncode == 1
 
 
-def test_any_answering_broker_of_a_list_is_enough(kafka_broker):
+def test_any_answering_broker_of_a_list_is_enough(settings):
     """With the first listed broker down, the list still answers (that is what clients need), and the kit
     works through it."""
-    bootstrap = f"127.0.0.1:{free_port()},{kafka_broker.bootstrap_servers}"
-    assert broker_answers(bootstrap)
+    both = settings.replace(kafka_bootstrap_servers=f"127.0.0.1:{free_port()},{settings.kafka_bootstrap_servers}")
+    assert broker_answers(both)
     topic = f"list-{uuid.uuid4().hex[:6]}"
-    assert create_topics(bootstrap, [topic], partitions=1) == [topic]
+    assert create_topics(both, [topic], partitions=1) == [topic]
 
 
 def test_topics_get_the_replication_the_settings_ask_for(kafka_broker, settings):

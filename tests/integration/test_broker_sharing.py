@@ -85,7 +85,7 @@ def test_a_second_run_is_refused_and_the_last_user_stops_the_broker(tmp_path, ca
         # Ctrl+C in the first run's terminal reaches its Python, not the broker (its Python decides what to stop).
         os.kill(broker_pid, signal.SIGINT)
         time.sleep(2)
-        assert _is_our_broker(broker_pid) and broker_answers(bootstrap)
+        assert _is_our_broker(broker_pid) and broker_answers(settings)
 
         # A second demo, same port, another clone: refused before it deletes anything.
         second = subprocess.run([sys.executable, "-m", "etl_lib", "demo", "--days", "1"], cwd=ROOT,
@@ -98,7 +98,7 @@ def test_a_second_run_is_refused_and_the_last_user_stops_the_broker(tmp_path, ca
                                         f"weather-data on the Kafka broker at {bootstrap}, which this run would "
                                         f"delete and recreate: pid {owner.pid} (`python -c import sys")
         assert f"DATA_DIR={tmp_path / 'clone1'}" in second.stderr and "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:" in second.stderr
-        held = end_offsets(bootstrap, ["bike-trips"], settings=settings)["bike-trips"]
+        held = end_offsets(settings, ["bike-trips"])["bike-trips"]
         assert sum(held.values()) == 1, "the first run's topic was not deleted"
         assert not (tmp_path / "clone2" / "kafka").exists(), "no second broker was started"
 
@@ -110,7 +110,7 @@ def test_a_second_run_is_refused_and_the_last_user_stops_the_broker(tmp_path, ca
         assert owner.wait(timeout=60) == 0
         said = owner.stderr.read()
         assert f"Kafka broker at {bootstrap} (pid {broker_pid}) left running" in said and f"pid {user.pid}" in said
-        assert broker_answers(bootstrap) and _is_our_broker(broker_pid)
+        assert broker_answers(settings) and _is_our_broker(broker_pid)
 
         # That user ends too; the next run to use the broker is its last user, and stops it on leaving.
         user.stdin.write("\n")
@@ -119,7 +119,7 @@ def test_a_second_run_is_refused_and_the_last_user_stops_the_broker(tmp_path, ca
         with ensure_broker(settings, create_kit_topics=False) as handle:
             assert not handle.owned and handle.bootstrap_servers == bootstrap
         assert "this run was the last" in capsys.readouterr().err
-        assert not broker_answers(bootstrap, timeout=1.0)
+        assert not broker_answers(settings, timeout=1.0)
         assert not _is_our_broker(broker_pid) and sharing.broker_note(bootstrap) is None
     finally:
         for proc in (owner, user):
@@ -145,7 +145,8 @@ def test_grade_class_stops_the_broker_it_started(tmp_path):
         assert done.returncode == 0, done.stdout + done.stderr
         assert "started for this class; stopped when it is graded" in done.stdout
         assert (tmp_path / "out" / "gradebook.csv").exists()
-        assert not broker_answers(bootstrap, timeout=1.0)
+        gone = load_settings({"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "DATA_DIR": str(tmp_path / "t")})
+        assert not broker_answers(gone, timeout=1.0)
         assert _kafka_jvms(tmp_path) == [], "no broker JVM left behind"
         assert not (tmp_path / "data" / "kafka" / "broker.pid").exists()
     finally:

@@ -44,7 +44,7 @@ def test_etl_killed_at_random_moments_loses_and_duplicates_nothing(spark, settin
     suffix = uuid.uuid4().hex[:8]
     s = settings.replace(data_dir=tmp_path, batch_interval="2 seconds",
                          **{f"kafka_topic_{t}": f"{t}-crash-{suffix}" for t in TOPICS})
-    create_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), 3)
+    create_topics(s, s.kafka_topics.values(), 3)
     replay = start_replay(GenParams(days=1, scale=0.2, seed=9), s, speedup=86400 / 40)  # a day in about 40 s
     rng = random.Random(2026)
     kills = []
@@ -126,7 +126,7 @@ def test_broker_killed_mid_produce_loses_and_duplicates_nothing(settings, tmp_pa
                          **{f"kafka_topic_{t}": f"{t}-bk" for t in TOPICS})
     topics = s.kafka_topics
     try:
-        create_topics(broker.bootstrap_servers, topics.values(), 3)
+        create_topics(s, topics.values(), 3)
         replay = start_replay(GenParams(days=1, scale=0.3, seed=4), s, speedup=86400 / 15)
         time.sleep(5)
         os.kill(broker.pid, signal.SIGKILL)

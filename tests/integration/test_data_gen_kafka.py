@@ -16,7 +16,7 @@ def test_kafka_replay_delivers_exactly_what_was_produced(settings):
 
     suffix = uuid.uuid4().hex[:6]
     topics = {t: f"dg-{t}-{suffix}" for t in TOPICS}
-    create_topics(settings.kafka_bootstrap_servers, topics.values(), partitions=3)
+    create_topics(settings, topics.values(), partitions=3)
     key = generate(GenParams(days=1, scale=0.2, seed=3), KafkaSink(settings.kafka_bootstrap_servers, topics))
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
     try:
@@ -64,7 +64,7 @@ def test_java_producer_writes_the_same_records_to_the_same_partitions(settings):
     by_python = {t: f"py-{t}-{suffix}" for t in TOPICS}
     by_java = {t: f"java-{t}-{suffix}" for t in TOPICS}
     bootstrap = settings.kafka_bootstrap_servers
-    create_topics(bootstrap, [*by_python.values(), *by_java.values()], partitions=3)
+    create_topics(settings, [*by_python.values(), *by_java.values()], partitions=3)
     params = GenParams(days=1, scale=0.1, seed=11)
     key_python = generate(params, KafkaSink(bootstrap, by_python))
     key_java = generate(params, JavaKafkaSink(bootstrap, by_java))
@@ -80,7 +80,7 @@ def test_java_producer_writes_the_same_records_to_the_same_partitions(settings):
 def test_java_producer_that_dies_is_reported_not_ignored(settings):
     suffix = uuid.uuid4().hex[:6]
     topics = {t: f"dead-{t}-{suffix}" for t in TOPICS}
-    create_topics(settings.kafka_bootstrap_servers, topics.values(), partitions=1)
+    create_topics(settings, topics.values(), partitions=1)
     sink = JavaKafkaSink(settings.kafka_bootstrap_servers, topics)
     sink._proc.kill()
     sink._proc.wait()
@@ -94,7 +94,7 @@ def test_java_producer_that_dies_is_reported_not_ignored(settings):
 def test_java_producer_needs_a_broker(settings):
     from etl_lib.core.kafka import free_port
 
-    with pytest.raises(SinkError, match="No Kafka broker answers at 127.0.0.1:.*kafka_local start"):
+    with pytest.raises(SinkError, match="No Kafka broker answers at 127.0.0.1:.*python -m etl_lib broker start"):
         JavaKafkaSink(f"127.0.0.1:{free_port()}", {t: t for t in TOPICS})
 
 
@@ -117,7 +117,7 @@ def test_command_line_sends_through_the_java_producer(settings, tmp_path, paced)
     assert out.returncode == 0, out.stderr
     key = json.loads(key_path.read_text())
     names = [f"cli-{t}-{suffix}" for t in TOPICS]
-    ends = end_offsets(settings.kafka_bootstrap_servers, names)
+    ends = end_offsets(settings, names)
     assert [sum(ends[n].values()) for n in names] == [key["counts"][t]["produced"] for t in TOPICS]
 
 
@@ -129,13 +129,13 @@ def test_paced_java_producer_sends_each_record_when_it_is_due(settings):
 
     suffix = uuid.uuid4().hex[:6]
     topics = {t: f"live-{t}-{suffix}" for t in TOPICS}
-    create_topics(settings.kafka_bootstrap_servers, topics.values(), partitions=1)
+    create_topics(settings, topics.values(), partitions=1)
     sink = JavaKafkaSink(settings.kafka_bootstrap_servers, topics, flush_each=True)
     try:
         first = next(d for d in Simulation(GenParams(days=1, scale=0.05, seed=1)).deliveries() if d.topic == "weather")
         sink.send(first)
         deadline = time.monotonic() + 30
-        while sum(end_offsets(settings.kafka_bootstrap_servers, [topics["weather"]])[topics["weather"]].values()) < 1:
+        while sum(end_offsets(settings, [topics["weather"]])[topics["weather"]].values()) < 1:
             assert time.monotonic() < deadline, "the record waited in a buffer instead of leaving when it was due"
             time.sleep(0.2)
     finally:

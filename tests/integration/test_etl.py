@@ -44,7 +44,7 @@ def _own_topics(settings, tmp, **flags):
     """Settings with a fresh DATA_DIR and topics of its own, so tests do not see each other's records."""
     suffix = uuid.uuid4().hex[:8]
     s = settings.replace(data_dir=tmp, **{f"kafka_topic_{t}": f"{t}-{suffix}" for t in TOPICS}, **flags)
-    create_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), 3)
+    create_topics(s, s.kafka_topics.values(), 3)
     return s
 
 

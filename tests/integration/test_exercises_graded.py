@@ -105,7 +105,7 @@ def kafka_class(settings, tmp_path_factory):
     (subs / "boris").mkdir()
     nbformat.write(nb, subs / "boris" / notebook.name)
     instructor = f"instructor-{tmp_path.name}"
-    create_topics(settings.kafka_bootstrap_servers, [instructor], 1, settings=settings)
+    create_topics(settings, [instructor], 1)
     if sandboxed:
         blank = nbformat.read(ROOT / "exercises" / notebook.name, as_version=4)
         cell = next(c for c in blank.cells if "exercise" in c.metadata.get("tags", []))
@@ -120,7 +120,7 @@ def kafka_class(settings, tmp_path_factory):
                              str(tmp_path / "out"), "--timeout", "45", "--jobs", "2",
                              *([] if sandboxed else ["--no-sandbox"])], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    admin = _admin(settings.kafka_bootstrap_servers, settings)
+    admin = _admin(settings)
     try:
         while proc.poll() is None:  # the topics the graders create on this broker, as they come and go
             seen |= {t for t in admin.list_topics() if t.startswith("exercise.")}
@@ -137,7 +137,7 @@ def kafka_class(settings, tmp_path_factory):
         rows = {r["student"]: r for r in csv.DictReader(f)}
     brokers = _brokers_under(tmp_path)
     yield rows, tmp_path / "out", out, seen, left, instructor, sandboxed, brokers, seconds
-    admin = _admin(settings.kafka_bootstrap_servers, settings)
+    admin = _admin(settings)
     try:
         admin.delete_topics([instructor])
     finally:

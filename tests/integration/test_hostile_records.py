@@ -115,7 +115,7 @@ def test_hostile_records_end_in_raw_or_quarantine_with_the_reference_reason(spar
     suffix = uuid.uuid4().hex[:8]
     s = settings.replace(data_dir=tmp_path, **{f"kafka_topic_{t}": f"{t}-hostile-{suffix}" for t in TOPICS},
                          **{flag.lower(): False for flag in ANALYTICS_FLAGS})
-    create_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), 1)
+    create_topics(s, s.kafka_topics.values(), 1)
     from kafka import KafkaProducer
 
     producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap_servers, acks="all", max_request_size=2_000_000)

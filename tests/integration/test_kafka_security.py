@@ -23,17 +23,17 @@ def test_sasl_settings_reach_every_kafka_client(settings, spark, tmp_path):
                         sasl_users={"student": 'exam "2018" pass'}, client_settings=s)
     broker.start()  # ready means: a client logged in with the settings above listed the topics
     try:
-        create_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), 2, settings=s)
+        create_topics(s, s.kafka_topics.values(), 2)
         key = generate(GenParams(days=1, scale=0.02, seed=5),
                        KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics, settings=s))
         sent = key["counts"]["bike"]["produced"]
-        ends = end_offsets(s.kafka_bootstrap_servers, s.kafka_topics.values(), settings=s)
+        ends = end_offsets(s, s.kafka_topics.values())
         assert sent > 0 and {t: sum(ends[name].values()) for t, name in s.kafka_topics.items()} == \
             {t: c["produced"] for t, c in key["counts"].items()}, "data_gen's producer logged in"
         # The Java producer gets the same login as Java client properties (a JAAS line with the quoted password).
         generate(GenParams(days=1, scale=0.02, seed=5),
                  JavaKafkaSink(s.kafka_bootstrap_servers, s.kafka_topics, settings=s))
-        ends = end_offsets(s.kafka_bootstrap_servers, s.kafka_topics.values(), settings=s)
+        ends = end_offsets(s, s.kafka_topics.values())
         assert {t: sum(ends[name].values()) for t, name in s.kafka_topics.items()} == \
             {t: 2 * c["produced"] for t, c in key["counts"].items()}, "data_gen's Java producer logged in"
 
@@ -41,10 +41,9 @@ def test_sasl_settings_reach_every_kafka_client(settings, spark, tmp_path):
 
         assert read_kafka_batch(spark, s.kafka_topic_bike, s).count() == 2 * sent, "Spark's source logged in too"
 
-        # Without the login (the process's own settings), or with a wrong password, the broker serves nothing.
-        assert not broker_answers(broker.bootstrap_servers, timeout=2.0)
-        assert not broker_answers(broker.bootstrap_servers, timeout=2.0,
-                                  settings=s.replace(kafka_security_protocol="PLAINTEXT"))
-        assert not broker_answers(broker.bootstrap_servers, timeout=2.0, settings=s.replace(kafka_sasl_password="guess"))
+        # Without the login (the session's plain settings), or with a wrong password, the broker serves nothing.
+        assert not broker_answers(settings.replace(kafka_bootstrap_servers=broker.bootstrap_servers), timeout=2.0)
+        assert not broker_answers(s.replace(kafka_security_protocol="PLAINTEXT"), timeout=2.0)
+        assert not broker_answers(s.replace(kafka_sasl_password="guess"), timeout=2.0)
     finally:
         broker.stop()

@@ -14,7 +14,7 @@ from etl_lib.writers import run_once
 @pytest.mark.timeout(180)
 def test_send_json_keys_choose_partitions_and_run_once_continues_from_its_checkpoint(spark, settings):
     topic = "helpers-run-once"
-    create_topics(settings.kafka_bootstrap_servers, [topic], partitions=3)
+    create_topics(settings, [topic], partitions=3)
     send_json(settings.kafka_bootstrap_servers, topic, [{"n": i} for i in range(12)], settings,
               keys=["a", "b", "c"] * 4)
     rows = read_kafka_batch(spark, topic, settings).selectExpr("CAST(key AS STRING) k", "partition").collect()
@@ -37,9 +37,9 @@ def test_send_json_keys_choose_partitions_and_run_once_continues_from_its_checkp
 @pytest.mark.timeout(180)
 def test_group_members_share_the_partitions_and_rebalance_when_one_leaves(settings):
     topic, group = "helpers-groups", "helpers-share"
-    create_topics(settings.kafka_bootstrap_servers, [topic], partitions=3)
+    create_topics(settings, [topic], partitions=3)
     send_json(settings.kafka_bootstrap_servers, topic, [{"n": i} for i in range(6)], settings)
-    assert sum(end_offsets(settings.kafka_bootstrap_servers, [topic])[topic].values()) == 6
+    assert sum(end_offsets(settings, [topic])[topic].values()) == 6
     members = [GroupMember(settings, topic, group, f"m{i}") for i in (1, 2)]
     try:
         two = settled(members, partitions=3)

@@ -29,7 +29,7 @@ def _own(settings, tmp):
     suffix = uuid.uuid4().hex[:8]
     s = settings.replace(data_dir=tmp, batch_interval="1 second",
                          **{f"kafka_topic_{t}": f"{t}-{suffix}" for t in TOPICS})
-    create_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), 3)
+    create_topics(s, s.kafka_topics.values(), 3)
     return s
 
 
@@ -68,7 +68,7 @@ def test_live_loop_redraws_per_batch_and_leaves_nothing_running(spark, settings,
     table = progress_table(progress_records(drain, records), rows_per_batch(sink))
     assert table["batch"].tolist() == list(range(len(table))), "no batch missing between the runs"
     topics = [s.kafka_topic_bike, s.kafka_topic_taxi, s.kafka_topic_weather]
-    in_kafka = sum(sum(p.values()) for p in end_offsets(s.kafka_bootstrap_servers, topics).values())
+    in_kafka = sum(sum(p.values()) for p in end_offsets(s, topics).values())
     assert table["input_rows"].sum() == in_kafka > 0
     marked = table.dropna(subset=["watermark"])
     assert marked["watermark"].is_monotonic_increasing
@@ -85,7 +85,7 @@ def test_a_replay_stopped_early_reports_what_it_sent(settings, tmp_path):
     replay.stop()
     assert not replay.thread.is_alive() and not replay.finished
     sent = replay.result["sent"]
-    in_kafka = sum(sum(p.values()) for p in end_offsets(s.kafka_bootstrap_servers, s.kafka_topics.values()).values())
+    in_kafka = sum(sum(p.values()) for p in end_offsets(s, s.kafka_topics.values()).values())
     assert 0 < sent == in_kafka, "every record it reports as sent is in Kafka, and only those"
 
 

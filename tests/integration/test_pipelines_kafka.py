@@ -25,7 +25,7 @@ def _produce(bootstrap, topic, good, bad):
 
 def test_kafka_source_exact_accounting(settings, tmp_path):
     topic = "pipeline-kafka"
-    create_topics(settings.kafka_bootstrap_servers, [topic], partitions=2)
+    create_topics(settings, [topic], partitions=2)
     _produce(settings.kafka_bootstrap_servers, topic, 120, 5)
     source = kafka_message_source(topic, settings.kafka_bootstrap_servers, duration_sec=60,
                                   value_field="trip_duration", max_messages=125)

@@ -34,7 +34,7 @@ def _own(settings, tmp, **changes):
     suffix = uuid.uuid4().hex[:8]
     s = settings.replace(data_dir=tmp, batch_interval=INTERVAL,
                          **{f"kafka_topic_{t}": f"{t}-{suffix}" for t in TOPICS}, **changes)
-    create_topics(s.kafka_bootstrap_servers, s.kafka_topics.values(), 3)
+    create_topics(s, s.kafka_topics.values(), 3)
     return s
 
 

@@ -12,7 +12,7 @@ def test_batch_read_returns_what_was_produced(spark, settings):
     from kafka import KafkaProducer
 
     topic = "spark-roundtrip"
-    create_topics(settings.kafka_bootstrap_servers, [topic], partitions=2)
+    create_topics(settings, [topic], partitions=2)
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
     sent = {(f"key-{i % 5}", json.dumps({"n": i})) for i in range(250)}
     for key, value in sent:
@@ -56,7 +56,7 @@ def test_unreachable_broker_gives_clear_message(spark, settings):
     from etl_lib.core.kafka import free_port
 
     bad = settings.replace(kafka_bootstrap_servers=f"127.0.0.1:{free_port()}")
-    with pytest.raises(BrokerError, match="No Kafka broker answers.*kafka_local start"):
+    with pytest.raises(BrokerError, match="No Kafka broker answers.*python -m etl_lib broker start"):
         read_kafka_stream(spark, "bike-trips", bad)
 
 

@@ -7,7 +7,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from etl_lib.core.errors import ConfigError
-from etl_lib.core.kafka import create_topics
+from etl_lib.core.kafka import create_topics, spark_kafka_options
 from etl_lib.lab.notebook import bike_trip, send_json
 from etl_lib.parsing import parse_bike_stream
 from etl_lib.spark import read_kafka_batch, read_kafka_stream
@@ -35,7 +35,7 @@ def _run(df, checkpoint, sink=None):
 @pytest.mark.parametrize("provider", ["hdfs", "rocksdb"])
 def test_the_state_reader_holds_numRowsTotal_rows_after_every_batch(spark, settings, default_provider, provider):
     topic = f"state-reader-{provider}"
-    create_topics(settings.kafka_bootstrap_servers, [topic], partitions=2)
+    create_topics(settings, [topic], partitions=2)
     use_state_store(spark, provider)
     counts = (parse_bike_stream(read_kafka_stream(spark, topic, settings, starting_offsets="earliest"))
               .withWatermark("event_time", "10 minutes").groupBy(F.window("event_time", "15 minutes")).count())
@@ -58,7 +58,7 @@ def test_the_state_reader_holds_numRowsTotal_rows_after_every_batch(spark, setti
 @pytest.mark.timeout(120)
 def test_a_restart_keeps_the_checkpoints_provider_and_bad_inputs_are_named(spark, settings, default_provider, tmp_path):
     topic = "state-provider-restart"
-    create_topics(settings.kafka_bootstrap_servers, [topic], partitions=1)
+    create_topics(settings, [topic], partitions=1)
     send_json(settings.kafka_bootstrap_servers, topic, [bike_trip(1, "2018-04-02 08:00:00")], settings)
     counts = (parse_bike_stream(read_kafka_stream(spark, topic, settings, starting_offsets="earliest"))
               .withWatermark("event_time", "10 minutes").groupBy(F.window("event_time", "15 minutes")).count())
@@ -80,7 +80,7 @@ def test_a_restart_keeps_the_checkpoints_provider_and_bad_inputs_are_named(spark
 @pytest.mark.timeout(300)
 def test_idle_stations_finds_the_runs_session_window_finds_across_restarts(spark, settings, default_provider):
     topic = "state-idle-stations"
-    create_topics(settings.kafka_bootstrap_servers, [topic], partitions=1)
+    create_topics(settings, [topic], partitions=1)
     use_state_store(spark, "rocksdb")
     trips = (parse_bike_stream(read_kafka_stream(spark, topic, settings, starting_offsets="earliest"))
              .select("start_station_id", "event_time").withWatermark("event_time", "10 minutes"))
@@ -110,10 +110,10 @@ def test_idle_stations_finds_the_runs_session_window_finds_across_restarts(spark
 @pytest.mark.timeout(180)
 def test_a_lost_commit_makes_the_kafka_sink_write_twice_and_the_batch_id_writer_once(spark, settings):
     source, out = "state-sink-in", "state-sink-out"
-    create_topics(settings.kafka_bootstrap_servers, [source, out], partitions=1)
+    create_topics(settings, [source, out], partitions=1)
     folder = settings.data_dir / "state_sink_files"
     to_kafka = (route_records(read_kafka_stream(spark, source, settings, starting_offsets="earliest"), "bike", out, out)
-                .writeStream.format("kafka").options(**settings.spark_kafka_options())
+                .writeStream.format("kafka").options(**spark_kafka_options(settings))
                 .option("kafka.bootstrap.servers", settings.kafka_bootstrap_servers)
                 .option("checkpointLocation", str(settings.data_dir / "checkpoints" / "state_sink_kafka")))
     to_files = (parse_bike_stream(read_kafka_stream(spark, source, settings, starting_offsets="earliest"))

@@ -208,11 +208,12 @@ def test_a_second_broker_never_takes_the_storage_of_a_running_one(registry, tmp_
         fake.wait(timeout=10)
 
 
-def test_reset_topics_refuses_before_it_touches_the_broker(registry, bootstrap, stranger):
+def test_reset_topics_refuses_before_it_touches_the_broker(registry, bootstrap, stranger, tmp_path):
     """No broker listens at ``bootstrap``: the refusal, not a connection error, proves nothing was tried."""
     stranger(["bike-trips"])
+    settings = load_settings({"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "DATA_DIR": str(tmp_path)})
     with pytest.raises(BrokerInUseError, match="bike-trips"):
-        reset_topics(bootstrap, ["bike-trips", "taxi-trips"])
+        reset_topics(settings, ["bike-trips", "taxi-trips"])
 
 
 # ----------------------------------------------------------------------------- who stops the broker

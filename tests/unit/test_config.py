@@ -10,6 +10,7 @@ import pytest
 
 from etl_lib import config
 from etl_lib.config import ANALYTICS_FLAGS, ConfigError, Location, duration_seconds, load_settings
+from etl_lib.core.kafka import client_options, spark_kafka_options
 
 DEFAULTS = {
     "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092",
@@ -219,6 +220,28 @@ def test_topics_and_flags_helpers():
     assert len(s.enabled_analytics()) == len(ANALYTICS_FLAGS) - 1 == 10
 
 
+def test_settings_class_has_the_tables_fields_in_order_and_type():
+    """Settings is written out (so an editor sees its fields) and _FIELDS is the table: the two cannot drift."""
+    import dataclasses
+    import typing
+
+    from etl_lib.core import settings as core
+
+    names = [f.name for f in dataclasses.fields(core.Settings) if f.name != "_sources"]
+    assert names == [f.env.lower() for f in core._FIELDS] and core._drift() == []
+    hints, s = typing.get_type_hints(core.Settings), load_settings({})
+    assert all(isinstance(getattr(s, name), hints[name]) for name in names)
+
+
+def test_a_setting_only_in_the_table_is_named(monkeypatch):
+    from etl_lib.core import settings as core
+
+    extra = core._Field("KAFKA_NEW_KNOB", "1", core.parse_positive_int, "a setting added to the table only")
+    monkeypatch.setattr(core, "_FIELDS", core._FIELDS + (extra,))
+    last = len(core._FIELDS) - 1
+    assert core._drift() == [f"field {last}: Settings has None, _FIELDS wants ('kafka_new_knob', 'int')"]
+
+
 def test_duration_seconds():
     assert duration_seconds("1 hour") == 3600
     assert duration_seconds("5 minutes") == 300
@@ -285,7 +308,7 @@ def test_the_older_partitions_name_is_still_read_and_the_new_one_wins():
 
 def test_plaintext_adds_no_client_option():
     s = load_settings({})
-    assert s.kafka_client_options() == {} and s.spark_kafka_options() == {}
+    assert client_options(s) == {} and spark_kafka_options(s) == {}
 
 
 def test_sasl_ssl_reaches_kafka_python_and_spark_in_their_own_words(tmp_path):
@@ -293,10 +316,10 @@ def test_sasl_ssl_reaches_kafka_python_and_spark_in_their_own_words(tmp_path):
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
     s = load_settings({"KAFKA_SECURITY_PROTOCOL": "sasl_ssl", "KAFKA_SASL_MECHANISM": "scram-sha-512",
                        "KAFKA_SASL_USERNAME": "student", "KAFKA_SASL_PASSWORD": 'p"w\\1', "KAFKA_SSL_CA_FILE": str(ca)})
-    assert s.kafka_client_options() == {
+    assert client_options(s) == {
         "security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512", "sasl_plain_username": "student",
         "sasl_plain_password": 'p"w\\1', "ssl_cafile": str(ca)}
-    spark = s.spark_kafka_options()
+    spark = spark_kafka_options(s)
     assert spark["kafka.security.protocol"] == "SASL_SSL" and spark["kafka.sasl.mechanism"] == "SCRAM-SHA-512"
     assert spark["kafka.sasl.jaas.config"] == ('org.apache.kafka.common.security.scram.ScramLoginModule required '
                                                'username="student" password="p\\"w\\\\1";')
@@ -309,9 +332,9 @@ def test_sasl_ssl_reaches_kafka_python_and_spark_in_their_own_words(tmp_path):
 def test_sasl_plain_uses_the_plain_login_module():
     s = load_settings({"KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_USERNAME": "u",
                        "KAFKA_SASL_PASSWORD": "p"})
-    assert s.spark_kafka_options()["kafka.sasl.jaas.config"].startswith(
+    assert spark_kafka_options(s)["kafka.sasl.jaas.config"].startswith(
         "org.apache.kafka.common.security.plain.PlainLoginModule required")
-    assert "ssl_cafile" not in s.kafka_client_options()
+    assert "ssl_cafile" not in client_options(s)
 
 
 @pytest.mark.parametrize("env,words", [

@@ -405,7 +405,7 @@ def test_java_producer_that_cannot_start_leaves_no_password_file(monkeypatch, tm
     monkeypatch.setattr(_jvm, "producer_classpath", lambda: "unused.jar")
     monkeypatch.setattr(_jvm, "java_executable", lambda: str(tmp_path / "no-such-java"))
     monkeypatch.setattr(_jvm, "java_version", lambda java=None: 17)
-    monkeypatch.setattr(sinks, "broker_answers", lambda bootstrap, timeout=3.0, settings=None: True)
+    monkeypatch.setattr(sinks, "broker_answers", lambda settings, timeout=3.0: True)
     with pytest.raises(SinkError, match="Could not start data_gen's Java producer with .*no-such-java"):
         JavaKafkaSink("127.0.0.1:9", {t: t for t in TOPICS})
     assert list(tmp_path.iterdir()) == []

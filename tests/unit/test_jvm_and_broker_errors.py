@@ -12,6 +12,12 @@ from etl_lib.core import jvm as _jvm
 from etl_lib.core.broker import LocalKafka
 from etl_lib.core.errors import BrokerError
 from etl_lib.core.kafka import broker_answers, free_port
+from etl_lib.core.settings import load_settings
+
+
+def _at(bootstrap: str):
+    """Default settings but for the brokers."""
+    return load_settings({"KAFKA_BOOTSTRAP_SERVERS": bootstrap})
 
 
 def _fake_java(tmp_path: Path, version_line: str) -> Path:
@@ -81,7 +87,7 @@ def test_port_in_use_by_something_else(tmp_path):
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        assert not broker_answers(f"127.0.0.1:{port}", timeout=1.0)
+        assert not broker_answers(_at(f"127.0.0.1:{port}"), timeout=1.0)
         with pytest.raises(BrokerError, match=f"Port {port} .* in use .*KAFKA_BOOTSTRAP_SERVERS"):
             LocalKafka(f"127.0.0.1:{port}", tmp_path).start()
 
@@ -91,8 +97,20 @@ def test_remote_bootstrap_is_not_started(tmp_path):
         LocalKafka("kafka.example.internal:9092", tmp_path).start()
 
 
+def test_the_no_broker_message_says_what_to_do():
+    from etl_lib.core.kafka import no_broker_message
+
+    local = no_broker_message("127.0.0.1:9092", fix="pass --bootstrap-servers", cause=OSError("refused"))
+    assert local.startswith("No Kafka broker answers at 127.0.0.1:9092 (OSError). ")
+    assert "`python -m etl_lib broker start`" in local and "KAFKA_BOOTSTRAP_SERVERS" in local
+    assert local.endswith(", or pass --bootstrap-servers.")
+    remote = no_broker_message("kafka.example.org:9092")
+    assert "only starts brokers on 127.0.0.1" in remote and "unset KAFKA_BOOTSTRAP_SERVERS" in remote
+    assert "`python -m etl_lib cluster up`" in no_broker_message("127.0.0.1:19092,127.0.0.1:19093")
+
+
 def test_nothing_answers_on_a_free_port():
-    assert not broker_answers(f"127.0.0.1:{free_port()}", timeout=0.5)
+    assert not broker_answers(_at(f"127.0.0.1:{free_port()}"), timeout=0.5)
 
 
 def test_storage_format_never_lets_a_cluster_id_be_read_as_an_option():
@@ -117,7 +135,7 @@ def test_a_list_of_dead_brokers_is_never_replaced_by_a_new_local_one(tmp_path):
 
     bootstrap = f"127.0.0.1:{free_port()}, 127.0.0.1:{free_port()},[::1]:{free_port()}"
     assert [h for h, _ in bootstrap_hosts(bootstrap)] == ["127.0.0.1", "127.0.0.1", "::1"]
-    assert not broker_answers(bootstrap, timeout=0.5)
+    assert not broker_answers(_at(bootstrap), timeout=0.5)
     with pytest.raises(BrokerError, match="list of 3 brokers"):
         LocalKafka(bootstrap, tmp_path / "b").start()
     assert not (tmp_path / "b").exists(), "nothing formatted, nothing started"

@@ -122,7 +122,7 @@ def test_demo_refuses_to_delete_outside_data_dir(tmp_path, monkeypatch, capsys):
 
 def test_doctor_says_what_to_do_when_pyspark_is_missing(monkeypatch, capsys):
     """With pyspark absent (an import of it fails), doctor still prints every check and the fix, no traceback."""
-    from etl_lib import doctor
+    from etl_lib.lab import doctor
 
     monkeypatch.setitem(sys.modules, "pyspark", None)  # `import pyspark` now raises ImportError
     assert doctor.main(["--no-spark"]) == 1

@@ -27,7 +27,7 @@ def cases(ctx: Context) -> list[Case]:
             producer.flush()
             producer.close()
             if deleted:
-                admin = _admin(ctx.bootstrap(), ctx.settings)
+                admin = _admin(ctx.settings)  # its broker is running: ctx.bootstrap() started it above
                 try:
                     admin.delete_records({TopicPartition(topic, p): n for p, n in deleted.items()})
                 finally:

@@ -32,7 +32,7 @@ def cases(ctx: Context) -> list[Case]:
 
         topic = ctx.new_topic("send-keyed")
         fn(ctx.bootstrap(), topic, trips(n, stations, ctx.seed(seed)))
-        held = sum(end_offsets(ctx.bootstrap(), [topic], settings=ctx.settings)[topic].values())
+        held = sum(end_offsets(ctx.settings, [topic])[topic].values())
         consumer = KafkaConsumer(topic, bootstrap_servers=ctx.bootstrap(), auto_offset_reset="earliest",
                                  consumer_timeout_ms=3000, **client_options(ctx.settings))
         got = []
