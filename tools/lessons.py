@@ -10,8 +10,8 @@ jupytext (installed by ``make install``) saves both whenever either is edited.
     python tools/lessons.py pull NN [NN ...] # notebook -> source, after editing an .ipynb without jupytext
     python tools/lessons.py check            # exit 1 when a notebook and its source differ
 
-``build`` also regenerates the exam review (15) from every lesson's cell tagged
-``questions``, docs/cheatsheet.md from every lesson's cell tagged ``remember``, and
+``build`` also writes into the exam review's notebook (15) every lesson's cell tagged
+``questions`` (its source, ``lessons/15_exam_review.py``, is hand-written and holds none of them), docs/cheatsheet.md from every lesson's cell tagged ``remember``, and
 rewrites the navigation cells and ``notebooks/README.md``.
 After ``build``, re-execute the changed lessons to store their outputs:
 ``make notebooks-refresh LESSON=06``.
@@ -38,6 +38,8 @@ FORMAT = "py:percent"
 PAIRING = "ipynb,lessons//py:percent"
 REVIEW = "15_exam_review"
 KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
+GENERATED = "generated"  # a cell the build writes into a notebook only (the exam review's questions)
+QUESTIONS_HERE = "lesson-questions"  # the review's cell after which the generated questions go
 
 
 def sources(selected: list[str] | None = None) -> list[Path]:
@@ -51,8 +53,10 @@ def notebook_of(source: Path) -> Path:
 
 
 def _cells(nb: nbformat.NotebookNode) -> list[tuple[str, str, tuple[str, ...]]]:
-    """What pairing must keep equal: each cell's type, source and tags (outputs and ids aside)."""
-    return [(c.cell_type, c.source.strip(), tuple(c.metadata.get("tags", ()))) for c in nb.cells]
+    """What pairing must keep equal: each cell's type, source and tags (outputs and ids aside), the generated
+    cells of the exam review aside (they are in its notebook only)."""
+    return [(c.cell_type, c.source.strip(), tuple(c.metadata.get("tags", ()))) for c in nb.cells
+            if GENERATED not in c.metadata.get("tags", ())]
 
 
 def drift(source: Path) -> str | None:
@@ -75,20 +79,31 @@ def _write_notebook(source: Path) -> bool:
     """Write the notebook of ``source``, keeping the outputs of the cells whose source did not change."""
     target = notebook_of(source)
     new = jupytext.read(source)
+    review = source.stem == REVIEW
+    if review:
+        new = _with_sections(new, review_sections(sources()))
     if target.exists():
         old = nbformat.read(target, as_version=4)
-        if _cells(old) == _cells(new):
+        if _cells(old) == _cells(new) and (not review or _sections_of(old) == _sections_of(new)):
             return False
         new = combine_inputs_with_outputs(new, old, fmt=FORMAT)
     new.metadata["kernelspec"] = KERNEL
     new.metadata.setdefault("language_info", {"name": "python"})
-    new.metadata.setdefault("jupytext", {})["formats"] = PAIRING
+    if review:  # not paired: JupyterLab would save the generated questions into the hand-written source
+        new.metadata.get("jupytext", {}).pop("formats", None)
+    else:
+        new.metadata.setdefault("jupytext", {})["formats"] = PAIRING
     nbformat.write(new, target)
     return True
 
 
+def _sections_of(nb: nbformat.NotebookNode) -> list[str]:
+    return [c.source for c in nb.cells if GENERATED in c.metadata.get("tags", ())]
+
+
 def _write_source(notebook: Path) -> None:
     nb = nbformat.read(notebook, as_version=4)
+    nb.cells = [c for c in nb.cells if GENERATED not in c.metadata.get("tags", ())]
     nb.metadata.setdefault("jupytext", {})["formats"] = PAIRING
     jupytext.write(nb, SOURCES / f"{notebook.stem}.py", fmt=FORMAT)
 
@@ -98,125 +113,30 @@ def questions_cell(nb: nbformat.NotebookNode) -> str | None:
     return next((c.source for c in nb.cells if "questions" in c.metadata.get("tags", ())), None)
 
 
-def review_source(lessons: list[Path]) -> str:
-    """The exam review (the last notebook) as a percent-format source, assembled from the lessons' question cells."""
-    books = [(p, jupytext.read(p)) for p in lessons if p.stem != REVIEW]
-    counts: dict[str, int] = {}
-    sections = []
-    for path, nb in books:
+def review_sections(lessons: list[Path]) -> list[nbformat.NotebookNode]:
+    """The generated part of the exam review: one markdown cell per lesson (tagged ``generated``) holding its
+    *Check yourself* questions, headed by the lesson's title and a link back to it.  They go into the review's
+    notebook only, after its cell tagged ``lesson-questions``; its source stays hand-written and small."""
+    cells = []
+    for path in lessons:
+        if path.stem == REVIEW:
+            continue
+        nb = jupytext.read(path)
         text = questions_cell(nb)
         if text is None:
             continue
         title = re.sub(r"^#\s*", "", nb.cells[0].source.splitlines()[0])
-        counts[path.name[:2]] = len(re.findall(r"^\*\*\d+\. ", text, flags=re.M))
         body = text.split("\n", 1)[1].lstrip("\n") if text.startswith("## ") else text
-        sections.append(f"## {title}\n\n[open the notebook]({path.stem}.ipynb)\n\n{body}")
-    cells = [
-        nbformat.v4.new_markdown_cell(
-            f"# {REVIEW[:2]} · Exam review\n\n**You will learn to**\n\n"
-            "- answer every self-check question of the kit in one place\n"
-            "- score yourself per concept on the question bank, and find the lesson and page to reread\n"
-            "- find the notebook to reread for each topic\n"
-            "- write an explanation of each concept and check it against a model answer's key points\n\n"
-            f"**Prerequisites:** notebooks 00 to {max(counts)}\\\n**Time:** about 40 minutes"),
-        nbformat.v4.new_code_cell(f'from etl_lib.lab import setup\n\nlesson = setup("{REVIEW[:2]}", kafka=False)'),
-        nbformat.v4.new_code_cell(
-            'show_counts: bool = True\n'
-            'answers_file: str = ""  # a JSON file {question id: letter} to score; empty: the answers in the quiz cell\n'
-            'explain_file: str = ""  # a JSON file {question id: written answer} to check; empty: the cell\'s answers\n'
-            'serbian: bool = False  # show the model answers in Serbian',
-            metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_markdown_cell(
-            "Try each question before opening the answer. The heading under each notebook links back to it."),
-        *[nbformat.v4.new_markdown_cell(s) for s in sections],
-        nbformat.v4.new_code_cell(
-            "counts = {" + ", ".join(f'"{k}": {v}' for k, v in counts.items()) + "}\n"
-            "if show_counts:\n    print(sum(counts.values()), \"questions in\", len(counts), \"notebooks\")"),
-        *_quiz_cells(),
-        *_explain_cells(),
-        nbformat.v4.new_markdown_cell(
-            "## Summary\n\nEvery question of the kit with its answer. For the concepts behind them, see docs/ "
-            "and the glossary.\n\n**Further reading**\n\n- docs/glossary.md\n- docs/README.md"),
-    ]
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = KERNEL
-    nb.metadata["jupytext"] = {"formats": PAIRING}
-    old = SOURCES / f"{REVIEW}.py"
-    if old.exists():  # keep the navigation cell nbnav wrote
-        nav = [c for c in jupytext.read(old).cells if nbnav.MARKER in c.source]
-        nb.cells += nav
-    return jupytext.writes(nb, fmt=FORMAT)
+        cells.append(nbformat.v4.new_markdown_cell(f"## {title}\n\n[open the notebook]({path.stem}.ipynb)\n\n{body}",
+                                                   metadata={"tags": [GENERATED]}))
+    return cells
 
 
-def _quiz_cells() -> list[nbformat.NotebookNode]:
-    """The quiz over exercises/questions.md: the bank per concept, one concept's questions, a scored answer set."""
-    return [
-        nbformat.v4.new_markdown_cell(
-            "## Quiz: the question bank, scored per concept\n\n"
-            "`exercises/questions.md` holds multiple-choice questions tagged with a lesson and one of the 34 concepts "
-            "of [docs/concepts.md](../docs/concepts.md). Many are *predict the output*: change a parameter in the "
-            "lesson, predict, then run it. The table counts them per concept and kind."),
-        nbformat.v4.new_code_cell(
-            "import pandas as pd\n\n"
-            "from etl_lib.exercises.quiz import load_bank, load_concepts, score_answers, show\n\n"
-            "bank, concepts = load_bank(), load_concepts()\n"
-            "per_concept = pd.crosstab(pd.Series([q.concept for q in bank], name=\"concept\"),\n"
-            "                          pd.Series([q.kind for q in bank], name=\"kind\")).reindex(list(concepts))\n"
-            "per_concept[\"total\"] = per_concept.sum(axis=1)\n"
-            "print(f\"{len(bank)} questions on {per_concept.shape[0]} concepts\")\n"
-            "per_concept"),
-        nbformat.v4.new_markdown_cell(
-            "Print the questions of a concept (or `lesson=\"06\"`) without their answers, and note your letters:"),
-        nbformat.v4.new_code_cell('show(bank, concept="watermarks")'),
-        nbformat.v4.new_markdown_cell(
-            "Write your answers as `{question id: letter}` in the cell below (it is stored empty, so that no "
-            "stored report gives an answer away), or save them as JSON and pass the file as the `answers_file` "
-            "parameter (`papermill ... -p answers_file my_answers.json`). The report scores each concept you answered, "
-            "explains each wrong answer, and says which lesson and page to reread."),
-        nbformat.v4.new_code_cell(
-            "import json\n"
-            "from pathlib import Path\n\n"
-            "answers: dict[str, str] = {}  # for example {\"q070\": \"b\", \"q071\": \"a\"}\n"
-            "if answers_file:\n"
-            "    answers = json.loads(Path(answers_file).read_text())\n"
-            "report = score_answers(answers, bank, concepts)\n"
-            "report"),
-        nbformat.v4.new_code_cell(
-            "assert report.answered == len(answers) - len(report.unknown)\n"
-            "print(\"every answer scored against the bank:\", report.correct <= report.answered)"),
-    ]
-
-
-def _explain_cells() -> list[nbformat.NotebookNode]:
-    """The written questions of exercises/explain.md: per concept, one concept's questions, a written answer checked."""
-    return [
-        nbformat.v4.new_markdown_cell(
-            "## Explain it: written answers\n\n"
-            "The written exam asks you to *explain* a concept in a paragraph. `exercises/explain.md` holds a written "
-            "question for every concept and for each \"For your exam\" prompt of seed 003, with a model answer (in "
-            "English and Serbian), the key points an examiner looks for and the answer often given that is wrong. "
-            "Write your answer first, in your own words; then the check shows the model answer and which key points "
-            "your text names. It matches terms in either language, so it is a hint about what you may have left out, "
-            "never a grade."),
-        nbformat.v4.new_code_cell(
-            "from etl_lib.exercises.explain import check_answers, load_explain\n\n"
-            "written_bank = load_explain()\n"
-            "per_concept_written = pd.Series([q.concept for q in written_bank]).value_counts().reindex(list(concepts))\n"
-            "print(f\"{len(written_bank)} written questions; every concept has at least one:\", "
-            "bool(per_concept_written.min() >= 1))\n"
-            "for q in written_bank:\n"
-            "    if q.concept == \"watermarks\":\n"
-            "        print(f\"{q.id} (lesson {q.lesson}): {q.question}\")"),
-        nbformat.v4.new_markdown_cell(
-            "Write your answers as `{question id: your text}` below (stored empty, so that nothing stored gives an "
-            "answer away), or save them as JSON and pass the file as the `explain_file` parameter. Set `serbian` to "
-            "see the model answers in Serbian."),
-        nbformat.v4.new_code_cell(
-            "written: dict[str, str] = {}  # for example {\"x22\": \"The watermark is ...\"}\n"
-            "if explain_file:\n"
-            "    written = json.loads(Path(explain_file).read_text())\n"
-            "print(check_answers(written, written_bank, serbian=serbian))"),
-    ]
+def _with_sections(nb: nbformat.NotebookNode, sections: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:
+    """``nb`` (the review's hand-written cells) with ``sections`` after its cell tagged ``lesson-questions``."""
+    at = next(i for i, c in enumerate(nb.cells) if QUESTIONS_HERE in c.metadata.get("tags", ()))
+    nb.cells = nb.cells[:at + 1] + sections + nb.cells[at + 1:]
+    return nb
 
 
 def cheatsheet_path() -> Path:
@@ -252,9 +172,6 @@ def build(selected: list[str] | None = None) -> list[str]:
     """Sources -> notebooks, then the exam review, the cheatsheet and the navigation.  Returns the notebooks
     rewritten."""
     review = SOURCES / f"{REVIEW}.py"
-    text = review_source(sources())
-    if not review.exists() or review.read_text() != text:
-        review.write_text(text)
     sheet, sheet_path = cheatsheet_text(sources()), cheatsheet_path()
     if not sheet_path.exists() or sheet_path.read_text() != sheet:
         sheet_path.parent.mkdir(parents=True, exist_ok=True)
@@ -273,10 +190,10 @@ def build(selected: list[str] | None = None) -> list[str]:
 def check() -> list[str]:
     """Every difference between a lesson source and its notebook, and a stale exam review."""
     problems = [d for p in sources() if (d := drift(p))]
-    review = SOURCES / f"{REVIEW}.py"
-    if review.exists() and _cells(jupytext.reads(review_source(sources()), fmt=FORMAT)) != _cells(
-            jupytext.read(review)):
-        problems.append(f"{review.relative_to(ROOT)} is not what the lessons' question cells give")
+    review = notebook_of(SOURCES / f"{REVIEW}.py")
+    if review.exists() and _sections_of(nbformat.read(review, as_version=4)) != [
+            c.source for c in review_sections(sources())]:
+        problems.append(f"{review.relative_to(ROOT)} does not hold what the lessons' question cells give")
     sheet_path = cheatsheet_path()
     if not sheet_path.exists() or sheet_path.read_text() != cheatsheet_text(sources()):
         problems.append(f"{sheet_path.relative_to(ROOT)} is not what the lessons' Remember cells give")

@@ -183,3 +183,18 @@ def show(bank: list[Question], concept: str | None = None, lesson: str | None = 
     for q in bank:
         if (concept is None or q.concept == concept) and (lesson is None or q.lesson == lesson):
             print(q.show(), end="\n\n")
+
+
+def lesson_question_counts(folder: Path | None = None) -> dict[str, int]:
+    """How many self-check questions each lesson asks: the numbered questions (``**1. ...``) of its markdown cell
+    tagged ``questions`` ("Check yourself"), read from ``notebooks/NN_*.ipynb``, by lesson number."""
+    import json
+
+    counts: dict[str, int] = {}
+    for path in sorted((folder or project_root() / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for cell in cells:
+            if cell["cell_type"] == "markdown" and "questions" in cell.get("metadata", {}).get("tags", []):
+                text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+                counts[path.name[:2]] = len(re.findall(r"^\*\*\d+\. ", text, flags=re.M))
+    return counts

@@ -63,7 +63,7 @@ def test_cluster_survives_a_broker_kill_and_runs_the_etl_on_standalone_spark(set
         replay.join(timeout=240)
         assert replay.finished, "data_gen finished with one broker down"
         counts = replay.answer_key["counts"]
-        ends = end_offsets(s.kafka_bootstrap_servers, s.kafka_topics.values())
+        ends = end_offsets(s, s.kafka_topics.values())
         assert {t: sum(ends[s.kafka_topics[t]].values()) for t in counts} == \
             {t: c["produced"] for t, c in counts.items()}, "end offsets == produced: nothing lost, nothing twice"
         degraded = _isr(s.kafka_bootstrap_servers, s.kafka_topics.values())

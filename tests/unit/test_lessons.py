@@ -72,15 +72,24 @@ def test_pull_writes_a_notebook_edit_back_to_its_source(copy):
 
 
 def test_exam_review_is_assembled_from_the_tagged_question_cells():
-    review = jupytext.read(ROOT / "notebooks" / "lessons" / "15_exam_review.py")
-    text = "\n".join(c.source for c in review.cells)
+    """The exam review's notebook holds every lesson's questions (cells tagged generated); its source holds none of
+    them, and stays a short hand-written file the linter reads."""
+    import nbformat
+
+    source = (ROOT / "notebooks" / "lessons" / "15_exam_review.py").read_text()
+    notebook = nbformat.read(ROOT / "notebooks" / "15_exam_review.ipynb", as_version=4)
+    generated = "\n".join(c.source for c in notebook.cells if lessons.GENERATED in c.metadata.get("tags", ()))
     for src in lessons.sources():
         if src.stem == lessons.REVIEW:
             continue
         questions = lessons.questions_cell(jupytext.read(src))
         assert questions, f"{src.name} has no cell tagged 'questions'"
         first = questions.split("**1. ", 1)[1].split("**", 1)[0]
-        assert first in text, src.name
+        assert first in generated, src.name
+        assert first not in source, f"15_exam_review.py holds a question of {src.name}: it belongs in the notebook only"
+    assert len(source.splitlines()) < 200
+    assert "formats" not in notebook.metadata.get("jupytext", {}), "the review must not be paired: a save in " \
+        "JupyterLab would write the generated questions into its source"
 
 
 def test_library_tools_tests_and_lesson_sources_pass_the_linter():

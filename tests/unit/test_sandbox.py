@@ -85,7 +85,7 @@ if "parse_duration" in stolen:
 SNOOP = """
 import os, sys, pathlib
 from etl_lib.exercises.grader import load_solutions
-mine = pathlib.Path(sys.argv[2])
+mine = pathlib.Path(sys.argv[sys.argv.index("observe") + 1])
 klass, out = mine.parent, pathlib.Path(os.environ["DATA_DIR"]).parents[1]
 print("ATTACK2 class", sorted(p.name for p in klass.iterdir()))
 print("ATTACK2 out", sorted(str(p.relative_to(out)) for p in out.rglob("*")))
@@ -163,8 +163,8 @@ VANDAL = """
 import os, pathlib, sys, etl_lib
 kit = pathlib.Path(etl_lib.__file__).resolve()
 targets = {"root": pathlib.Path("/"), "checkout": kit.parents[1], "kit": kit.parent, "venv": pathlib.Path(sys.prefix),
-           "submission": pathlib.Path(sys.argv[2]), "output": pathlib.Path(os.environ["DATA_DIR"]).parents[1],
-           "class": pathlib.Path(sys.argv[2]).parent}
+           "submission": pathlib.Path(sys.argv[sys.argv.index("observe") + 1]), "output": pathlib.Path(os.environ["DATA_DIR"]).parents[1],
+           "class": pathlib.Path(sys.argv[sys.argv.index("observe") + 1]).parent}
 for label, folder in targets.items():
     try:
         (folder / "PWNED-by-test_sandbox.txt").write_text("x")

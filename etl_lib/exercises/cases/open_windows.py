@@ -1,4 +1,4 @@
-"""Lesson 14: ``open_windows``, the windows a query still holds, read from its state store."""
+"""Lesson 13: ``open_windows``, the windows a query still holds, read from its state store."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def _show_pairs(got) -> object:
     return [tuple(p) if isinstance(p, list) else p for p in got] if isinstance(got, list) else got
 
 
-@exercise("open_windows", "14", "The windows a query still holds, read from its state store",
+@exercise("open_windows", "13", "The windows a query still holds, read from its state store",
           ["state-store", "watermarks"], needs="spark", requirements={
               "held": "the windows it still holds in its state store after its last batch",
               "pairs": "as a list of `(start, trips)` pairs sorted by start",

@@ -1,39 +1,15 @@
 # %% [markdown]
-# # Exercises 14 · Inside the state
+# # Exercises 14 · Arbitrary state and the Kafka sink
 #
-# Practice for [notebook 14](../notebooks/14_inside_the_state.ipynb). The checks run on real Spark: a windowed
-# count and a `transformWithStateInPandas` processor stream from JSON files, round by round. Write your code in the
-# cells marked ✏️, then run the check cell below each.
+# Practice for [notebook 14](../notebooks/14_arbitrary_state_and_real_time.ipynb). The checks run on real Spark: a
+# `foreachBatch` writer replays a batch, and a `transformWithStateInPandas` processor streams from JSON files, round
+# by round. Write your code in the cells marked ✏️, then run the check cell below each.
 
 # %%
 from etl_lib.exercises import check
 
 # %% [markdown]
-# ## 1. `open_windows`: read the state back
-#
-# `checkpoint` is the checkpoint folder of a windowed count (`groupBy(window("start_time", "15 minutes"))` with a
-# 10-minute watermark, append mode) that has run. Return the windows it still holds in its state store after its
-# last batch, as a list of `(start, trips)` pairs sorted by start, the start as `"HH:MM"`: for example
-# `[("08:30", 1), ("08:45", 2)]`. Read the state, not the sink.
-
-# %% tags=["exercise"]
-# ✏️ your code
-def open_windows(spark, checkpoint):
-    ### BEGIN SOLUTION
-    from pyspark.sql import functions as F
-
-    rows = (spark.read.format("statestore").load(checkpoint)
-            .select(F.date_format("key.window.start", "HH:mm").alias("start"), F.col("value.count").alias("trips"))
-            .collect())
-    return sorted((r["start"], r["trips"]) for r in rows)
-    ### END SOLUTION
-
-
-# %%
-check("open_windows", open_windows)
-
-# %% [markdown]
-# ## 2. `write_batch_once`: an idempotent `foreachBatch`
+# ## 1. `write_batch_once`: an idempotent `foreachBatch`
 #
 # A query will call `write_batch_once(df, batch_id, folder)` for every micro-batch (through
 # `foreachBatch(lambda df, batch_id: write_batch_once(df, batch_id, folder))`). After a crash between the write and
@@ -53,7 +29,7 @@ def write_batch_once(df, batch_id, folder):
 check("write_batch_once", write_batch_once)
 
 # %% [markdown]
-# ## 3. `trips_until_quiet`: a StatefulProcessor with an event-time timer
+# ## 2. `trips_until_quiet`: a StatefulProcessor with an event-time timer
 #
 # Write a `StatefulProcessor` for `transformWithStateInPandas` over trips grouped by `station` (input columns
 # `station`, `event_time`; a 10-minute watermark; `timeMode="EventTime"`). It counts a station's trips and, once the
