@@ -35,7 +35,9 @@ def page() -> str:
         c = concepts[q.concept]
         where = "napomena iz seed-a 003" if q.seed_prompt else f"pojam `{q.concept}`"
         lines += [f"## {q.id} · {where} · lekcija {q.lesson}", "", f"**Pitanje.** {q.question_sr}", "",
-                  f"**Odgovor.** {q.serbian}", "", f"Više o tome: notebook {q.lesson}, [{c.page}](../{c.page}).", ""]
+                  f"**Odgovor.** {q.serbian}", "",
+                  *([f"**Pokazano u.** {q.evidence}", ""] if q.evidence else []),
+                  f"Više o tome: notebook {q.lesson}, [{c.page}](../{c.page}).", ""]
     return "\n".join(lines)
 
 

@@ -66,6 +66,9 @@ class Explain:
     wrong: str
     question_sr: str
     serbian: str
+    # Where the model answer's claims are shown: lesson cells (``[06#watermark-moves]``) or documents with their
+    # version (``[doc: Spark 4.2 · ...]``); tests/unit/test_evidence.py resolves every one.
+    evidence: str = ""
 
     def named(self, answer: str) -> list[KeyPoint]:
         return [p for p in self.points if p.named_in(answer)]
@@ -75,8 +78,8 @@ class Explain:
 
 
 _HEAD = re.compile(r"^## (x\d{2}) · (\d{2}) · ([a-z0-9-]+)( · seed 003)?\s*$")
-_SECTIONS = {"**Model answer.**": "model", "**Key points**": "points", "**Common wrong answer.**": "wrong",
-             "**Pitanje.**": "question_sr", "**Odgovor.**": "serbian"}
+_SECTIONS = {"**Model answer.**": "model", "**Shown in.**": "evidence", "**Key points**": "points",
+             "**Common wrong answer.**": "wrong", "**Pitanje.**": "question_sr", "**Odgovor.**": "serbian"}
 
 
 def load_explain(path: Path | None = None, concepts: dict[str, Concept] | None = None) -> list[Explain]:
@@ -113,7 +116,8 @@ def load_explain(path: Path | None = None, concepts: dict[str, Concept] | None =
         if problems:
             raise ValueError(f"{path.name}:{n} ({head.group(1)}): " + "; ".join(problems))
         out.append(Explain(head.group(1), head.group(2), head.group(3), bool(head.group(4)), text["question"],
-                           text["model"], tuple(points), text["wrong"], text["question_sr"], text["serbian"]))
+                           text["model"], tuple(points), text["wrong"], text["question_sr"], text["serbian"],
+                           text.get("evidence", "")))
     ids = [q.id for q in out]
     if len(ids) != len(set(ids)):
         raise ValueError(f"{path.name}: an id is used twice")

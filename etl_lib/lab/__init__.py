@@ -28,7 +28,7 @@ _FACE = {
     "progress_table": "lab.live", "start_replay": "data_gen.replay", "stop_when_enough": "lab.live", "watch": "lab.live",
     "watermark_rule": "lab.live",
     # threads and the GIL (lab.gil); a consumer group's members (lab.groups)
-    "count_with_threads": "lab.gil", "time_threads": "lab.gil", "GroupMember": "lab.groups", "settled": "lab.groups",
+    "count_with_threads": "lab.gil", "time_threads": "lab.gil", "cores_busy": "lab.gil", "GroupMember": "lab.groups", "settled": "lab.groups",
     # the machine (lab.doctor)
     "run_checks": "lab.doctor", "format_checks": "lab.doctor",
     # Kafka's topics, offsets and groups (core.kafka)
@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # what an editor and a type checker see
     from ..core.kafka import (client_options, consumer_groups, end_offsets, ensure_topics, reset_topics,  # noqa: F401
                               spark_kafka_options)
     from .doctor import format_checks, run_checks  # noqa: F401
-    from .gil import count_with_threads, time_threads  # noqa: F401
+    from .gil import cores_busy, count_with_threads, time_threads  # noqa: F401
     from .groups import GroupMember, settled  # noqa: F401
     from data_gen.replay import start_replay  # noqa: F401
 

@@ -17,6 +17,7 @@ and the write, as below, opens the window.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from typing import Callable
@@ -35,16 +36,31 @@ def time_threads(work: Callable[[], object], threads: int) -> float:
     return time.perf_counter() - t0
 
 
+def cores_busy(work: Callable[[], object], threads: int) -> float:
+    """How many cores ``threads`` threads running ``work()`` kept busy on average: the process's CPU time during
+    the run divided by its wall time.  Computing threads under the GIL keep at most one busy (about 1.0, less on
+    a loaded machine, never much more); threads that ran Python code in parallel would keep up to ``threads``.
+    Unlike comparing wall times, a busy machine cannot push it the wrong way: load adds wall time, not CPU time."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    time_threads(work, threads)
+    return (time.process_time() - cpu) / (time.perf_counter() - wall)
+
+
 def _add_one(value: int) -> int:
     return value + 1
 
 
-def count_with_threads(threads: int = 10, per_thread: int = 100_000, lock: bool = True) -> int:
+def count_with_threads(threads: int = 10, per_thread: int = 100_000, lock: bool = True,
+                       switch_interval: float | None = 1e-6) -> int:
     """Each thread adds 1 to a shared count ``per_thread`` times (read, a call, write); the final count.
 
     With ``lock`` the read and the write are one step under a :class:`threading.Lock`
     and the count is exact; without it, updates are lost whenever a thread switch
-    falls between a thread's read and its write.
+    falls between a thread's read and its write.  ``switch_interval``: while the
+    threads run, CPython is asked to switch threads that often (``sys.setswitchinterval``;
+    its default is 5 ms), so that the race shows on any machine; a fast, quiet machine
+    at the default may finish each thread's loop between two switches and lose nothing
+    in one run and thousands in the next.  None keeps the interpreter's interval.
     """
     metrics = {"processed": 0}
     guard = threading.Lock()
@@ -58,5 +74,11 @@ def count_with_threads(threads: int = 10, per_thread: int = 100_000, lock: bool 
                 seen = metrics["processed"]
                 metrics["processed"] = _add_one(seen)
 
-    time_threads(work, threads)
+    before = sys.getswitchinterval()
+    if switch_interval is not None:
+        sys.setswitchinterval(switch_interval)
+    try:
+        time_threads(work, threads)
+    finally:
+        sys.setswitchinterval(before)
     return metrics["processed"]

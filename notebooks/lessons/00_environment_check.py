@@ -42,7 +42,7 @@ run_spark_check: bool = True  # start Spark and read from Kafka
 # `etl_lib.lab.doctor` checks them in order. A failed check prints the fix instead of `OK`; the same checks run from
 # a terminal with `python -m etl_lib doctor`.
 
-# %%
+# %% tags=["shows:doctor-checks"]
 from etl_lib.lab import format_checks, run_checks
 
 checks = run_checks(lesson.settings, spark=run_spark_check)
@@ -90,11 +90,11 @@ print("All required pieces are in place:", all(ok.values()))
 # %% [markdown] tags=["remember"]
 # ## Remember
 #
-# - The kit needs Java 17+, pyspark 4.2 (Spark built for Scala 2.13), the connector jars and a Kafka broker (→ *Every later notebook needs four things*)
-# - The connector's name carries Scala and Spark versions (`_2.13-4.2.0`); both must match pyspark (→ *The connector's artifact name carries two versions*)
+# - The kit needs Java 17+, pyspark 4.2 (Spark built for Scala 2.13), the connector jars and a Kafka broker (→ *Every later notebook needs four things*) [00#doctor-checks]
+# - The connector's name carries Scala and Spark versions (`_2.13-4.2.0`); both must match pyspark (→ *The connector's artifact name carries two versions*) [00#doctor-checks] [doc: Spark 4.2 · Structured Streaming + Kafka Integration Guide · Linking]
 # - A mismatch fails at the first Kafka read with `NoSuchMethodError` or `ClassNotFoundException` (→ *NoSuchMethodError*)
-# - `python -m etl_lib doctor` checks each need in order and prints the fix (→ *checks them in order*)
-# - The kit hands Spark local jars (`spark.jars`), so nothing is downloaded at start (→ *spark.jars*)
+# - `python -m etl_lib doctor` checks each need in order and prints the fix (→ *checks them in order*) [00#doctor-checks]
+# - The kit hands Spark local jars (`spark.jars`), so nothing is downloaded at start (→ *spark.jars*) [00#doctor-checks] [doc: Spark 4.2 · Configuration · Runtime Environment]
 
 # %% [markdown]
 # **Further reading**

@@ -39,7 +39,7 @@ window_medium: str = "30 minutes"  # a value to try instead of the default
 # `SPARK_MASTER` and `KAFKA_BOOTSTRAP_SERVERS` is enough. `load_settings` takes any mapping, which makes it easy
 # to try values without touching the real environment.
 
-# %%
+# %% tags=["shows:settings-table"]
 import os
 import pandas as pd
 from IPython.display import display
@@ -64,7 +64,7 @@ with pd.option_context("display.max_colwidth", None, "display.max_rows", None):
 # value and the accepted form. This is the difference between a typo found in a second and a `15 minuts` that
 # Spark rejects half an hour into a job with a long JVM stack trace.
 
-# %%
+# %% tags=["shows:bad-values"]
 try:
     load_settings({"ENABLE_PEARSON_CORRELATIONS": "maybe", "WINDOW_DURATION_MEDIUM": "15 minuts",
                    "PIPELINE_WORKERS": "0", "KAFKA_BOOTSTRAP_SERVERS": "host:port:x"})
@@ -76,7 +76,7 @@ except ConfigError as err:
 # short and sliding windows). A flag that is off means the stream
 # is not started at all and its output folder is never written: the usual answer to "why is there no output?".
 
-# %%
+# %% tags=["shows:feature-flags"]
 from etl_lib.config import ANALYTICS_FLAGS
 
 for flag in ANALYTICS_FLAGS:
@@ -86,7 +86,7 @@ for flag in ANALYTICS_FLAGS:
 # Settings are immutable: `replace` returns a changed, re-validated copy. The seed's module-level names
 # (`config.KAFKA_BOOTSTRAP_SERVERS`) still work, read from the process environment.
 
-# %%
+# %% tags=["shows:settings-replace"]
 fewer = s.replace(pipeline_workers=2)
 print(fewer.pipeline_workers, fewer.source("PIPELINE_WORKERS"), "| original:", s.pipeline_workers)
 
@@ -128,11 +128,11 @@ print("window in seconds:", duration_seconds(s.window_duration_medium), "| Pears
 # %% [markdown] tags=["remember"]
 # ## Remember
 #
-# - Every setting comes from an environment variable with a default that works on a laptop (→ *All settings live in one immutable object*)
-# - One frozen settings object, read once (→ *All settings live in one immutable object*)
-# - A bad value stops the program at load time, naming the variable, the value and an accepted form (→ *Bad values stop the program at load time*)
-# - Eleven `ENABLE_*` feature flags decide which analytics streams start (→ *Feature flags*)
-# - Laptop to cluster: change `SPARK_MASTER` and `KAFKA_BOOTSTRAP_SERVERS`, not the code (→ *Which two settings change*)
+# - Every setting comes from an environment variable with a default that works on a laptop (→ *All settings live in one immutable object*) [01#settings-table]
+# - One frozen settings object, read once (→ *All settings live in one immutable object*) [01#settings-replace]
+# - A bad value stops the program at load time, naming the variable, the value and an accepted form (→ *Bad values stop the program at load time*) [01#bad-values]
+# - Eleven `ENABLE_*` feature flags decide which analytics streams start (→ *Feature flags*) [01#feature-flags]
+# - Laptop to cluster: change `SPARK_MASTER` and `KAFKA_BOOTSTRAP_SERVERS`, not the code (→ *Which two settings change*) [01#settings-table]
 
 # %% [markdown]
 # **Further reading**

@@ -39,7 +39,7 @@ seed: int = 7
 # pipeline groups files into **buckets of at most 10 MiB** so each worker gets a similar amount of work.
 # File sizes follow a log-normal spread: most around 1 MiB, a long tail of big ones, some larger than a bucket.
 
-# %%
+# %% tags=["shows:file-sizes"]
 from etl_lib.pipelines import bfd_buckets, l2_lower_bound, lognormal_sizes
 
 MiB = 1024 * 1024
@@ -57,7 +57,7 @@ print(f"{len(sizes)} files, {sum(sizes) / MiB:.0f} MiB, larger than a bucket: {s
 # optimum (11/9 · OPT + 4); the tight additive constant, 11/9 · OPT + 6/9, was proven by Dósa (2007) for *first* fit
 # decreasing. Below, on a realistic spread, BFD is within a bucket or two of L2, far better than either bound.
 
-# %%
+# %% tags=["shows:bfd-vs-l2"]
 buckets = bfd_buckets(sizes, 10 * MiB)
 regular = [b for b in buckets if not b.oversize]
 print("buckets:", len(buckets), "| oversize:", len(buckets) - len(regular),
@@ -90,7 +90,7 @@ print(f"regular buckets: {len(regular)} | L2 bound for the regular files: {l2} |
 # `.tar.gz` with a `MANIFEST.json` of names, sizes and SHA-256 checksums, then read the archive back and verify
 # every member. A failed bucket is retried, then recorded with its files; none disappears.
 
-# %%
+# %% tags=["shows:file-pipeline"]
 from etl_lib.pipelines import run_file_pipeline
 
 m = run_file_pipeline(60, lesson.settings.data_dir / "files", capacity=400_000, workers=4, median_bytes=40_000,
@@ -141,7 +141,7 @@ m = run_file_pipeline(60, lesson.settings.data_dir / "files", capacity=400_000, 
 # </details>
 #
 
-# %%
+# %% tags=["shows:bfd-invariants"]
 assert sum(len(b.files) for b in buckets) == n_files
 assert all(b.size <= 10 * MiB for b in regular)
 assert len(buckets) >= l2_lower_bound(sizes, 10 * MiB)
@@ -151,12 +151,12 @@ print("Every file in exactly one bucket, none over capacity, count >= L2: True")
 # %% [markdown] tags=["remember"]
 # ## Remember
 #
-# - Best-fit decreasing: sort largest first, put each file into the bucket it fills most tightly (→ *Best-fit decreasing*)
-# - BFD is a heuristic in O(n log n); compare its bucket count with the L2 lower bound (→ *Best-fit decreasing*)
-# - On realistic sizes, BFD matches the L2 lower bound or comes within a bucket or two of it (→ *L2 lower bound*)
-# - A file larger than a bucket gets a bucket of its own, reported (→ *Best-fit decreasing*)
-# - Start the bucket workers before queueing the buckets, or a bounded queue blocks for ever (→ *The pipeline*)
-# - Every archive has a verified manifest, and every failure is recorded (→ *The pipeline*)
+# - Best-fit decreasing: sort largest first, put each file into the bucket it fills most tightly (→ *Best-fit decreasing*) [03#bfd-vs-l2]
+# - BFD is a heuristic in O(n log n); compare its bucket count with the L2 lower bound (→ *Best-fit decreasing*) [03#bfd-vs-l2]
+# - On realistic sizes, BFD matches the L2 lower bound or comes within a bucket or two of it (→ *L2 lower bound*) [03#bfd-vs-l2] [03#file-pipeline]
+# - A file larger than a bucket gets a bucket of its own, reported (→ *Best-fit decreasing*) [03#file-sizes] [03#bfd-vs-l2]
+# - Start the bucket workers before queueing the buckets, or a bounded queue blocks for ever (→ *The pipeline*) [doc: Python 3.11 · queue — A synchronized queue class · Queue Objects]
+# - Every archive has a verified manifest, and every failure is recorded (→ *The pipeline*) [03#file-pipeline]
 
 # %% [markdown]
 # **Further reading**

@@ -41,7 +41,7 @@ scale: float = 0.1  # fraction of real-city rates
 # record in it has an **offset**. The producer chooses the partition from the record's **key** (a hash of it), so
 # all records with the same key land in the same partition, in order.
 
-# %%
+# %% tags=["shows:key-partition"]
 import json
 from kafka import KafkaProducer
 from etl_lib.lab import client_options  # security options of the settings (none on the local broker)
@@ -62,7 +62,7 @@ sent  # (key, partition, offset): same key, same partition, offsets counting up
 # it has processed up to (the *committed offset*). A consumer of a new group starts where `auto_offset_reset`
 # says; the same group, started again, continues where it stopped.
 
-# %%
+# %% tags=["shows:committed-offsets"]
 from kafka import KafkaConsumer
 
 def read_all(group):
@@ -86,7 +86,7 @@ print("group B, first time: ", read_all("lesson04-B"))
 # owner. With three partitions, a fourth member would get nothing: partitions are the unit of parallelism of a
 # group.
 
-# %%
+# %% tags=["shows:group-rebalance"]
 from etl_lib.lab import GroupMember, settled
 
 members, history = [], []
@@ -116,7 +116,7 @@ for event, owned in history:
 # (Bluebikes trips, Uber/Lyft rides, weather, Vision Zero crashes), with weather effects planted in them and an
 # **answer key** saying what the analytics must find.
 
-# %%
+# %% tags=["shows:answer-key"]
 from data_gen import GenParams, KafkaSink, generate
 from etl_lib.lab import reset_topics
 
@@ -126,7 +126,7 @@ key = generate(GenParams(days=days, scale=scale),
 import pandas as pd
 pd.DataFrame(key["counts"]).T[["produced", "valid", "quarantined", "duplicates", "late"]]
 
-# %%
+# %% tags=["shows:partition-skew"]
 from etl_lib.lab import end_offsets
 
 per_partition = pd.DataFrame(end_offsets(s, s.kafka_topics.values())).T.sort_index()
@@ -157,7 +157,7 @@ plt.show()
 # One record of each layout, read back from Kafka: the first valid record of the lowest-numbered
 # partition that has one. (All weather records share the key `boston`, so they all sit in one partition.)
 
-# %%
+# %% tags=["shows:record-layouts"]
 from kafka import TopicPartition
 from etl_lib.schemas import validate_record
 
@@ -243,12 +243,12 @@ print("Same key, same partition; a group shares the partitions; every produced r
 # %% [markdown] tags=["remember"]
 # ## Remember
 #
-# - A topic is split into partitions; an offset is a record's position in its partition (→ *each partition is an ordered, append-only log*)
-# - The key chooses the partition: one key, one partition, in order; order holds only within a partition (→ *The producer chooses the partition*)
-# - Members of one consumer group share the partitions, one owner each, and rebalance when members come and go (→ *Members of one group share the partitions.*)
-# - A committed offset is where a group resumes after a restart (→ *What is a committed offset*)
-# - One hot key makes one busy partition: partition skew (→ *Partition skew.*)
-# - `data_gen` writes four realistic streams and an answer key the analytics must recover (→ *answer key*)
+# - A topic is split into partitions; an offset is a record's position in its partition (→ *each partition is an ordered, append-only log*) [04#key-partition] [04#partition-skew]
+# - The key chooses the partition: one key, one partition, in order; order holds only within a partition (→ *The producer chooses the partition*) [04#key-partition] [doc: Kafka 4.1 · Introduction · Main Concepts and Terminology]
+# - Members of one consumer group share the partitions, one owner each, and rebalance when members come and go (→ *Members of one group share the partitions.*) [04#group-rebalance]
+# - A committed offset is where a group resumes after a restart (→ *What is a committed offset*) [04#committed-offsets]
+# - One hot key makes one busy partition: partition skew (→ *Partition skew.*) [04#partition-skew]
+# - `data_gen` writes four realistic streams and an answer key the analytics must recover (→ *answer key*) [04#answer-key]
 
 # %% [markdown]
 # **Further reading**

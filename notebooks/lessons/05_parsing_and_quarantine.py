@@ -43,7 +43,7 @@ malformed_fraction: float = 0.05  # more damage than usual, to see every kind
 # data is fragile (the first batch decides the types, a typo invents a column); the kit writes each schema down
 # once, in `etl_lib/schemas.py`.
 
-# %%
+# %% tags=["shows:explicit-schema"]
 from data_gen import GenParams, KafkaSink, generate
 from etl_lib.parsing import spark_schema
 
@@ -57,7 +57,7 @@ print(spark_schema("taxi").simpleString())
 # string) with an explicit schema, then the event time and the partition columns. Written out by hand for bike
 # trips, with only the fields this needs:
 
-# %%
+# %% tags=["shows:exam-chain"]
 from pyspark.sql import functions as F
 from pyspark.sql.types import IntegerType, StringType, StructField, StructType
 
@@ -87,7 +87,7 @@ print("streaming:", bikes.isStreaming, "| rows the hand-written chain kept:", ex
 # %% [markdown]
 # The kit's `read_kafka_stream` is the same chain, with its options taken from the settings:
 
-# %%
+# %% tags=["shows:read-kafka-stream"]
 import inspect
 from etl_lib import parsing
 from etl_lib.spark import read_kafka_stream
@@ -102,7 +102,7 @@ print(body(read_kafka_stream))
 # and `parse_bike_stream(raw)` is `parse_stream(raw, "bike")`: the same `from_json` with the explicit schema
 # (inside `with_reasons`, which also gives each record its reason), the valid records kept, then the time columns:
 
-# %%
+# %% tags=["shows:parse-stream"]
 print(body(parsing.parse_stream))
 print(body(parsing._with_time_columns))
 
@@ -111,7 +111,7 @@ print(body(parsing._with_time_columns))
 # `from_json` turns a field of the wrong type into null *and keeps the record*, and nothing in the chain checks a
 # negative duration or a missing station. The kit keeps exactly the records that pass every rule:
 
-# %%
+# %% tags=["shows:kit-vs-hand-chain"]
 from etl_lib.parsing import parse_bike_stream
 
 q = (parse_bike_stream(read_kafka_stream(spark, s.kafka_topic_bike, s))
@@ -130,7 +130,7 @@ print(f"hand-written chain: {exam_rows} rows | kit: {kit_rows} valid rows "
 # Below, on a topic of its own holding 12 records, two queries, one from `earliest` and one from `latest`, run;
 # then five more records are sent and both run again from their checkpoints.
 
-# %%
+# %% tags=["shows:starting-offsets"]
 from etl_lib.lab import consumer_groups, reset_topics
 from etl_lib.lab import send_json
 from etl_lib.writers import run_once
@@ -164,7 +164,7 @@ print("consumer groups the Spark queries added on the broker:", sorted(consumer_
 # is parsed only with the schema you give `from_json`. The setting applies to *file* sources (JSON, CSV,
 # Parquet folders). Without it, a streaming file source refuses to start without a schema:
 
-# %%
+# %% tags=["shows:kafka-source-columns"]
 import json
 
 landing = s.data_dir / "landing"
@@ -182,7 +182,7 @@ except Exception as err:
 # file that arrives later with a decimal duration, a station code in letters and a new field does not change
 # it: the values that do not fit become null and the new field is dropped, without an error.
 
-# %%
+# %% tags=["shows:inference-fixed"]
 spark.conf.set("spark.sql.streaming.schemaInference", "true")
 inferred = spark.readStream.json(str(landing))
 print("inferred from the first file:", inferred.schema.simpleString())
@@ -201,7 +201,7 @@ landed
 # missing required field, a wrong type, a timestamp in another format, or an impossible value (a negative trip, a
 # surge below 1). An unknown extra field is *not* a problem: an explicit schema simply ignores it.
 
-# %%
+# %% tags=["shows:quarantine-reasons"]
 from etl_lib.parsing import with_reasons
 from etl_lib.spark import read_kafka_batch
 
@@ -210,7 +210,7 @@ reasons = (checked.groupBy(F.coalesce(F.regexp_extract("reason", "^([^:]+)", 1),
            .count().orderBy("reason"))
 show(reasons)
 
-# %%
+# %% tags=["shows:quarantine-records"]
 show(checked.where("reason is not null")
      .select("kafka_partition", "kafka_offset", F.substring("raw_value", 1, 60).alias("raw_value"), "reason")
      .orderBy("kafka_partition", "kafka_offset"), n=6)
@@ -219,7 +219,7 @@ show(checked.where("reason is not null")
 # The streaming ETL writes valid records to partitioned Parquet and rejected ones to a quarantine folder
 # per topic, each with its own checkpoint. `available_now=True` processes what Kafka holds and stops.
 
-# %%
+# %% tags=["shows:etl-counts"]
 from etl_lib.main import build_streams
 from etl_lib.parsing import quarantine_records
 from etl_lib.writers import TOPIC_FOLDERS, count_rows, write_parquet_stream, write_quarantine_stream
@@ -303,14 +303,14 @@ print("The hand-written chain lets bad records through; inference turned a later
 # %% [markdown] tags=["remember"]
 # ## Remember
 #
-# - The stage: `readStream.format("kafka")`, `from_json` with an explicit schema, then the time columns (→ *The stage as you would write it on an exam.*)
-# - The kit's `read_kafka_stream` and `parse_bike_stream` are that chain (→ *The kit's `read_kafka_stream` is the same chain*)
-# - Every rejected record goes to quarantine with its raw value, its reason and its Kafka coordinates (→ *Every record gets a `reason`*)
-# - Valid rows to partitioned Parquet and rejected ones to quarantine (→ *The streaming ETL writes valid records to partitioned Parquet*)
-# - Valid plus quarantined equals what was read: nothing disappears (→ *The streaming ETL writes valid records to partitioned Parquet*)
-# - `startingOffsets` only matters for a new query; a restart continues from the checkpoint (→ *Where a query starts reading, and who remembers where it got to.*)
-# - `schemaInference` does nothing for Kafka: the value is bytes and the schema comes from `from_json` (→ *Schema inference is for files, not Kafka.*)
-# - Schema inference belongs to file sources and fixes the schema when the query is defined (→ *when the query is defined*)
+# - The stage: `readStream.format("kafka")`, `from_json` with an explicit schema, then the time columns (→ *The stage as you would write it on an exam.*) [05#exam-chain]
+# - The kit's `read_kafka_stream` and `parse_bike_stream` are that chain (→ *The kit's `read_kafka_stream` is the same chain*) [05#read-kafka-stream] [05#parse-stream] [05#kit-vs-hand-chain]
+# - Every rejected record goes to quarantine with its raw value, its reason and its Kafka coordinates (→ *Every record gets a `reason`*) [05#quarantine-records]
+# - Valid rows to partitioned Parquet and rejected ones to quarantine (→ *The streaming ETL writes valid records to partitioned Parquet*) [05#etl-counts]
+# - Valid plus quarantined equals what was read: nothing disappears (→ *The streaming ETL writes valid records to partitioned Parquet*) [05#etl-counts] [04#answer-key]
+# - `startingOffsets` only matters for a new query; a restart continues from the checkpoint (→ *Where a query starts reading, and who remembers where it got to.*) [05#starting-offsets]
+# - `schemaInference` does nothing for Kafka: the value is bytes and the schema comes from `from_json` (→ *Schema inference is for files, not Kafka.*) [05#kafka-source-columns]
+# - Schema inference belongs to file sources and fixes the schema when the query is defined (→ *when the query is defined*) [05#inference-fixed]
 
 # %% [markdown]
 # **Further reading**

@@ -41,7 +41,7 @@ watermark_delay: str = "10 minutes"
 # is in exactly one. A **sliding window** has a length and a slide (`window(t, "15 minutes", "5 minutes")`): windows
 # overlap and each event is in length/slide of them.
 
-# %%
+# %% tags=["shows:tumbling-windows"]
 import pandas as pd
 from pyspark.sql import functions as F
 
@@ -51,7 +51,7 @@ tumbling = events.groupBy(F.window("event_time", "15 minutes")).count()
 sliding = events.groupBy(F.window("event_time", "15 minutes", "5 minutes")).count()
 show(tumbling.select(F.date_format("window.start", "HH:mm").alias("start"), "count").orderBy("start"))
 
-# %%
+# %% tags=["shows:sliding-windows"]
 show(sliding.select(F.date_format("window.start", "HH:mm").alias("start"), "count").orderBy("start"), n=20)
 
 # %% [markdown]
@@ -89,7 +89,7 @@ send(s.kafka_topic_bike, trips)
 print(f"micro-batch 1 holds {len(readings)} weather readings ({readings[0]['timestamp'][11:16]} to "
       f"{readings[-1]['timestamp'][11:16]}) and bike trips at", ", ".join(t["start_time"][11:19] for t in trips))
 
-# %%
+# %% tags=["shows:window-waits-for-watermark"]
 from etl_lib.analytics import calculate_weather_transport_correlation
 from etl_lib.commit_log import read_sink
 from etl_lib.lab import progress_records
@@ -113,7 +113,7 @@ after_1[["window_start", "bike_count"]].assign(window_start=lambda d: d.window_s
 # %% [markdown]
 # The 08:45 window is not there yet: the watermark is 08:55 − 10 min = 08:45, not past its end (09:00).
 
-# %%
+# %% tags=["shows:late-event-dropped"]
 send(s.kafka_topic_bike, [bike(10, "2018-04-02 08:20:00"), bike(11, "2018-04-02 08:55:00")])
 send(s.kafka_topic_weather, [weather(f"2018-04-02 09:{m:02d}:00") for m in range(0, 35, 5)])
 after_2 = micro_batch()
@@ -170,7 +170,7 @@ ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
 ax.set_title("Event time against the batch that read each record")
 plt.show()
 
-# %%
+# %% tags=["shows:watermark-per-batch"]
 dropped = sum(op.get("numRowsDroppedByWatermark", 0) for p in progress for op in p.get("stateOperators", []))
 for batch, row in batches.iterrows():
     watermark = "none yet" if pd.isna(row["watermark"]) else row["watermark"].strftime("%H:%M")
@@ -196,7 +196,7 @@ print(f"records behind their batch's watermark: {int(read['late'].sum())} | "
 # does slip through: a copy stamped more than the delay after the first). Below, trip `b20` at 09:25 is
 # sent twice, and weather up to 10:00 moves the watermark past its window.
 
-# %%
+# %% tags=["shows:duplicate-counted-once"]
 send(s.kafka_topic_bike, [bike(20, "2018-04-02 09:25:00")] * 2)
 send(s.kafka_topic_weather, [weather(f"2018-04-02 09:{m:02d}:00") for m in range(35, 60, 5)]
      + [weather("2018-04-02 10:00:00")])
@@ -210,7 +210,7 @@ print(f"records of trip b20 in Kafka: {sent_twice}; counted in the 09:15 window:
 # time, a group by window, an aggregate, and a file sink in append mode with a checkpoint. Here: bike trips per
 # 15-minute window, over the same topic as above.
 
-# %%
+# %% tags=["shows:by-hand-chain"]
 from etl_lib.parsing import parse_bike_stream
 from etl_lib.spark import read_kafka_stream
 
@@ -233,7 +233,7 @@ pd.DataFrame({"by hand, one run": by_hand, "kit, three runs": kit}).loc[sorted(b
 # The kit's windowed counts are the same chain (`generate_transport_usage_summary` and the two usage analytics
 # call this), with the sources put in one union and each record counted once:
 
-# %%
+# %% tags=["shows:kit-window-chain"]
 import inspect
 from etl_lib import analytics
 
@@ -292,7 +292,7 @@ send_hours([8], range(8, 13))
 after_batch_1 = {name: hourly(name) for name in DESIGNS}
 after_batch_1  # the watermark each design ended batch 1 with
 
-# %%
+# %% tags=["shows:watermark-per-topic"]
 send_hours(range(9, 14), [13])
 rows = []
 for i, name in enumerate(DESIGNS):
@@ -326,7 +326,7 @@ ahead_table
 # time is "too far ahead"), then with its default. After each step: the watermark the query ended with, the
 # windows written so far, and the rows the watermark dropped in that step (both from the query's progress).
 
-# %%
+# %% tags=["shows:watermark-poisoned"]
 from etl_lib.parsing import with_reasons
 
 def poisoning(max_ahead: str, tag: str) -> pd.DataFrame:
@@ -373,7 +373,7 @@ off
 # Event times in the kit are Boston wall-clock times without a zone, read as UTC; a producer that writes the
 # local time of a zone east of UTC needs a larger margin. The same experiment with the default:
 
-# %%
+# %% tags=["shows:poison-quarantined"]
 on = poisoning(s.event_time_max_ahead, "guarded")
 guarded = with_reasons(read_kafka_batch(spark, "06.guarded.bike-trips", s), "bike", s)
 reason = guarded.where("reason IS NOT NULL").first()["reason"]
@@ -482,14 +482,14 @@ print("One trip stamped 9999 stopped every window after it; quarantined by EVENT
 # %% [markdown] tags=["remember"]
 # ## Remember
 #
-# - Tumbling windows cut time without overlap; sliding windows overlap, each event counting in length / slide windows (→ *tumbling window*)
-# - Watermark = newest event time seen minus the delay; a window is final when the watermark passes its end (→ *the latest event time seen, minus a delay*)
-# - In append mode a final window is written once and its state dropped; later events for it are left out (→ *In append mode a window's row is written once*)
-# - A record is late against the watermark of the batches before it, not its own batch (→ *a record is late only against the watermark*)
-# - The chain on an exam: `withWatermark` before `groupBy(window(...))` (→ *A windowed aggregation, written by hand.*)
-# - The chain to remember: `withWatermark` → `groupBy(window(...))` → `agg` → `writeStream.outputMode("append")` (→ *A windowed aggregation, written by hand.*)
-# - One watermark over several topics follows the fastest; one per topic with `min` follows the slowest (→ *One watermark, or one per topic?*)
-# - One event time far in the future poisons the watermark for good; the kit quarantines it by its Kafka timestamp (→ *One impossible event time.*)
+# - Tumbling windows cut time without overlap; sliding windows overlap, each event counting in length / slide windows (→ *tumbling window*) [06#tumbling-windows] [06#sliding-windows]
+# - Watermark = newest event time seen minus the delay; a window is final when the watermark passes its end (→ *the latest event time seen, minus a delay*) [06#window-waits-for-watermark] [06#watermark-per-batch]
+# - In append mode a final window is written once and its state dropped; later events for it are left out (→ *In append mode a window's row is written once*) [06#late-event-dropped] [doc: Spark 4.2 · Structured Streaming Programming Guide · Handling Late Data and Watermarking]
+# - A record is late against the watermark of the batches before it, not its own batch (→ *a record is late only against the watermark*) [06#watermark-per-batch] [06#by-hand-chain]
+# - The chain on an exam: `withWatermark` before `groupBy(window(...))` (→ *A windowed aggregation, written by hand.*) [06#by-hand-chain] [doc: Spark 4.2 · Structured Streaming Programming Guide · Conditions for watermarking to clean aggregation state]
+# - The chain to remember: `withWatermark` → `groupBy(window(...))` → `agg` → `writeStream.outputMode("append")` (→ *A windowed aggregation, written by hand.*) [06#by-hand-chain]
+# - One watermark over several topics follows the fastest; one per topic with `min` follows the slowest (→ *One watermark, or one per topic?*) [06#watermark-per-topic]
+# - One event time far in the future poisons the watermark for good; the kit quarantines it by its Kafka timestamp (→ *One impossible event time.*) [06#watermark-poisoned] [06#poison-quarantined]
 
 # %% [markdown]
 # **Further reading**

@@ -73,7 +73,7 @@ print("rows after the first run:", run_query().count())
 # output path, a checkpoint folder of its own, the partition columns, the output mode (a file sink takes only
 # append) and a trigger. Run on the same topic into another folder, it writes the same rows:
 
-# %%
+# %% tags=["shows:sink-by-hand"]
 from etl_lib.parsing import parse_bike_stream
 from etl_lib.spark import read_kafka_stream
 
@@ -94,7 +94,7 @@ print("rows written by hand:", spark.read.parquet(str(s.data_dir / "by_hand" / "
 # `repartition` by the partition columns so that each micro-batch writes one file per hour (not one per Kafka
 # partition per hour: the small-files problem):
 
-# %%
+# %% tags=["shows:kit-sink-chain"]
 import inspect
 from etl_lib import writers
 
@@ -105,7 +105,7 @@ for fn in (writers.write_parquet_stream, writers._start):
 # The query has stopped (as if the machine had crashed after its last batch). More trips arrive; the same
 # query is started again **on the same checkpoint**:
 
-# %%
+# %% tags=["shows:restart-exactly-once"]
 send_trips(first_half, second_half)
 df = run_query()
 print("rows:", df.count(), "| distinct trip ids:", df.select("trip_id").distinct().count(),
@@ -117,7 +117,7 @@ print("rows:", df.count(), "| distinct trip ids:", df.select("trip_id").distinct
 # names; after the restart the batch is written again under new file names. Below, an orphan is made the way a
 # killed batch makes one (a data file that the log does not list), then the folder is read three ways.
 
-# %%
+# %% tags=["shows:orphan-file"]
 import shutil
 import pandas as pd
 from etl_lib.commit_log import orphan_files, read_sink
@@ -139,7 +139,7 @@ print("etl_lib.commit_log.read_sink rows:", len(read_sink(sink, columns=["trip_i
 # the log names. An orphan written after the sink's last commit, like the one above, could be the batch a running
 # query is writing, so it is kept unless you add `--include-recent`.
 
-# %%
+# %% tags=["shows:partition-folders"]
 import os
 import re
 
@@ -156,7 +156,7 @@ layout
 # Partition folders let a query skip data: a filter on the partition columns reads only the matching
 # folders (**partition pruning**).
 
-# %%
+# %% tags=["shows:partition-filter"]
 show(df.where("date = '2018-04-02' and hour = 9").groupBy("hour").count())
 
 # %% [markdown]
@@ -165,7 +165,7 @@ show(df.where("date = '2018-04-02' and hour = 9").groupBy("hour").count())
 # key is still a window (a start and an end), so Spark **accepts** the restart, and the output silently mixes
 # 15-minute windows (from the old state) with 10-minute ones. Nothing fails, and the result is wrong.
 
-# %%
+# %% tags=["shows:changed-window-accepted"]
 from pyspark.sql import functions as F
 
 from etl_lib.writers import run_once  # the chain above in one call: Parquet, checkpoint, available-now, wait
@@ -197,7 +197,7 @@ mixed.to_frame()
 # DataFrames/Datasets and will be disabled`, a warning older than the stateless setting; the plans below are
 # what actually ran.)
 
-# %%
+# %% tags=["shows:aqe-streaming"]
 from etl_lib.commit_log import committed_batches, committed_files
 from etl_lib.spark import planned_with_aqe, spark_log_file
 
@@ -224,7 +224,7 @@ print("driver log:", sorted({line.split(" WARN ", 1)[1].strip() for line in spar
 # `spark.sql.shuffle.partitions` (4) partitions; at run time AQE sees how little data the shuffle holds and
 # coalesces it (`AQEShuffleRead coalesced` in the final plan).
 
-# %%
+# %% tags=["shows:aqe-batch-coalesce"]
 def per_hour_partitions(adaptive):
     spark.conf.set("spark.sql.adaptive.enabled", str(adaptive).lower())
     per_hour = spark.read.parquet(str(sink)).groupBy("hour").count()
@@ -242,7 +242,7 @@ print(f"shuffle partitions configured: {spark.conf.get('spark.sql.shuffle.partit
 # is stored in that many partitions, so a restart keeps the first value whatever the session says now. Restart
 # the window query with the session set to 8:
 
-# %%
+# %% tags=["shows:shuffle-partitions-fixed"]
 spark.conf.set("spark.sql.shuffle.partitions", "8")
 send_trips(first_half + second_half + 300, 50)
 windowed("10 minutes")
@@ -258,7 +258,7 @@ print(f"session: 8 | offset log of the last batch: {saved} | state partitions on
 # Spark refuses to restart. In both cases the fix is a new checkpoint folder (with a new output folder: see
 # below), and usually reprocessing from the earliest offsets.
 
-# %%
+# %% tags=["shows:changed-key-refused"]
 send_trips(first_half + second_half + 350, 50)  # new data, so that the restarted query runs a micro-batch
 try:
     windowed("10 minutes", "start_station_id")
@@ -276,7 +276,7 @@ print("restart refused:", refused is not None, "| error class:", refused)
 # batch 0 is already committed, so the sink *skips* the new batch 0: nothing is written twice, and the records
 # of that batch, new ones included, are silently lost. Reprocessing takes a new checkpoint **and** a new path.
 
-# %%
+# %% tags=["shows:deleted-checkpoint-loses"]
 raw_bikes = build_streams(spark, s)["bike"]
 run_once(raw_bikes, "reprocessed", s)
 before = len(read_sink(s.data_dir / "reprocessed"))
@@ -353,14 +353,14 @@ print("AQE planned the stateless stream, not the stateful one; a deleted checkpo
 # %% [markdown] tags=["remember"]
 # ## Remember
 #
-# - The sink: `writeStream.format("parquet")`, path, `checkpointLocation`, `partitionBy`, append, trigger, `start()` (→ *The sink, written by hand.*)
-# - The checkpoint holds the offset log, the commit log and the state; a restart continues exactly where it stopped (→ *on the same checkpoint*)
-# - A killed batch leaves files in the folder; read a sink only through its `_spark_metadata` log (→ *What a crash leaves in the folder.*)
-# - Partition folders speed up reads: a filter on the partition columns reads only the matching folders (→ *partition pruning*)
-# - A checkpoint belongs to one query; Spark checks only what it can (→ *A checkpoint belongs to one query, but Spark checks only what it can.*)
-# - A changed stateful query needs a new checkpoint: Spark refuses a changed key but accepts a changed window length and mixes the windows (→ *A checkpoint belongs to one query, but Spark checks only what it can.*)
-# - The checkpoint also fixes `spark.sql.shuffle.partitions`; AQE plans batch queries and, since release 4.1, stateless streaming queries, never stateful ones (→ *Adaptive Query Execution in streaming: stateless yes, stateful no.*)
-# - Reprocessing needs a new checkpoint and a new output folder (→ *A new checkpoint needs a new output folder too.*)
+# - The sink: `writeStream.format("parquet")`, path, `checkpointLocation`, `partitionBy`, append, trigger, `start()` (→ *The sink, written by hand.*) [07#sink-by-hand]
+# - The checkpoint holds the offset log, the commit log and the state; a restart continues exactly where it stopped (→ *on the same checkpoint*) [07#restart-exactly-once] [07#shuffle-partitions-fixed] [doc: Spark 4.2 · Structured Streaming Programming Guide · Recovering from Failures with Checkpointing]
+# - A killed batch leaves files in the folder; read a sink only through its `_spark_metadata` log (→ *What a crash leaves in the folder.*) [07#orphan-file]
+# - Partition folders speed up reads: a filter on the partition columns reads only the matching folders (→ *partition pruning*) [07#partition-folders] [07#partition-filter]
+# - A checkpoint belongs to one query; Spark checks only what it can (→ *A checkpoint belongs to one query, but Spark checks only what it can.*) [07#changed-window-accepted] [07#changed-key-refused]
+# - A changed stateful query needs a new checkpoint: Spark refuses a changed key but accepts a changed window length and mixes the windows (→ *A checkpoint belongs to one query, but Spark checks only what it can.*) [07#changed-key-refused] [07#changed-window-accepted]
+# - The checkpoint also fixes `spark.sql.shuffle.partitions`; AQE plans batch queries and, since release 4.1, stateless streaming queries, never stateful ones (→ *Adaptive Query Execution in streaming: stateless yes, stateful no.*) [07#shuffle-partitions-fixed] [07#aqe-streaming] [07#aqe-batch-coalesce]
+# - Reprocessing needs a new checkpoint and a new output folder (→ *A new checkpoint needs a new output folder too.*) [07#deleted-checkpoint-loses]
 
 # %% [markdown]
 # **Further reading**

@@ -51,7 +51,7 @@ seed: int = 42
 # The run below has three steps. Watch step 2: the 15-minute windows are written once, to a **silver table**,
 # and step 3 starts the seven analytics that read it.
 
-# %%
+# %% tags=["shows:etl-run"]
 from data_gen import GenParams, KafkaSink, generate
 from etl_lib.main import run_etl
 
@@ -71,7 +71,7 @@ run = run_etl(spark, s, available_now=True)
 #
 # What each query read in this run:
 
-# %%
+# %% tags=["shows:query-reads"]
 import pandas as pd
 
 reads = pd.DataFrame([{"query": name, "records from Kafka": r["kafka"], "windows from silver": r["files"]}
@@ -83,7 +83,7 @@ reads
 # repeated the union, deduplication and window aggregation. Start those seven queries that way, over the same
 # topics (into another folder), and compare what they needed from Kafka with the silver query's one read:
 
-# %%
+# %% tags=["shows:silver-saves-reads"]
 from etl_lib.commit_log import read_sink
 from etl_lib.main import ANALYTICS, SILVER_QUERY, build_analytic, build_streams
 from etl_lib.writers import write_analytics_stream
@@ -123,7 +123,7 @@ print(f"hours closed: {with_silver.group_start.nunique()} with the silver table,
 # wider (135 s against 65 s) while parsing a record cost three times more: the fewer times a record is parsed, the
 # less the parser's speed matters.
 
-# %%
+# %% tags=["shows:pearson-matrix"]
 from etl_lib.report import summaries
 
 sums = summaries(s)
@@ -143,7 +143,7 @@ plt.show()
 # this week's 0–5 °C row it shows *more* bikes per window than dry weather, because a mean by category mixes the rain
 # effect with the hours the rain happened to fall in (question 3 below).
 
-# %%
+# %% tags=["shows:binned-metrics"]
 from etl_lib.plots import plot_binned_metrics
 
 show(sums["weather_binned_metrics"], n=12)
@@ -160,7 +160,7 @@ plt.show()
 # observed / expected − 1. The crude change (a plain ratio of means) is shown next to it, and the answer key gives
 # what the model planted for this week's weather, without the sampling noise of one run.
 
-# %%
+# %% tags=["shows:rain-same-hours"]
 impact = sums["precipitation_impact"]
 planted = {(r["category"], r["y"]): r.get("planted_value") for r in key["relationships"]
            if r["analytic"] == "precipitation_impact" and r["measurable"]}
@@ -188,7 +188,7 @@ plt.show()
 # trips per minute, plotted at each window's end (when the value becomes known). The sliding series comes as often
 # and is smoother, because each trip counts in three windows.
 
-# %%
+# %% tags=["shows:sliding-counted-thrice"]
 from etl_lib.plots import plot_short_and_sliding
 from etl_lib.report import read_analytics
 
@@ -206,7 +206,7 @@ print(f"{len(realtime)} five-minute windows and {len(sliding)} sliding windows w
 # Finally, the answer key: every relationship data_gen planted, what this run's events show, and what the
 # analytics measured.
 
-# %%
+# %% tags=["shows:answer-key"]
 from etl_lib.report import answer_key_summary, check_answer_key
 
 check = check_answer_key(sums, key)
@@ -275,14 +275,14 @@ print(f"All {int(check['measurable'].sum())} measurable answer-key relationships
 # %% [markdown] tags=["remember"]
 # ## Remember
 #
-# - Pearson's r from mergeable sums (n, Σx, Σy, Σx², Σy², Σxy): correlation that streams (→ *r is a function of six sums*)
-# - Means across windows work the same way: partial sums and counts, merged by the reader (→ *merged by the reader*)
-# - The union-then-window design avoids joins (→ *Why union the bike, taxi and weather streams*)
-# - Bronze (raw), silver (the windows table), gold (the analytics): computed once, read many times (→ *Bronze, silver, gold*)
-# - Binned metrics compare means per temperature and rain bin (→ *Graph-ready binned metrics*)
-# - Compare rain fairly: within the same hour of the day (→ *Precipitation impact, compared fairly.*)
-# - Short tumbling windows are fresh and noisy; sliding windows are as frequent and smoother (→ *Short and sliding windows.*)
-# - The outputs recover every planted relationship of the answer key within its tolerance (→ *Finally, the answer key*)
+# - Pearson's r from mergeable sums (n, Σx, Σy, Σx², Σy², Σxy): correlation that streams (→ *r is a function of six sums*) [08#pearson-matrix] [08#answer-key]
+# - Means across windows work the same way: partial sums and counts, merged by the reader (→ *merged by the reader*) [08#binned-metrics] [08#rain-same-hours]
+# - The union-then-window design avoids joins (→ *Why union the bike, taxi and weather streams*) [06#kit-window-chain]
+# - Bronze (raw), silver (the windows table), gold (the analytics): computed once, read many times (→ *Bronze, silver, gold*) [08#etl-run] [08#query-reads] [08#silver-saves-reads]
+# - Binned metrics compare means per temperature and rain bin (→ *Graph-ready binned metrics*) [08#binned-metrics]
+# - Compare rain fairly: within the same hour of the day (→ *Precipitation impact, compared fairly.*) [08#rain-same-hours]
+# - Short tumbling windows are fresh and noisy; sliding windows are as frequent and smoother (→ *Short and sliding windows.*) [08#sliding-counted-thrice]
+# - The outputs recover every planted relationship of the answer key within its tolerance (→ *Finally, the answer key*) [08#answer-key]
 
 # %% [markdown]
 # **Further reading**

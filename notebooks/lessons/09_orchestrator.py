@@ -43,7 +43,7 @@ run_seconds: int = 40  # how long the processing-time run lasts
 # Ctrl+C or SIGTERM stops every query, then Spark; a failing query is named and the exit code is non-zero.
 # Here the same function runs in the notebook, with three analytics switched off.
 
-# %%
+# %% tags=["shows:flags-off"]
 from data_gen import GenParams, KafkaSink, generate
 from etl_lib.main import ANALYTICS, run_etl
 
@@ -53,7 +53,7 @@ flags_off = {"enable_pearson_correlations": False, "enable_temporal_correlations
              "enable_multi_variable_summary": False}
 run = run_etl(spark, s.replace(**flags_off), available_now=True)
 
-# %%
+# %% tags=["shows:flag-off-no-output"]
 print(len(run.queries), "queries;", "active now:", sum(q.isActive for q in run.queries.values()))
 print("analytics folders written:", sorted(p.name for p in s.analytics_output_path.iterdir()))
 
@@ -114,7 +114,7 @@ pd.DataFrame(rows).sort_values("query").set_index("query")
 # every query ran several micro-batches, and after one last available-now run to drain what is left, each valid
 # record of both days is in the raw Parquet exactly once and each malformed one in the quarantine.
 
-# %%
+# %% tags=["shows:live-run-checked"]
 from etl_lib.writers import TOPIC_FOLDERS, count_rows
 
 print(f"still active when the time was up: {run2.active_at_end} of {len(run2.queries)}; failures: {run2.failed()}")
@@ -163,7 +163,7 @@ for topic, folder in TOPIC_FOLDERS.items():
 # </details>
 #
 
-# %%
+# %% tags=["shows:clean-stop"]
 assert set(run.queries).isdisjoint({"pearson_correlations", "temporal_correlations", "multi_variable_summary"})
 assert len(run.queries) == 8 + 1 + len(ANALYTICS) - 3 and not run.failed()  # raw + quarantine, silver, analytics
 print("Three flags off: three streams not started; every query stopped cleanly: True")
@@ -171,11 +171,11 @@ print("Three flags off: three streams not started; every query stopped cleanly: 
 # %% [markdown] tags=["remember"]
 # ## Remember
 #
-# - One call starts every stream and prints a banner of what started (→ *prints a banner naming each stream as it starts*)
-# - Flags decide which analytics start (→ *with three analytics switched off*)
-# - The seed's mode is a processing-time trigger: a batch every `BATCH_INTERVAL`, never finishing (→ *The seed's own mode: a processing-time trigger.*)
-# - Stopping abandons the batch in flight; the checkpoint makes the restart redo it (→ *What stopping does.*)
-# - Stop the queries before `spark.stop()`, and name a failed query with its cause (→ *Why stop the queries before*)
+# - One call starts every stream and prints a banner of what started (→ *prints a banner naming each stream as it starts*) [09#flags-off]
+# - Flags decide which analytics start (→ *with three analytics switched off*) [09#flags-off] [09#flag-off-no-output]
+# - The seed's mode is a processing-time trigger: a batch every `BATCH_INTERVAL`, never finishing (→ *The seed's own mode: a processing-time trigger.*) [07#kit-sink-chain] [09#live-run-checked] [doc: Spark 4.2 · Structured Streaming Programming Guide · Triggers]
+# - Stopping abandons the batch in flight; the checkpoint makes the restart redo it (→ *What stopping does.*) [07#orphan-file] [doc: Spark 4.2 · Structured Streaming Programming Guide · Recovering from Failures with Checkpointing]
+# - Stop the queries before `spark.stop()`, and name a failed query with its cause (→ *Why stop the queries before*) [09#clean-stop]
 
 # %% [markdown]
 # **Further reading**

@@ -92,7 +92,7 @@ finally:
 # compare it). `progress_records` is called once more after the stop: a batch may have finished between the last
 # poll and `query.stop()`.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "shows:live-batches"]
 records = progress_records(query, records)
 live = progress_table(records, rows_per_batch(sink))
 behind = live[live["duration_s"] > trigger_seconds]
@@ -124,7 +124,7 @@ live.drop(columns=["dropped_by_watermark"]).round(1)
 #
 # One progress record, as `query.lastProgress` gives it (selected fields):
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "shows:progress-record"]
 import json
 
 busiest = max(records, key=lambda p: p["numInputRows"])
@@ -166,7 +166,7 @@ print(f"{url}/StreamingQuery/" if url else "The UI is off: set SPARK_UI_ENABLED=
 # - the rows the chart counted as written are the rows the sink's commit log holds;
 # - no query and no producer thread is left running.
 
-# %%
+# %% tags=["shows:restart-exactly-once"]
 import pandas as pd
 from etl_lib.commit_log import read_sink
 from etl_lib.lab import end_offsets
@@ -251,12 +251,12 @@ print("Stopped cleanly, every record read once, the watermark rule held in every
 # %% [markdown] tags=["remember"]
 # ## Remember
 #
-# - A processing-time query runs a batch every trigger interval until stopped (→ *never finishes*)
-# - A progress record gives input and process rates, batch duration, watermark and state rows (→ *Reading the chart.*)
-# - A batch longer than the trigger interval is followed at once by the next; the query falls behind only when its process rate stays below the input rate (→ *Reading the chart.*)
-# - The Spark UI's Structured Streaming tab charts the same numbers (→ *The Spark UI.*)
-# - After a stop the checkpoint keeps offsets, watermark and state for the restart (→ *After the stop.*)
-# - Stopping a query abandons the batch in flight; the checkpoint makes the restart read everything exactly once (→ *After the stop.*)
+# - A processing-time query runs a batch every trigger interval until stopped (→ *never finishes*) [10#live-batches] [doc: Spark 4.2 · Structured Streaming Programming Guide · Triggers]
+# - A progress record gives input and process rates, batch duration, watermark and state rows (→ *Reading the chart.*) [10#progress-record] [10#live-batches]
+# - A batch longer than the trigger interval is followed at once by the next; the query falls behind only when its process rate stays below the input rate (→ *Reading the chart.*) [doc: Spark 4.2 · Structured Streaming Programming Guide · Triggers] [10#live-batches]
+# - The Spark UI's Structured Streaming tab charts the same numbers (→ *The Spark UI.*) [doc: Spark 4.2 · Web UI · Structured Streaming Tab]
+# - After a stop the checkpoint keeps offsets, watermark and state for the restart (→ *After the stop.*) [10#restart-exactly-once] [doc: Spark 4.2 · Structured Streaming Programming Guide · Recovering from Failures with Checkpointing]
+# - Stopping a query abandons the batch in flight; the checkpoint makes the restart read everything exactly once (→ *After the stop.*) [10#restart-exactly-once]
 
 # %% [markdown]
 # **Further reading**

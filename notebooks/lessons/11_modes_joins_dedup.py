@@ -87,7 +87,7 @@ send(s.kafka_topic_bike, [bike(1, "2018-04-02 08:01:00"), bike(2, "2018-04-02 08
 run_round("round 1: 08:01, 08:16")
 pd.DataFrame(emitted, columns=["round", "mode", "batch", "rows handed to the sink"])
 
-# %%
+# %% tags=["shows:output-modes"]
 send(s.kafka_topic_bike, [bike(3, "2018-04-02 08:17:00"), bike(4, "2018-04-02 08:31:00")])
 run_round("round 2: 08:17, 08:31")
 send(s.kafka_topic_bike, [bike(5, "2018-04-02 08:47:00")])
@@ -120,7 +120,7 @@ table = pd.DataFrame(emitted, columns=["round", "mode", "batch", "rows"])
 # append mode with an aggregation needs a watermark. Spark refuses the combinations it cannot honour when the
 # query starts:
 
-# %%
+# %% tags=["shows:mode-refused"]
 from pyspark.errors import AnalysisException
 
 def refusal(start):
@@ -193,7 +193,7 @@ send(s.kafka_topic_accidents, crashes)
 print("accidents at", ", ".join(c["dispatch_ts"][11:16] for c in crashes), "| weather readings at",
       ", ".join(r["timestamp"][11:16] for r in readings))
 
-# %%
+# %% tags=["shows:stream-join"]
 accidents = (parse_accident_stream(read_kafka_stream(spark, s.kafka_topic_accidents, s))
              .select("id", F.lit("boston").alias("accident_city"), F.col("event_time").alias("accident_time"))
              .withWatermark("accident_time", watermark_delay))
@@ -259,7 +259,7 @@ print("state operator after the run:", outer_state)
 #   watermark is dropped before the lookup, so a byte-for-byte copy is never counted twice, however late it comes;
 #   what slips through is a copy stamped with an event time more than the delay after the first (shown below).
 
-# %%
+# %% tags=["shows:dedup-state"]
 from data_gen import GenParams, KafkaSink, generate
 from etl_lib.lab import reset_topics
 
@@ -304,7 +304,7 @@ dedup
 # sent after the watermark has passed its event time plus the delay; trip 2's second copy is stamped three delays
 # after its first.
 
-# %%
+# %% tags=["shows:dedup-slips-through"]
 from etl_lib.commit_log import read_sink
 from etl_lib.writers import run_once
 
@@ -383,13 +383,13 @@ print("Append emitted each window once, final; the left outer join kept the lone
 # %% [markdown] tags=["remember"]
 # ## Remember
 #
-# - Append emits a row once, when final; update emits what changed; complete emits everything, every batch (→ *Output modes, batch by batch*)
-# - Complete mode never forgets: it keeps every window in its state for ever (→ *Output modes, batch by batch*)
-# - A file sink accepts only append mode (→ *Which sink takes which mode.*)
-# - A stream–stream join needs an equality key, watermarks on both sides and a time range to bound its state (→ *A stream–stream join*)
-# - Join to enrich single events; union-then-window for statistics over periods (→ *Join or union-then-window?*)
-# - `dropDuplicatesWithinWatermark` keeps ids only until the watermark passes: bounded state (→ *Deduplication with bounded state*)
-# - A copy re-stamped more than the delay later slips through (→ *What `dropDuplicatesWithinWatermark` catches, and what slips through.*)
+# - Append emits a row once, when final; update emits what changed; complete emits everything, every batch (→ *Output modes, batch by batch*) [11#output-modes]
+# - Complete mode never forgets: it keeps every window in its state for ever (→ *Output modes, batch by batch*) [11#output-modes] [doc: Spark 4.2 · Structured Streaming Programming Guide · Output Modes]
+# - A file sink accepts only append mode (→ *Which sink takes which mode.*) [11#mode-refused] [doc: Spark 4.2 · Structured Streaming Programming Guide · Output Sinks]
+# - A stream–stream join needs an equality key, watermarks on both sides and a time range to bound its state (→ *A stream–stream join*) [11#stream-join] [13#join-state] [doc: Spark 4.2 · Structured Streaming Programming Guide · Stream-stream Joins] [doc: Spark 4.2 · error-conditions.json · _LEGACY_ERROR_TEMP_1181]
+# - Join to enrich single events; union-then-window for statistics over periods (→ *Join or union-then-window?*) [11#stream-join]
+# - `dropDuplicatesWithinWatermark` keeps ids only until the watermark passes: bounded state (→ *Deduplication with bounded state*) [11#dedup-state] [13#dedup-evicted]
+# - A copy re-stamped more than the delay later slips through (→ *What `dropDuplicatesWithinWatermark` catches, and what slips through.*) [11#dedup-slips-through]
 
 # %% [markdown]
 # **Further reading**

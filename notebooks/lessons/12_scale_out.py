@@ -75,7 +75,7 @@ print(f"{cluster.brokers()} Kafka brokers (each also a controller); a Spark mast
 # must hold a record before a producer with `acks=all` is told it is written. `orders` asks for 2 (the usual choice
 # with three copies), `orders-strict` for all 3.
 
-# %%
+# %% tags=["shows:partition-table"]
 import pandas as pd
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
@@ -149,7 +149,7 @@ healthy
 # The controllers notice that it stopped sending heartbeats (a few seconds), remove it from every ISR and make the
 # next in-sync replica of each partition it led the new leader. The cell waits for that and shows the table again.
 
-# %%
+# %% tags=["shows:leader-failover"]
 leader_of_0 = partition_table("orders").loc[0, "leader"]
 cluster.kill(f"kafka-{leader_of_0}")
 after_kill = {t: cluster.wait_for(t, lambda ps: all(leader_of_0 not in p["isr"] and p["leader"] not in (-1, leader_of_0)
@@ -162,7 +162,7 @@ partition_table("orders")
 # Partition 0's new leader is broker 2, the next replica in its list; partitions 1 and 2 keep their leaders. Every
 # ISR has two members now. The same producer experiment, with one broker down:
 
-# %%
+# %% tags=["shows:acks-one-down"]
 degraded = experiment("1 broker down")
 degraded
 
@@ -214,7 +214,7 @@ rebalanced = cluster.wait_for("orders", lambda ps: [p["leader"] for p in ps] == 
 print(f"back in every ISR; leaders {leaders_before} before the election, "
       f"{[p['leader'] for p in rebalanced]} after")
 
-# %%
+# %% tags=["shows:log-equals-acked"]
 from etl_lib.lab import end_offsets
 
 in_log = {t: sum(parts.values()) for t, parts in end_offsets(s, min_isr).items()}
@@ -240,7 +240,7 @@ print("acknowledged records:       ", acknowledged.to_dict())
 # executors fetch the resolved jars from the driver, as with `spark.jars`) or an image with the jars baked in
 # (Kubernetes).
 
-# %%
+# %% tags=["shows:executor-jars"]
 from pathlib import Path
 
 from etl_lib.lab import spark_session
@@ -262,7 +262,7 @@ print("jars every executor fetches from the driver:", *jars, sep="\n  ")
 # executors. While it runs, the master's UI at `http://127.0.0.1:8080` lists the application and its executors (and,
 # with `SPARK_UI_ENABLED=true`, the application's own UI on port 4040 shows its jobs, stages and tasks).
 
-# %%
+# %% tags=["shows:etl-on-cluster"]
 from data_gen import GenParams, KafkaSink, generate
 from etl_lib.commit_log import read_sink
 from etl_lib.config import ANALYTICS_FLAGS
@@ -351,13 +351,13 @@ print("acks=all refused below min.insync.replicas and accepted at it; logs == ac
 # %% [markdown] tags=["remember"]
 # ## Remember
 #
-# - A partition lives on `replication.factor` brokers: a leader takes writes, in-sync followers copy them (→ *Partitions, replicas, leaders, ISR*)
-# - `acks=all` with `min.insync.replicas=2` of 3: a broker can die with no acknowledged record lost (→ *`acks`: when is a record "written"?*)
-# - With three replicas, `min.insync.replicas=2` and `acks=all`, a broker can die without refusing a write (→ *A broker dies*)
-# - With fewer in-sync replicas than required, the broker refuses writes rather than risk a loss (→ *A broker dies*)
-# - `acks=1` keeps accepting and carries the risk of losing acknowledged records (→ *A broker dies*)
-# - The driver plans, executors run tasks; they get the connector through `spark.jars` (→ *Spark on a standalone master*)
-# - The same ETL code runs on `spark://…`; only settings change (→ *The same ETL code, on the cluster*)
+# - A partition lives on `replication.factor` brokers: a leader takes writes, in-sync followers copy them (→ *Partitions, replicas, leaders, ISR*) [12#partition-table] [12#leader-failover] [doc: Kafka 4.1 · Producer Configs · acks]
+# - `acks=all` with `min.insync.replicas=2` of 3: a broker can die with no acknowledged record lost (→ *`acks`: when is a record "written"?*) [12#acks-one-down] [12#log-equals-acked] [doc: Kafka 4.1 · Topic Configs · min.insync.replicas]
+# - With three replicas, `min.insync.replicas=2` and `acks=all`, a broker can die without refusing a write (→ *A broker dies*) [12#leader-failover] [12#acks-one-down]
+# - With fewer in-sync replicas than required, the broker refuses writes rather than risk a loss (→ *A broker dies*) [12#acks-one-down] [doc: Kafka 4.1 · Topic Configs · min.insync.replicas]
+# - `acks=1` keeps accepting and carries the risk of losing acknowledged records (→ *A broker dies*) [12#acks-one-down] [doc: Kafka 4.1 · Producer Configs · acks]
+# - The driver plans, executors run tasks; they get the connector through `spark.jars` (→ *Spark on a standalone master*) [12#executor-jars] [12#etl-on-cluster] [doc: Spark 4.2 · Cluster Mode Overview · Components] [doc: Spark 4.2 · Submitting Applications · Advanced Dependency Management]
+# - The same ETL code runs on `spark://…`; only settings change (→ *The same ETL code, on the cluster*) [12#etl-on-cluster]
 
 # %% [markdown]
 # **Further reading**

@@ -93,7 +93,7 @@ print("windowed count ready; state store provider:", spark.conf.get("spark.sql.s
 # batch's data is consumed whole, and Spark 4.2 fails a batch whose function skipped it (`show()`, `limit()`, an
 # early return) with `STATE_STORE_COMMIT_VALIDATION_FAILED`.
 
-# %%
+# %% tags=["shows:state-reader"]
 def windows_held(batch):
     rows = read_state(spark, counts_cp, batch_id=batch).select(
         F.date_format("key.window.start", "HH:mm").alias("w"), F.col("value.count").alias("trips")).collect()
@@ -120,7 +120,7 @@ held
 # events: an `update` for every key a batch wrote (a new window is an `update` too: the feed has no separate
 # insert), and a `delete` when a window was evicted.
 
-# %%
+# %% tags=["shows:change-feed"]
 feed = (read_state(spark, counts_cp, changes_from=0)
         .select("batch_id", "change_type", F.date_format("key.window.start", "HH:mm").alias("window"),
                 F.col("value.count").alias("trips"))
@@ -160,7 +160,7 @@ q.awaitTermination()
 join_ops = state_operators(q)
 join_ops[["batch", "operator", "rows", "removed"]]
 
-# %%
+# %% tags=["shows:join-state"]
 sides = {side: read_state(spark, join_cp, join_side=side) for side in ("left", "right")}
 for side, df in sides.items():
     times = sorted(r[0].strftime("%H:%M") for r in df.select("value.*").select(
@@ -180,7 +180,7 @@ print("left + right rows =", join_total, "= numRowsTotal of the join's last batc
 # The deduplication of notebook 11 keeps one row per id until the watermark passes its event time plus the
 # delay. Four trips, one of them twice, then a trip 40 minutes later that moves the watermark on:
 
-# %%
+# %% tags=["shows:dedup-evicted"]
 dedup_cp = str(s.data_dir / "checkpoints" / "dedup")
 dedup_topic = "13.dedup.bike-trips"
 from etl_lib.lab import reset_topics
@@ -284,7 +284,7 @@ plt.show()
 # (`spark.sql.streaming.stateStore.rocksdb.boundedMemoryUsage` is `false`); turn that on, with `maxMemoryUsageMB`,
 # to give all RocksDB instances of an executor one limit.
 
-# %%
+# %% tags=["shows:provider-files"]
 same_rows = (measured["hdfs"]["_ops"]["rows"].tolist() == measured["rocksdb"]["_ops"]["rows"].tolist())
 print("both providers held the same number of state rows after every batch:", same_rows)
 for provider in ("hdfs", "rocksdb"):
@@ -300,7 +300,7 @@ for provider in ("hdfs", "rocksdb"):
 # quietly keeps the checkpoint's provider. Below, the session asks for the default provider and restarts the
 # RocksDB checkpoint:
 
-# %%
+# %% tags=["shows:provider-kept"]
 use_state_store(spark, "hdfs")
 send_json(s.kafka_bootstrap_servers, day_topics["bike"], [bike_trip(1, "2018-04-03 06:00:00")], settings=s)
 cp = s.data_dir / "checkpoints" / "provider_rocksdb"
@@ -354,12 +354,12 @@ print("The state reader matched every progress record, the deduplication kept on
 # %% [markdown] tags=["remember"]
 # ## Remember
 #
-# - Each stateful operator keeps a state store per shuffle partition, saved in the checkpoint (→ *Where the state lives*)
-# - `format("statestore")` reads the state back; its row count is the progress record's `numRowsTotal` (→ *Where the state lives*)
-# - The change feed (`readChangeFeed`): an `update` row for every key a batch wrote, a `delete` for every key it evicted (→ *Where the state lives*)
-# - A stream–stream join keeps each side's rows (`joinSide`) until the watermark says no partner can still come (→ *The state of a join and of a deduplication*)
-# - The default provider keeps state on the JVM heap; RocksDB off the heap, with changelog checkpointing (→ *Two state stores: the default and RocksDB*)
-# - A restarted checkpoint keeps its provider, silently (→ *Restarting a checkpoint with the other provider.*)
+# - Each stateful operator keeps a state store per shuffle partition, saved in the checkpoint (→ *Where the state lives*) [07#shuffle-partitions-fixed] [13#provider-files] [14#tws-state]
+# - `format("statestore")` reads the state back; its row count is the progress record's `numRowsTotal` (→ *Where the state lives*) [13#state-reader] [13#join-state]
+# - The change feed (`readChangeFeed`): an `update` row for every key a batch wrote, a `delete` for every key it evicted (→ *Where the state lives*) [13#change-feed]
+# - A stream–stream join keeps each side's rows (`joinSide`) until the watermark says no partner can still come (→ *The state of a join and of a deduplication*) [13#join-state]
+# - The default provider keeps state on the JVM heap; RocksDB off the heap, with changelog checkpointing (→ *Two state stores: the default and RocksDB*) [13#provider-files] [doc: Spark 4.2 · Structured Streaming Programming Guide · RocksDB state store implementation]
+# - A restarted checkpoint keeps its provider, silently (→ *Restarting a checkpoint with the other provider.*) [13#provider-kept]
 
 # %% [markdown]
 # **Further reading**

@@ -95,7 +95,7 @@ def at(n, station, hhmm):
 
 print("two queries over the same trips: IdleStations and session_window, gap", idle_minutes, "minutes")
 
-# %%
+# %% tags=["shows:idle-rounds"]
 outputs = {"IdleStations": [], "session_window": []}
 
 def run_both():
@@ -116,7 +116,7 @@ for what, trips in plan:
     print(f"after {what}: {len(outputs['IdleStations'])} runs emitted by IdleStations, "
           f"{len(outputs['session_window'])} sessions by session_window")
 
-# %%
+# %% tags=["shows:idle-runs"]
 def as_table(rows):
     return (pd.DataFrame([r.asDict() for r in rows], columns=["station", "first_trip", "last_trip", "trips"])
             .assign(first_trip=lambda d: d["first_trip"].dt.strftime("%H:%M"),
@@ -138,7 +138,7 @@ print("session_window:", "the same rows" if idle_runs.equals(session_runs) else 
 # what a restart needs (the values and the timers) is in the checkpoint. The last run of station 11 (10:00) is
 # still open:
 
-# %%
+# %% tags=["shows:tws-state"]
 from etl_lib.state import state_metadata
 
 tws_cp = s.data_dir / "checkpoints" / "runs_IdleStations"
@@ -159,7 +159,7 @@ held_runs
 # Spark allows it only in a processor with `timeMode="ProcessingTime"`. The same processor with a 24-hour TTL on
 # event time:
 
-# %%
+# %% tags=["shows:ttl-refused"]
 ttl_runs = (station_trips.groupBy("start_station_id")
             .transformWithStateInPandas(IdleStations(idle_minutes, ttl_hours=24), RUN_SCHEMA, outputMode="Append",
                                         timeMode="EventTime"))
@@ -214,7 +214,7 @@ def race(trigger):
 
 print("each run: about", round(race_records / records_per_second + 8), "seconds")
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "shows:latency-race"]
 race_result = {"real-time": race({"realTime": "5 seconds"}), "processing time 1 s": race({"processingTime": "1 second"})}
 latency = pd.DataFrame({name: {**percentiles(pd.concat(parts)), "records": sum(len(p) for p in parts)}
                         for name, parts in race_result.items()}).T
@@ -230,7 +230,7 @@ ax.set(xscale="log", xlabel="end-to-end latency (ms, log scale)", ylabel="share 
 ax.legend()
 plt.show()
 
-# %%
+# %% tags=["shows:realtime-latency"]
 routed = {name: (len(valid), len(bad)) for name, (valid, bad) in race_result.items()}
 print("every record routed once, valid / quarantined:", routed,
       "| expected:", (race_records - race_records // 10, race_records // 10))
@@ -245,7 +245,7 @@ print("real-time mode's median latency is below a quarter of the micro-batch que
 # operations are allowed in release 4.2: no aggregation and no stream–stream join (a stream–static join passes
 # if the static side is broadcast). What it refuses, in Spark's own words:
 
-# %%
+# %% tags=["shows:realtime-refusals"]
 from pyspark.errors import PySparkException
 
 import re
@@ -313,7 +313,7 @@ print("batches forgotten:", [forget_last_commit(s.data_dir / "checkpoints" / c) 
                                                                                           "sink_idempotent")])
 run_sinks()
 
-# %%
+# %% tags=["shows:kafka-sink-twice"]
 from etl_lib.spark import read_kafka_batch
 
 out = read_kafka_batch(spark, sink_out, s)
@@ -372,11 +372,11 @@ print("IdleStations and session_window found the same 3 runs; the Kafka sink wro
 # %% [markdown] tags=["remember"]
 # ## Remember
 #
-# - `transformWithState` / `transformWithStateInPandas`: value/list/map state, event-time timers; TTL only with processing time (→ *TTL counts processing time.*)
-# - With `timeMode="EventTime"` a timer fires when the watermark passes its time; a restart finds the values and timers in the checkpoint (→ *Arbitrary state: `transformWithStateInPandas`*)
-# - Real-time mode: milliseconds for stateless Kafka-to-Kafka queries; aggregations, stream–stream joins and file sinks refused (→ *Real-time mode*)
-# - Its tasks hold a core per source partition for the whole batch duration, records or not (→ *Real-time mode*)
-# - The Kafka sink is at-least-once; dedupe by key or write `foreachBatch` keyed by the batch id (→ *The Kafka sink is at-least-once*)
+# - `transformWithState` / `transformWithStateInPandas`: value/list/map state, event-time timers; TTL only with processing time (→ *TTL counts processing time.*) [14#idle-runs] [14#ttl-refused] [doc: Spark 4.2 · Structured Streaming Programming Guide · TransformWithState · Types of state variables]
+# - With `timeMode="EventTime"` a timer fires when the watermark passes its time; a restart finds the values and timers in the checkpoint (→ *Arbitrary state: `transformWithStateInPandas`*) [14#idle-rounds] [14#idle-runs] [14#tws-state] [doc: Spark 4.2 · Structured Streaming Programming Guide · TransformWithState · Handling expired timers]
+# - Real-time mode: milliseconds for stateless Kafka-to-Kafka queries; aggregations, stream–stream joins and file sinks refused (→ *Real-time mode*) [14#latency-race] [14#realtime-latency] [14#realtime-refusals] [doc: Spark 4.2 · spark-sql RealTimeModeAllowlist · allowed operators and sinks]
+# - Real-time mode refuses a cap per batch (`maxOffsetsPerTrigger`): read its source with no cap (→ *Real-time mode*) [14#realtime-refusals]
+# - The Kafka sink is at-least-once; dedupe by key or write `foreachBatch` keyed by the batch id (→ *The Kafka sink is at-least-once*) [14#kafka-sink-twice] [doc: Spark 4.2 · Structured Streaming Programming Guide · Output Sinks] [doc: Spark 4.2 · Structured Streaming Programming Guide · Using Foreach and ForeachBatch]
 
 # %% [markdown]
 # **Further reading**

@@ -42,7 +42,7 @@ serbian: bool = False  # show the model answers in Serbian
 #
 # Try each question before opening the answer. The heading under each notebook links back to it. The sections that follow are each lesson's *Check yourself* cell, collected by `python tools/lessons.py build` into this notebook only (its source keeps this cell).
 
-# %%
+# %% tags=["shows:question-counts"]
 from etl_lib.exercises.quiz import lesson_question_counts
 
 counts = lesson_question_counts()  # read from each lesson's Check yourself cell
@@ -90,6 +90,13 @@ assert report.answered == len(answers) - len(report.unknown)
 print("every answer scored against the bank:", report.correct <= report.answered)
 
 # %% [markdown]
+# What a report looks like: a student who answered the bank's first question right and its second one wrong.
+
+# %% tags=["shows:quiz-example"]
+first, second = bank[0], bank[1]
+score_answers({first.id: first.answer, second.id: next(x for x in "abcd" if x != second.answer)}, bank, concepts)
+
+# %% [markdown]
 # ## Explain it: written answers
 #
 # The written exam asks you to *explain* a concept in a paragraph. `exercises/explain.md` holds a written question for every concept and for each "For your exam" prompt of seed 003, with a model answer (in English and Serbian), the key points an examiner looks for and the answer often given that is wrong. Write your answer first, in your own words; then the check shows the model answer and which key points your text names. It matches terms in either language, so it is a hint about what you may have left out, never a grade.
@@ -113,12 +120,19 @@ if explain_file:
     written = json.loads(Path(explain_file).read_text())
 print(check_answers(written, written_bank, serbian=serbian))
 
+# %% [markdown]
+# What the check looks like, for a one-sentence answer to x22 (a good answer names more):
+
+# %% tags=["shows:written-example"]
+print(check_answers({"x22": "The watermark is the newest event time seen minus a delay; windows that end before it "
+                            "are final."}, written_bank))
+
 # %% [markdown] tags=["remember"]
 # ## Remember
 #
-# - Answer each question before you open its answer; the heading above it links back to the lesson (→ *Every lesson's questions*)
-# - The quiz scores you per concept and names the lesson and page to reread for each miss (→ *Quiz: the question bank, scored per concept*)
-# - The written check shows the model answer and the key points your text names: a hint, never a grade (→ *Explain it: written answers*)
+# - Every lesson's *Check yourself* questions are collected here, each lesson's under a heading that links back to it (→ *Every lesson's questions*) [15#question-counts]
+# - The quiz scores you per concept and names the lesson and page to reread for each miss (→ *Quiz: the question bank, scored per concept*) [15#quiz-example]
+# - The written check shows the model answer and the key points your text names: a hint, never a grade (→ *Explain it: written answers*) [15#written-example]
 
 # %% [markdown]
 # **Further reading**

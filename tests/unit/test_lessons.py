@@ -113,7 +113,7 @@ def test_every_lesson_ends_with_a_remember_cell_whose_lines_point_into_the_lesso
                           and "remember" not in c.metadata.get("tags", []))
         others = re.sub(r"\s*#?\s+", " ", others)
         for line in bullets:
-            pointer = re.search(r"\(→ \*(.+?)\*\)$", line)
+            pointer = re.search(r"\(→ \*(.+?)\*\)(?: \[[^\]]+\])*$", line)  # then its evidence, [NN#tag]
             assert pointer, f"{path.name}: {line!r} does not point (→ *...*) to the cell that shows it"
             assert pointer.group(1) in others, f"{path.name}: {pointer.group(1)!r} is not in the lesson"
         position = [i for i, c in enumerate(nb.cells) if "remember" in c.metadata.get("tags", [])][0]
