@@ -92,7 +92,7 @@ print("All required pieces are in place:", all(ok.values()))
 #
 # - The kit needs Java 17+, pyspark 4.2 (Spark built for Scala 2.13), the connector jars and a Kafka broker (→ *Every later notebook needs four things*) [00#doctor-checks]
 # - The connector's name carries Scala and Spark versions (`_2.13-4.2.0`); both must match pyspark (→ *The connector's artifact name carries two versions*) [00#doctor-checks] [doc: Spark 4.2 · Structured Streaming + Kafka Integration Guide · Linking]
-# - A mismatch fails at the first Kafka read with `NoSuchMethodError` or `ClassNotFoundException` (→ *NoSuchMethodError*)
+# - The connector jars must match pyspark's Spark and Scala versions, and the doctor checks that they do (→ *NoSuchMethodError*) [00#doctor-checks]
 # - `python -m etl_lib doctor` checks each need in order and prints the fix (→ *checks them in order*) [00#doctor-checks]
 # - The kit hands Spark local jars (`spark.jars`), so nothing is downloaded at start (→ *spark.jars*) [00#doctor-checks] [doc: Spark 4.2 · Configuration · Runtime Environment]
 

@@ -70,6 +70,10 @@ try:
                    "PIPELINE_WORKERS": "0", "KAFKA_BOOTSTRAP_SERVERS": "host:port:x"})
 except ConfigError as err:
     print(err)
+try:  # values that are each valid, but not together
+    load_settings({"SLIDE_DURATION": "20 minutes", "WINDOW_DURATION_MEDIUM": "15 minutes"})
+except ConfigError as err:
+    print(err)
 
 # %% [markdown]
 # **Feature flags** decide which of the eleven analytics streams start (the seed's nine, and two that use its

@@ -28,12 +28,9 @@ WITHOUT_EVIDENCE_YET = {
     "questions.md q020",  # the minibatch window trades latency for per-batch overhead
     "questions.md q023",  # base * 2**5 capped at 2 s (arithmetic; no cell reaches the cap)
     "questions.md q029",  # online best fit needs 3 buckets for 1, 2, 8, 8 where BFD needs 2
-    "questions.md q055",  # /tmp is emptied at reboot on many systems
-    "questions.md q069",  # a window that slides by more than its length is refused at load
     "questions.md q079",  # r undefined without variance: the kit reports none
     "questions.md q082",  # bin edges decide what a binned comparison compares
     "questions.md q097",  # the ETL stops at once with a message naming KAFKA_BOOTSTRAP_SERVERS
-    "00_environment_check.py Remember: - A mismatch fails at the first Kafka read with `N",
 }
 
 
