@@ -2,7 +2,10 @@
 
 Every ``main()`` of the kit runs inside :func:`run`, so a :class:`KitError`
 anywhere below becomes one message on standard error and the error's exit code,
-never a traceback; Ctrl+C ends with 130 as a shell expects.
+never a traceback; Ctrl+C ends with 130 as a shell expects; a reader that closes
+the pipe early (``python -m etl_lib broker status | head -1``) ends the program
+quietly, as the Python documentation advises for SIGPIPE (signal module, "Note on
+SIGPIPE"): the rest of the output goes to /dev/null and the exit code is 1.
 """
 
 from __future__ import annotations
@@ -37,6 +40,12 @@ def run(main: Callable[..., int]) -> Callable[..., int]:
         except KeyboardInterrupt:
             print("Interrupted.", file=sys.stderr)
             return 130
+        except BrokenPipeError:
+            import os
+
+            devnull = os.open(os.devnull, os.O_WRONLY)  # so that the interpreter's final flush cannot fail again
+            os.dup2(devnull, sys.stdout.fileno())
+            return 1
 
     return wrapper
 

@@ -77,3 +77,14 @@ def test_the_face_resolves_every_name_it_lists():
 
     for name in lab.__all__:
         assert getattr(lab, name) is not None, name
+
+
+def test_a_reader_that_closes_the_pipe_early_gets_no_traceback():
+    """`python -m etl_lib config | head -1`: the program stops quietly when its reader has gone."""
+    proc = subprocess.Popen([sys.executable, "-m", "etl_lib", "config"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout.readline()
+    proc.stdout.close()  # as head does after its line
+    _, err = proc.communicate(timeout=60)
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode()
+    assert proc.returncode in (0, 1)
