@@ -8,7 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 from ..grader import exercise
-from ._common import Case, Context, expect
+from ._common import Case, Context, expect, once_per_solution
 
 
 def trips(n: int, stations: int, seed: int) -> list[dict[str, Any]]:
@@ -42,6 +42,9 @@ def cases(ctx: Context) -> list[Case]:
                 break
         consumer.close()
         return {"held": held, "records": got}
+
+    # The three cases about 300 trips judge one run of the student's function (a topic written and read once).
+    three_hundred = once_per_solution(lambda fn: sent(fn, 300, 12, 2))
 
     def records(got: list) -> list[tuple[int, dict]]:
         """(partition, trip) of every record; a Mismatch naming the first value that is not a trip as JSON."""
@@ -79,13 +82,13 @@ def cases(ctx: Context) -> list[Case]:
         Case("6 trips from 2 stations: the values", lambda fn: sent(fn, 6, 2, 1), judge_json,
              "send each trip serialised as JSON (json.dumps), bytes on the wire", 6, "json"),
         Case("300 trips from 12 stations (topic with 3 partitions): where they land",
-             lambda fn: sent(fn, 300, 12, 2), judge_partitions(False),
+             three_hundred, judge_partitions(False),
              "records with the same key go to the same partition: key each trip by its start station", 300,
              "same-partition"),
-        Case("300 trips from 12 stations: the order within each station", lambda fn: sent(fn, 300, 12, 2),
+        Case("300 trips from 12 stations: the order within each station", three_hundred,
              judge_partitions(True), "a partition keeps the order records were sent in: send the trips in the order "
              "given", 301, "order"),
-        Case("300 trips: the topic right after the call returns", lambda fn: sent(fn, 300, 12, 2), judge_written,
+        Case("300 trips: the topic right after the call returns", three_hundred, judge_written,
              "send() only queues a record; flush() (or close()) the producer so every record is written before "
              "returning", 302, "written"),
     ]
