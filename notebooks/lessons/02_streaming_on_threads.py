@@ -72,6 +72,59 @@ batches = [q.get() for _ in range(q.qsize())]
 [(b.batch_id, int(b.window_start - 1_700_000_000.0), len(b.messages)) for b in batches]
 
 # %% [markdown]
+# A quiet source does not hold a window open. Below, one message arrives 1.25 s into the window `[0, 5)` and then
+# nothing but idle ticks: the batch leaves when the clock reaches 5 s, with its one message (a queue that notes the
+# simulated time of each `put` shows when).
+
+# %% tags=["shows:idle-close"]
+from etl_lib.pipelines import Message
+
+
+class Stamped(queue.Queue):
+    """A queue that notes the clock's time at each put: when the collector sent each batch."""
+
+    def __init__(self, clock):
+        super().__init__()
+        self.clock, self.times = clock, []
+
+    def put(self, item, *args, **kwargs):
+        self.times.append(self.clock.now())
+        super().put(item, *args, **kwargs)
+
+
+def one_then_idle(clock, idle=8.0, tick=0.25):
+    clock.sleep(1.25)
+    yield Message("m1", clock.now(), "click", 1.0)
+    for _ in range(int(idle / tick)):
+        clock.sleep(tick)
+        yield None  # an idle tick: nothing arrived
+
+
+clock = FakeClock(start=1_700_000_000.0)  # a multiple of 5: the windows start at 0, 5, 10 s
+q = Stamped(clock)
+minibatch_collector(one_then_idle(clock), 5.0, q, clock=clock)
+print("sent at (s):", [t - 1_700_000_000.0 for t in q.times], "| messages:", [len(q.get().messages)])
+
+# %% [markdown]
+# The window's length is a trade. A message waits in the collector until its window closes: on average about half
+# a window. A shorter window cuts that wait, and pays with more batches, each a queue hand-off and a processing
+# call. The same minute of messages with 5-second and 1-second windows:
+
+# %% tags=["shows:window-tradeoff"]
+def batching(window):
+    clock = FakeClock(start=1_700_000_000.0)
+    q = Stamped(clock)
+    minibatch_collector(message_source(60, rate=20, seed=5, clock=clock), window, q, clock=clock)
+    batches = [q.get() for _ in q.times]
+    waits = [sent - m.ts for b, sent in zip(batches, q.times) for m in b.messages]
+    return (f"{window:.0f}-second windows: {len(batches)} batches, {len(waits) / len(batches):.0f} messages each "
+            f"on average, a message waits {sum(waits) / len(waits):.1f} s on average, {max(waits):.1f} s at most")
+
+
+print(batching(5.0))
+print(batching(1.0))
+
+# %% [markdown]
 # Now the whole pipeline with failures injected: each processing attempt fails *transiently* with
 # probability `transient_rate` (retried with backoff), and some batches fail *permanently* (dead-lettered at once).
 # Messages that fail validation are dead-lettered one by one with their reason. The accounting must be exact:
@@ -128,6 +181,33 @@ def flaky():
 result = retry_with_backoff(flaky, max_attempts=5, base_delay=1.0, max_delay=8.0, sleep=waits.append,
                             rng=random.Random(0))
 print(result, "after", len(attempts), "attempts; waits:", [round(w, 2) for w in waits])
+
+# %% [markdown]
+# The cap bounds the longest wait. With `base_delay` 0.1 s and `max_delay` 2 s, a random source that always draws
+# the top of its range shows the longest wait before each retry: it doubles until it meets the cap.
+
+# %% tags=["shows:backoff-cap"]
+from etl_lib.pipelines import RetryExhausted
+
+
+class Highest(random.Random):
+    """Always draws the top of the range: the longest wait full jitter can choose."""
+
+    def uniform(self, a, b):
+        return b
+
+
+def always_busy():
+    raise TransientError("downstream busy")
+
+
+longest = []
+try:
+    retry_with_backoff(always_busy, max_attempts=8, base_delay=0.1, max_delay=2.0, sleep=longest.append,
+                       rng=Highest())
+except RetryExhausted:
+    pass
+print("longest wait after failed attempt k:", {k: round(w, 2) for k, w in enumerate(longest)})
 
 # %% [markdown]
 # A **timeline** of the batches: each bar is one window, its height the messages in it, coloured by what
@@ -347,7 +427,7 @@ print("Exact accounting holds, with failures and with a stop part-way: True")
 # %% [markdown] tags=["remember"]
 # ## Remember
 #
-# - Minibatches are 5-second windows aligned to the clock; a quiet source still closes them on time (→ *Minibatches*) [02#minibatch-windows]
+# - Minibatches are 5-second windows aligned to the clock; a quiet source still closes them on time (→ *Minibatches*) [02#minibatch-windows] [02#idle-close]
 # - Retry transient errors with exponential backoff and full jitter; others go to dead letters with a reason (→ *Retry with backoff.*) [02#retry-backoff] [02#dead-letter-reasons]
 # - A bounded queue gives backpressure: a full queue blocks the producer's `put` (→ *Backpressure.*) [02#backpressure]
 # - Graceful shutdown: stop the source, flush the window, drain the queue, join the workers; never sleep and hope (→ *Graceful shutdown.*) [02#graceful-stop]

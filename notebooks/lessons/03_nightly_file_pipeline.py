@@ -51,8 +51,29 @@ print(f"{len(sizes)} files, {sum(sizes) / MiB:.0f} MiB, larger than a bucket: {s
 # (the smallest remaining space that still fits), else open a new bucket. A file bigger than the capacity gets a
 # bucket of its own, flagged *oversize*: it is never dropped. With the free spaces kept in a sorted structure the
 # whole packing is O(n log n).
-#
-# How good is it? No packing can use fewer buckets than the **L2 lower bound** of Martello and Toth. Johnson and
+
+# %% [markdown]
+# **Why decreasing?** Best fit *online*, each file placed in the order it comes, can leave gaps that no later file
+# fills. Four files of 1, 2, 8 and 8 units into buckets of 10:
+
+# %% tags=["shows:online-best-fit"]
+def online_best_fit(sizes, capacity):
+    """Best fit without sorting: each file, in the order given, goes into the fullest bucket it still fits."""
+    used = []
+    for size in sizes:
+        fits = [i for i, u in enumerate(used) if u + size <= capacity]
+        if fits:
+            used[max(fits, key=lambda i: used[i])] += size
+        else:
+            used.append(size)
+    return used
+
+
+print("online best fit, in the order 1, 2, 8, 8:", online_best_fit([1, 2, 8, 8], 10))
+print("best fit decreasing:                    ", [b.size for b in bfd_buckets([1, 2, 8, 8], 10)])
+
+# %% [markdown]
+# How good is best-fit decreasing? No packing can use fewer buckets than the **L2 lower bound** of Martello and Toth. Johnson and
 # co-authors (1974) proved that best fit decreasing, like first fit decreasing, never uses more than about 11/9 of the
 # optimum (11/9 · OPT + 4); the tight additive constant, 11/9 · OPT + 6/9, was proven by Dósa (2007) for *first* fit
 # decreasing. Below, on a realistic spread, BFD is within a bucket or two of L2, far better than either bound.
@@ -151,7 +172,7 @@ print("Every file in exactly one bucket, none over capacity, count >= L2: True")
 # %% [markdown] tags=["remember"]
 # ## Remember
 #
-# - Best-fit decreasing: sort largest first, put each file into the bucket it fills most tightly (→ *Best-fit decreasing*) [03#bfd-vs-l2]
+# - Best-fit decreasing: sort largest first, put each file into the bucket it fills most tightly; unsorted, best fit can need more buckets (→ *Best-fit decreasing*) [03#bfd-vs-l2] [03#online-best-fit]
 # - BFD is a heuristic in O(n log n); compare its bucket count with the L2 lower bound (→ *Best-fit decreasing*) [03#bfd-vs-l2]
 # - On realistic sizes, BFD matches the L2 lower bound or comes within a bucket or two of it (→ *L2 lower bound*) [03#bfd-vs-l2] [03#file-pipeline]
 # - A file larger than a bucket gets a bucket of its own, reported (→ *Best-fit decreasing*) [03#file-sizes] [03#bfd-vs-l2]

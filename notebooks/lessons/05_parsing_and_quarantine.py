@@ -122,6 +122,40 @@ print(f"hand-written chain: {exam_rows} rows | kit: {kit_rows} valid rows "
       f"(answer key: {key['counts']['bike']['valid']}) | let through by the hand-written chain: {exam_rows - kit_rows}")
 
 # %% [markdown]
+# **Where the parsing runs.** That chain is DataFrame expressions: Python only describes it, and the executors run
+# it in the JVM, so no Python code runs per record (and the GIL of notebook 02 plays no part). A Python UDF is
+# different: the executor hands the rows to Python worker processes of its own, outside the driver's interpreter.
+# The plans show which is which (`explain()` prints the plan; here it is captured as text):
+
+# %% tags=["shows:udf-python-workers"]
+import io
+import os
+import re
+from contextlib import redirect_stdout
+
+from pyspark.sql import functions as F
+
+
+def plan_text(query_or_df):
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        query_or_df.explain()
+    return printed.getvalue()
+
+
+@F.udf("int")
+def worker_pid(_):
+    import os
+    return os.getpid()
+
+
+with_udf = spark.range(0, 1000, numPartitions=2).select(worker_pid("id").alias("pid"))
+pids = {row.pid for row in with_udf.distinct().collect()}
+print("a Python step in the kit's parsing plan:", re.search(r"\w*EvalPython", plan_text(q)) is not None)
+print("the Python step in the UDF's plan:", re.search(r"\w*EvalPython", plan_text(with_udf)).group())
+print("the UDF ran in the driver's Python process:", os.getpid() in pids, "| in other processes:", len(pids) > 0)
+
+# %% [markdown]
 # **Where a query starts reading, and who remembers where it got to.** `startingOffsets` says where a query
 # starts *the first time*: `earliest` (everything the topic holds) or `latest` (only what arrives after the start).
 # From then on the query's checkpoint decides: it holds the offsets of every batch, and a restart continues from

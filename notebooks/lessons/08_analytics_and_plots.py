@@ -138,6 +138,18 @@ plot_correlation_heatmap(pearson)
 plt.show()
 
 # %% [markdown]
+# **No variance, no r.** In a window where the temperature never changed, n·Σx² − (Σx)² is 0 and the formula
+# divides by zero: r is undefined, and the kit reports NaN (not a number) rather than a made-up 0.
+
+# %% tags=["shows:no-variance"]
+from etl_lib.summaries import pearson_from_sums
+
+temperature, trips = [12.0] * 4, [30.0, 42.0, 35.0, 51.0]  # four observations at the same temperature
+sums6 = (len(trips), sum(temperature), sum(trips), sum(t * y for t, y in zip(temperature, trips)),
+         sum(t * t for t in temperature), sum(y * y for y in trips))
+print("r(temperature, trips) with a constant temperature:", pearson_from_sums(*sums6))
+
+# %% [markdown]
 # **Graph-ready binned metrics**: mean bike trips per 15-minute window, by temperature bin and precipitation
 # category. Warmer means more bikes, and heavy rain means far fewer wherever it fell. Light rain is less simple: in
 # this week's 0–5 °C row it shows *more* bikes per window than dry weather, because a mean by category mixes the rain
@@ -151,6 +163,26 @@ show(sums["weather_binned_metrics"], n=12)
 # %%
 plot_binned_metrics(sums["weather_binned_metrics"])
 plt.show()
+
+# %% [markdown]
+# **The edges decide what a bin compares.** The kit calls rain heavy from 2.5 mm/h. Move that edge down to 0.5 mm/h
+# and the same 15-minute windows (the silver table's rows) fall into other bins: heavy takes in windows of light
+# rain, and its mean moves:
+
+# %% tags=["shows:bin-edges"]
+import numpy as np
+
+windows = sums["weather_transport_correlation"]
+
+
+def by_rain(heavy_from):
+    rain = windows["precip_intensity"]
+    category = np.where(rain <= 0, "dry", np.where(rain < heavy_from, "light", "heavy"))
+    table = windows.groupby(category)["bike_count"].agg(windows="size", mean_bikes="mean").round(1)
+    return table.reindex(["dry", "light", "heavy"])
+
+
+pd.concat({f"heavy from {edge} mm/h": by_rain(edge) for edge in (2.5, 0.5)}, axis=1)
 
 # %% [markdown]
 # **Precipitation impact, compared fairly.** Trips depend far more on the hour than on the rain: bikes at 8 a.m.

@@ -58,6 +58,23 @@ print(len(run.queries), "queries;", "active now:", sum(q.isActive for q in run.q
 print("analytics folders written:", sorted(p.name for p in s.analytics_output_path.iterdir()))
 
 # %% [markdown]
+# **No broker, no start.** Before it starts a query the orchestrator asks the broker for its topics. With no broker
+# at `KAFKA_BOOTSTRAP_SERVERS` (here a port nothing listens on) it stops at once with one message that names the
+# setting and the fix, instead of queries that wait for a broker:
+
+# %% tags=["shows:no-broker"]
+import time
+
+from etl_lib.core.errors import BrokerError
+
+began = time.monotonic()
+try:
+    run_etl(spark, s.replace(kafka_bootstrap_servers="127.0.0.1:1"), available_now=True, echo=lambda line: None)
+except BrokerError as refused:
+    print(f"{type(refused).__name__}: {refused}")
+print("stopped within 10 s, no query started:", time.monotonic() - began < 10 and not spark.streams.active)
+
+# %% [markdown]
 # **The seed's own mode: a processing-time trigger.** Without `available_now`, every query is started with
 # `trigger(processingTime=BATCH_INTERVAL)`: Spark plans a micro-batch every interval, reading the Kafka
 # offsets that arrived since the last one (a batch that runs longer than the interval is followed at once by

@@ -20,18 +20,6 @@ ROOT = Path(__file__).resolve().parents[2]
 LESSON_REF = re.compile(r"\[(\d\d)#([a-z0-9][a-z0-9-]*)\]")
 DOC_REF = re.compile(r"\[doc: ([A-Za-z][\w .+-]*?) (\d+\.\d+(?:\.\d+)?) · ([^\]·]+?)(?: · ([^\]]+?))?\]")
 ANY_REF = re.compile(r"\[(?:\d\d#|doc: )[^\]]*\]")
-# Claims that no cell of the kit shows yet and no document states: each needs a cell, a document or to be dropped
-# (issue 37, item 2).  The list may only shrink: a test fails when one of them has found its evidence.
-WITHOUT_EVIDENCE_YET = {
-    "questions.md q009",  # Python UDFs run in Python worker processes, one per task
-    "questions.md q019",  # a minibatch closes on an idle tick (no cell has an idle stretch)
-    "questions.md q020",  # the minibatch window trades latency for per-batch overhead
-    "questions.md q023",  # base * 2**5 capped at 2 s (arithmetic; no cell reaches the cap)
-    "questions.md q029",  # online best fit needs 3 buckets for 1, 2, 8, 8 where BFD needs 2
-    "questions.md q079",  # r undefined without variance: the kit reports none
-    "questions.md q082",  # bin edges decide what a binned comparison compares
-    "questions.md q097",  # the ETL stops at once with a message naming KAFKA_BOOTSTRAP_SERVERS
-}
 
 
 @cache
@@ -89,17 +77,9 @@ def claims() -> list[tuple[str, str]]:
 
 
 def test_every_claim_names_evidence_that_resolves():
-    found = [p for where, text in claims() for p in problems_of(text, where)
-             if not (where in WITHOUT_EVIDENCE_YET and not ANY_REF.search(text))]
+    found = [p for where, text in claims() for p in problems_of(text, where)]
     total = len(claims())
     assert not found, f"{len(found)} problems in {total} claims:\n" + "\n".join(found[:60])
-
-
-def test_the_claims_still_without_evidence_are_only_those_listed():
-    lacking = {where for where, text in claims() if not ANY_REF.search(text)}
-    assert lacking <= WITHOUT_EVIDENCE_YET, f"claims without evidence: {sorted(lacking - WITHOUT_EVIDENCE_YET)}"
-    assert WITHOUT_EVIDENCE_YET <= lacking, ("these have evidence now: remove them from WITHOUT_EVIDENCE_YET: "
-                                             f"{sorted(WITHOUT_EVIDENCE_YET - lacking)}")
 
 
 def test_the_resolver_can_fail():
