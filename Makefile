@@ -12,11 +12,12 @@ INSTALL_STAMP   := $(VENV)/.installed
 PRODUCER_JAR    := jvm/producer/lib/pipe-producer.jar
 LOCALFS_JAR     := jvm/localfs/lib/etlkit-localfs.jar
 
-.PHONY: help install jars demo grade test test-cluster test-unit test-integration test-nbval test-notebooks-small notebooks notebooks-refresh \
+.PHONY: help install jars demo lab grade test test-cluster test-unit test-integration test-nbval test-notebooks-small notebooks notebooks-refresh \
         notebooks-build notebooks-check cheatsheet bench test-pytest broker-start broker-stop broker-status cluster-up cluster-down cluster-status config doctor clean
 
 help:
 	@echo "make demo    run the main job end to end on a local Kafka broker"
+	@echo "make lab     study: JupyterLab on study/, your own copy of the notebooks (REFRESH=1 to update it)"
 	@echo "make test    run every test (unit, integration, notebooks; three suites side by side)"
 	@echo "make test-unit | test-integration | test-nbval   one of its three suites alone (test-pytest: all but nbval)"
 	@echo "make test-cluster   the long lane: the practice cluster (its test, lesson 12), lessons 09 and 10, two soak tests (CI runs it after make test)"
@@ -71,6 +72,11 @@ $(LOCALFS_JAR): jvm/localfs/NioLocalFileSystem.java $(INSTALL_STAMP)
 
 demo: install jars
 	$(PY) -m etl_lib demo
+
+# JupyterLab on study/, the student's git-ignored copy of the notebooks (REFRESH=1: replace copies that differ
+# from the kit's, keeping the student's beside them)
+lab: install jars
+	$(PY) -m etl_lib lab $(if $(REFRESH),--refresh)
 
 FOLDER ?= exercises
 grade: install jars

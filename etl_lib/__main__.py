@@ -7,6 +7,7 @@ Each command is the ``main`` of the module that owns it, handed the rest of the 
     python -m etl_lib config [--json]              every setting and where it came from (etl_lib.config)
     python -m etl_lib doctor                       is this machine ready, and the fix for what is not
     python -m etl_lib demo                         make demo: the main job end to end on the local broker
+    python -m etl_lib lab [--refresh]              make lab: JupyterLab on your own copy of the notebooks
     python -m etl_lib run [...]                    the ETL job itself, seed 003's main (etl_lib.main)
     python -m etl_lib pipelines [...]              seed 000's thread pipelines
     python -m etl_lib commit-log [...]             what a file sink committed, and its orphans
@@ -27,6 +28,7 @@ COMMANDS = {
     "config": ("etl_lib.config", "print every setting and where it came from"),
     "doctor": ("etl_lib.lab.doctor", "check that this machine is ready, with the fix for what is not"),
     "demo": ("etl_lib.lab.demo", "make demo: the main job end to end on the local broker"),
+    "lab": ("etl_lib.lab.study", "make lab: JupyterLab on your own working copy of the notebooks (study/)"),
     "run": ("etl_lib.main", "the ETL job: the four topics to Parquet and the analytics (seed 003's main)"),
     "pipelines": ("etl_lib.pipelines.__main__", "seed 000's thread/queue pipelines"),
     "commit-log": ("etl_lib.commit_log", "what a Spark file sink committed; the files no batch committed"),

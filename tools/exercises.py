@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "exercises"
 SOURCES = FOLDER / "source"
 SOLUTIONS = FOLDER / "solutions"
-KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
+KERNEL = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}  # what JupyterLab writes
 _BLOCK = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?", re.M | re.S)
 _MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION\n", re.M)
 

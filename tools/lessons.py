@@ -37,7 +37,7 @@ import nbnav  # noqa: E402
 FORMAT = "py:percent"
 PAIRING = "ipynb,lessons//py:percent"
 REVIEW = "15_exam_review"
-KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
+KERNEL = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}  # what JupyterLab writes
 GENERATED = "generated"  # a cell the build writes into a notebook only (the exam review's questions)
 QUESTIONS_HERE = "lesson-questions"  # the review's cell after which the generated questions go
 

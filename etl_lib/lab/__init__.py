@@ -36,12 +36,15 @@ _FACE = {
     "ensure_topics": "core.kafka", "reset_topics": "core.kafka", "spark_kafka_options": "core.kafka",
     # the practice cluster (core.cluster)
     "Cluster": "core.cluster",
+    # the kit's one error family, for a cell that shows a refusal (core.errors)
+    "KitError": "core.errors",
 }
 
 __all__ = sorted(_FACE)
 
 if TYPE_CHECKING:  # what an editor and a type checker see
     from ..core.cluster import Cluster  # noqa: F401
+    from ..core.errors import KitError  # noqa: F401
     from ..core.kafka import (client_options, consumer_groups, end_offsets, ensure_topics, reset_topics,  # noqa: F401
                               spark_kafka_options)
     from .doctor import format_checks, run_checks  # noqa: F401

@@ -68,12 +68,16 @@ def lesson_settings(lesson: str, settings: Settings | None = None, topics: bool 
 
 
 def setup(lesson: str, seed: int = 42, kafka: bool = True, fresh: bool = True) -> Lesson:
-    """Prepare a notebook: broker, seeds, quiet logs, display options, a clean output folder, empty topics.
+    """Prepare a notebook: broker, seeds, quiet logs, display options, a clean output folder, empty topics, and
+    short messages with the fix for the errors a student causes (:mod:`etl_lib.lab.cell_errors`).
 
     ``lesson`` names the notebook (``"05"``); ``kafka=False`` for lessons that do not need a broker.
     """
     _quiet()
     _display()
+    from .cell_errors import install
+
+    install(get_settings().kafka_bootstrap_servers)  # a student's error gets one message with the fix
     random.seed(seed)
     try:
         import numpy as np

@@ -8,7 +8,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -166,7 +166,8 @@ ax.set_ylabel("micro-batch")
 ax.invert_yaxis()
 ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
 ax.set_xlabel("event time (shaded: 15-minute windows)")
-ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+legend = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, labelspacing=1.2)
+legend.legend_handles[-1].set_sizes([150])  # the watermark's tall tick, short enough for its row of the legend
 ax.set_title("Event time against the batch that read each record")
 plt.show()
 

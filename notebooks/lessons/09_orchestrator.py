@@ -8,7 +8,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -65,12 +65,12 @@ print("analytics folders written:", sorted(p.name for p in s.analytics_output_pa
 # %% tags=["shows:no-broker"]
 import time
 
-from etl_lib.core.errors import BrokerError
+from etl_lib.lab import KitError
 
 began = time.monotonic()
 try:
     run_etl(spark, s.replace(kafka_bootstrap_servers="127.0.0.1:1"), available_now=True, echo=lambda line: None)
-except BrokerError as refused:
+except KitError as refused:
     print(f"{type(refused).__name__}: {refused}")
 print("stopped within 10 s, no query started:", time.monotonic() - began < 10 and not spark.streams.active)
 

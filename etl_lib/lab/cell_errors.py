@@ -1,0 +1,101 @@
+"""What a lesson cell says when it fails in a way a student causes: one short message with the fix.
+
+``setup()`` installs :func:`install` in the notebook's IPython.  Four failures get a message of their own instead
+of a bare exception or a page of py4j traceback:
+
+- an error of the kit (:class:`~etl_lib.core.errors.KitError`): its own message, which names the fix;
+- no broker answering (kafka-python's ``NoBrokersAvailable``, from a producer or a consumer);
+- a name an earlier cell defines (``NameError``): the cells above have not run in this kernel;
+- an interrupted cell (Kernel > Interrupt, ``KeyboardInterrupt``): the streaming queries left running are
+  stopped, and py4j's own log lines about the interrupted call are kept out of the cell.
+
+The message is an ordinary error output (the cell is marked failed, Run All stops there); ``%tb`` in a new cell
+prints the full traceback.  Every other exception is shown as IPython always shows it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+__all__ = ["advice", "install"]
+
+_FULL = "(%tb in a new cell prints the full traceback)"
+_PY4J_NOISE = ("KeyboardInterrupt while sending command", "Exception while sending command")
+
+
+def _stop_streams() -> int:
+    """Stop every streaming query of the active Spark session; how many were running."""
+    if "pyspark" not in sys.modules:
+        return 0
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession()
+    if spark is None:
+        return 0
+    stopped = 0
+    for query in spark.streams.active:
+        try:
+            query.stop()
+            stopped += 1
+        except Exception:  # noqa: BLE001 - a query that ends on its own meanwhile
+            pass
+    return stopped
+
+
+def advice(error: BaseException, bootstrap: str = "") -> str | None:
+    """The message for ``error`` (one or two sentences naming the fix), or None for an error shown as usual."""
+    from ..core.errors import KitError
+
+    if isinstance(error, KitError):
+        return str(error)
+    kind = type(error).__name__
+    if kind == "NoBrokersAvailable":
+        where = f" (the lessons' broker is KAFKA_BOOTSTRAP_SERVERS={bootstrap})" if bootstrap else ""
+        return (f"No Kafka broker answered{where}. Run the setup cell at the top of the notebook again: it starts "
+                "the local broker (or run `make broker-start` in a terminal).")
+    if isinstance(error, NameError):
+        return (f"{error}. If a cell above defines it, that cell has not run in this kernel (a restart forgets "
+                "everything): Run > Run All Above Selected Cell, then this cell again. If none does, check the "
+                "spelling.")
+    if isinstance(error, KeyboardInterrupt):
+        stopped = _stop_streams()
+        queries = (f" The {stopped} streaming quer{'y' if stopped == 1 else 'ies'} still running "
+                   f"{'was' if stopped == 1 else 'were'} stopped." if stopped else "")
+        return (f"Interrupted.{queries} Run the cell again to start it over; if a later cell fails, run the "
+                "notebook again from the setup cell.")
+    return None
+
+
+def _drop_py4j_noise(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith(_PY4J_NOISE)
+
+
+def install(bootstrap: str = "") -> bool:
+    """Make the running IPython show :func:`advice` for the errors it covers; False outside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the notebook tools
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    root = logging.getLogger()
+    if _drop_py4j_noise not in root.filters:
+        root.addFilter(_drop_py4j_noise)  # py4j logs an interrupted call on the root logger, with its traceback
+
+    def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> Any:
+        said = advice(value, bootstrap)
+        if said is None:
+            return shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb  # what %tb prints
+        shell._showtraceback(etype, value, [f"{etype.__name__}: {said}", _FULL])
+        return None
+
+    from kafka.errors import NoBrokersAvailable
+
+    from ..core.errors import KitError
+
+    shell.set_custom_exc((KitError, NoBrokersAvailable, NameError, KeyboardInterrupt), handler)
+    return True
