@@ -23,9 +23,15 @@ LETTERS = "abcdefgh"
 
 @dataclass(frozen=True)
 class Concept:
+    """One row of docs/concepts.md: where the concept is taught (``lesson``, the cell ``shown`` as ``NN#tag``),
+    how many questions ask about it, the requirement that grades it (``exercise · requirement``) and its page."""
+
     id: str
     name: str
     lesson: str
+    shown: str
+    questions: int
+    graded: str
     page: str
 
 
@@ -59,8 +65,9 @@ def load_concepts(path: Path | None = None) -> dict[str, Concept]:
     out: dict[str, Concept] = {}
     for line in (path or concepts_path()).read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 4 and re.fullmatch(r"[a-z][a-z0-9-]*", cells[0]) and cells[0] != "id":
-            out[cells[0]] = Concept(*cells)
+        if len(cells) == 7 and re.fullmatch(r"[a-z][a-z0-9-]*", cells[0]) and cells[0] != "id":
+            cid, name, lesson, shown, questions, graded, page = cells
+            out[cid] = Concept(cid, name, lesson, shown.strip("[]"), int(questions), graded, page)
     return out
 
 

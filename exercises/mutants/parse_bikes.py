@@ -6,9 +6,12 @@ from pyspark.sql import types as T
 _FIELDS = ["trip_id", "trip_duration", "start_time", "stop_time", "start_station_id", "end_station_id"]
 
 
-def _parse(raw, *, typed=True, duration_rule=True, drop_rejected=False, reasons=True):
+def _parse(raw, *, typed=True, duration_rule=True, drop_rejected=False, reasons=True, infer=False):
     schema = T.StructType([T.StructField(name, T.StringType()) for name in _FIELDS])
-    j = raw.select(F.col("value").cast("string").alias("value")).withColumn("r", F.from_json("value", schema))
+    strings = raw.select(F.col("value").cast("string").alias("value"))
+    if infer:
+        schema = raw.sparkSession.read.json(strings).schema
+    j = strings.withColumn("r", F.from_json("value", schema))
     fmt = "yyyy-MM-dd HH:mm:ss"
     as_int = "int" if typed else "string"
     cols = j.select(
@@ -61,5 +64,11 @@ def lenient_fields(raw):
                              allowMissingColumns=True), rejected.where(F.col("reason") == "not a JSON object")
 
 
+def inferred_schema(raw):
+    """Breaks "explicit": the schema is inferred from the batch's own values (spark.read.json over them), then each
+    field cast as above; a batch whose records lack a field has no such column to cast."""
+    return _parse(raw, infer=True)
+
+
 MUTANTS = [("types", durations_as_text), ("duration", zero_minute_trips), ("no-drop", filters_the_bad_out),
-           ("reason", blank_reasons), ("fields", lenient_fields)]
+           ("reason", blank_reasons), ("fields", lenient_fields), ("explicit", inferred_schema)]

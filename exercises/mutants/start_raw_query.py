@@ -3,11 +3,12 @@
 import tempfile
 
 
-def _start(df, path, checkpoint, *, fmt="parquet", partitions=("year", "month", "date", "hour")):
+def _start(df, path, checkpoint, *, fmt="parquet", partitions=("year", "month", "date", "hour"),
+           trigger=None):
     writer = df.writeStream.format(fmt).option("path", path).option("checkpointLocation", checkpoint)
     if partitions:
         writer = writer.partitionBy(*partitions)
-    return writer.outputMode("append").trigger(availableNow=True).start()
+    return writer.outputMode("append").trigger(**(trigger or {"availableNow": True})).start()
 
 
 def json_files(df, path, checkpoint):
@@ -26,4 +27,10 @@ def fresh_checkpoint(df, path, checkpoint):
     return _start(df, path, tempfile.mkdtemp(prefix="raw-ck-"))
 
 
-MUTANTS = [("parquet", json_files), ("partitions", one_flat_folder), ("checkpoint", fresh_checkpoint)]
+def every_second(df, path, checkpoint):
+    """Breaks "trigger": a processing-time trigger writes the same files, but the query never stops by itself."""
+    return _start(df, path, checkpoint, trigger={"processingTime": "1 second"})
+
+
+MUTANTS = [("parquet", json_files), ("partitions", one_flat_folder), ("checkpoint", fresh_checkpoint),
+           ("trigger", every_second)]

@@ -146,3 +146,38 @@ def run_workers(items, handle, workers=4, queue_size=5):
 
 # %%
 check("run_workers", run_workers)
+
+# %% [markdown]
+# ## 4. `cpu_map`: computing on more than one core
+#
+# Threads overlap waiting, not computing: CPython runs Python bytecode in one thread at a time (the global
+# interpreter lock, GIL), so in [notebook 02](../notebooks/02_streaming_on_threads.ipynb) four threads doing
+# pure-Python arithmetic kept about one core busy (the cells after *What threads overlap, and why the metrics need
+# a lock*). Each process has an interpreter and a GIL of its own, so work split over worker processes can compute on
+# several cores at once. Write `cpu_map(fn, items, workers)` that calls `fn(item)` for every item of `items` and
+# returns the list of the results:
+#
+# - run the calls in worker processes, more than one of them, never in the calling process, and never more than
+#   `workers` at once: a pool of `workers` processes (`concurrent.futures.ProcessPoolExecutor` or
+#   `multiprocessing.Pool`), each process taking item after item;
+# - return the results in the order of `items`, as `[fn(item) for item in items]` would, whatever order the workers
+#   finish them in;
+# - when `fn` raises for an item, `cpu_map` raises that error (its class and its message) in the caller;
+# - stop the worker processes before you return (a `with` block around the pool does it).
+#
+# `fn` and every item reach the workers pickled, so `fn` must be a function defined at the top level of a module,
+# as the grader's are, not a lambda nor a function defined inside another one.
+
+# %% tags=["exercise"]
+# ✏️ your code
+def cpu_map(fn, items, workers):
+    ### BEGIN SOLUTION
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, items))
+    ### END SOLUTION
+
+
+# %%
+check("cpu_map", cpu_map)

@@ -1,15 +1,43 @@
 # %% [markdown]
 # # Exercises 05 · Parsing and quarantine
 #
-# Practice for [notebook 05](../notebooks/05_parsing_and_quarantine.ipynb). The check reads a real Kafka topic
-# with Spark (a session is started on first need) and hands your function the raw records. Write your code in the
-# cell marked ✏️, then run the check cell.
+# Practice for [notebook 05](../notebooks/05_parsing_and_quarantine.ipynb). The checks use a real Kafka topic
+# and Spark (a session is started on first need): the first runs the stream you define, the second hands your
+# function the raw records. Write your code in the cells marked ✏️, then run the check cell below each.
 
 # %%
 from etl_lib.exercises import check
 
 # %% [markdown]
-# ## 1. `parse_bikes`: explicit schema, and a reason for every rejected record
+# ## 1. `read_topic`: a Kafka topic as a stream
+#
+# Return a streaming DataFrame of the topic `topic` on the broker `bootstrap` (`spark` is the session), with the
+# record's `key` and `value` as strings (Kafka gives them as bytes) and the record's `partition` and `offset`
+# (other columns may stay). A query started on it must read every record already in the topic, not only those
+# sent after it starts. The check sends keyed records to a topic of several partitions, then runs your DataFrame
+# with an available-now trigger and compares what it read with what was sent.
+
+# %% tags=["exercise"]
+# ✏️ your code
+def read_topic(spark, bootstrap: str, topic: str):
+    ### BEGIN SOLUTION
+    from pyspark.sql import functions as F
+
+    return (spark.readStream.format("kafka")
+            .option("kafka.bootstrap.servers", bootstrap)
+            .option("subscribe", topic)
+            .option("startingOffsets", "earliest")
+            .load()
+            .select(F.col("key").cast("string").alias("key"), F.col("value").cast("string").alias("value"),
+                    "partition", "offset", "timestamp"))
+    ### END SOLUTION
+
+
+# %%
+check("read_topic", read_topic)
+
+# %% [markdown]
+# ## 2. `parse_bikes`: explicit schema, and a reason for every rejected record
 #
 # `raw` is a batch DataFrame read from Kafka (`value` is binary JSON). Return a pair `(valid, rejected)`:
 #
@@ -18,7 +46,9 @@ from etl_lib.exercises import check
 # - `rejected`: one row per bad record, with its original `value` as a string and a non-empty `reason`.
 #
 # A record is bad when it is not a JSON object, a field above is missing or has the wrong type, or
-# `trip_duration < 1`. No record may be dropped: valid + rejected = all records.
+# `trip_duration < 1`. No record may be dropped: valid + rejected = all records. Write the schema down, do not infer
+# it from the records: `valid` has these columns and types whatever the batch holds, even when it holds no valid
+# record.
 
 # %% tags=["exercise"]
 # ✏️ your code

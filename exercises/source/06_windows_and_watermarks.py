@@ -9,22 +9,27 @@
 from etl_lib.exercises import check
 
 # %% [markdown]
-# ## 1. `windowed_counts`: tumbling windows with a watermark
+# ## 1. `windowed_counts`: tumbling windows with a watermark, each window once
 #
-# `bikes` is a **streaming** DataFrame with `trip_id` and `start_time` (timestamp). Return trips per 15-minute
-# tumbling window of `start_time`, with columns `window_start`, `window_end` and `trips`, such that the query can
-# run in append mode and a trip more than 10 minutes older than the newest one seen is left out.
+# `bikes` is a **streaming** DataFrame with `trip_id` and `start_time` (timestamp). Count trips per 15-minute
+# tumbling window of `start_time`, with columns `window_start`, `window_end` and `trips`; a trip more than 10
+# minutes older than the newest one seen is left out. Start the query that hands each micro-batch of these counts
+# to `write` (`foreachBatch`), and return it still running: the check sends trips round by round and records what
+# every micro-batch hands `write`. The output mode is yours to choose: the sink must receive each window once, with
+# its final count.
 
 # %% tags=["exercise"]
 # ✏️ your code
-def windowed_counts(bikes):
+def windowed_counts(bikes, write):
     ### BEGIN SOLUTION
     from pyspark.sql import functions as F
 
-    return (bikes.withWatermark("start_time", "10 minutes")
-            .groupBy(F.window("start_time", "15 minutes"))
-            .agg(F.count("*").alias("trips"))
-            .select(F.col("window.start").alias("window_start"), F.col("window.end").alias("window_end"), "trips"))
+    counts = (bikes.withWatermark("start_time", "10 minutes")
+              .groupBy(F.window("start_time", "15 minutes"))
+              .agg(F.count("*").alias("trips"))
+              .select(F.col("window.start").alias("window_start"), F.col("window.end").alias("window_end"),
+                      "trips"))
+    return counts.writeStream.outputMode("append").foreachBatch(write).start()
     ### END SOLUTION
 
 

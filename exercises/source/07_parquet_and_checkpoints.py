@@ -1,8 +1,9 @@
 # %% [markdown]
 # # Exercises 07 · Parquet sinks and their commit log
 #
-# Practice for [notebook 07](../notebooks/07_parquet_and_checkpoints.ipynb). The check writes a real Spark file
-# sink, then leaves in it a file of a killed batch. Write your code in the cell marked ✏️, then run the check.
+# Practice for [notebook 07](../notebooks/07_parquet_and_checkpoints.ipynb). The checks run on real Spark: a file
+# sink with a file of a killed batch left in it, a `writeStream` chain run twice, and queries planned with and
+# without AQE. Write your code in the cells marked ✏️, then run the check cell below each.
 
 # %%
 from etl_lib.exercises import check
@@ -62,3 +63,44 @@ def start_raw_query(df, path: str, checkpoint: str):
 
 # %%
 check("start_raw_query", start_raw_query)
+
+
+# %% [markdown]
+# ## 3. `uses_aqe`: did Spark plan it with AQE?
+#
+# Notebook 07's cells after *Adaptive Query Execution in streaming: stateless yes, stateful no.* (and the batch
+# cell after it) show when Spark plans a query with adaptive query execution (AQE). Write `uses_aqe(query)`: True
+# when Spark planned `query` with AQE, False when not. `query` is a batch DataFrame that has run, or a streaming
+# query that has run at least one micro-batch (it may have stopped since); the check builds each on real Spark,
+# with the settings it names, and every query it builds has a shuffle. What your function will meet:
+#
+# - a batch query with a shuffle is planned with AQE when `spark.sql.adaptive.enabled` is on, and without it when
+#   that is off (a query with no shuffle shows no AQE in its plan even then);
+# - the micro-batches of a stateless streaming query are planned with AQE when
+#   `spark.sql.adaptive.streaming.stateless.enabled` is on as well (its default), and without it when that is
+#   off;
+# - a stateful streaming query (an aggregation, a deduplication) is never planned with AQE, whatever the settings
+#   say.
+#
+# Read the answer from the plan Spark ran, not from the settings: a streaming query keeps the value of
+# `spark.sql.adaptive.streaming.stateless.enabled` it started with, so the session's value now may not be what
+# planned its micro-batches. `explain()` prints the plan (for a streaming query, its last micro-batch's), and an
+# adaptive one holds an `AdaptiveSparkPlan` node; `contextlib.redirect_stdout` catches what a call prints. (The
+# kit's `planned_with_aqe` reads a private field of a streaming query and cannot take a DataFrame.)
+
+# %% tags=["exercise"]
+# ✏️ your code
+def uses_aqe(query) -> bool:
+    ### BEGIN SOLUTION
+    import contextlib
+    import io
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        query.explain()
+    return "AdaptiveSparkPlan" in printed.getvalue()
+    ### END SOLUTION
+
+
+# %%
+check("uses_aqe", uses_aqe)

@@ -1,9 +1,10 @@
 # %% [markdown]
-# # Exercises 14 · Arbitrary state and the Kafka sink
+# # Exercises 14 · Arbitrary state, real-time mode and the Kafka sink
 #
 # Practice for [notebook 14](../notebooks/14_arbitrary_state_and_real_time.ipynb). The checks run on real Spark: a
-# `foreachBatch` writer replays a batch, and a `transformWithStateInPandas` processor streams from JSON files, round
-# by round. Write your code in the cells marked ✏️, then run the check cell below each.
+# `foreachBatch` writer replays a batch, a `transformWithStateInPandas` processor streams from JSON files, round
+# by round, and a query in real-time mode reads and writes Kafka topics of the local broker. Write your code in the
+# cells marked ✏️, then run the check cell below each.
 
 # %%
 from etl_lib.exercises import check
@@ -80,3 +81,50 @@ def trips_until_quiet():
 
 # %%
 check("trips_until_quiet", trips_until_quiet)
+
+
+# %% [markdown]
+# ## 3. `start_realtime_query`: a filter in real-time mode
+#
+# The cells under *Real-time mode* in notebook 14 (the race, then Spark's refusals in its own words) run a
+# stateless Kafka-to-Kafka query in real-time mode. Write one: `start_realtime_query(spark, bootstrap, source,
+# target, min_minutes, checkpoint)` reads the Kafka topic `source` (on the broker `bootstrap`), where each record's
+# value is a trip as JSON, `{"trip_id": "t1a2b3", "minutes": 12}`, and writes to the topic `target` one record per
+# trip of at least `min_minutes` minutes, its value the trip's `trip_id` (a string; no key needed). Start it in
+# real-time mode, with batches of 5 seconds (the shortest Spark allows by default: a shorter one is refused at
+# `start()`, below `spark.sql.streaming.realTimeMode.minBatchDuration`, 5000 ms) and its checkpoint in
+# `checkpoint`, and return the started query: the check sends trips, reads `target` and stops the query.
+#
+# - read `source` from its first record: trips already in the topic when the query starts count too;
+# - use only what real-time mode accepts: Spark refuses the default append output mode (real-time mode needs
+#   update), a cap per batch on the source (`maxOffsetsPerTrigger`) and a stateful operation (an aggregation,
+#   `dropDuplicates`), some at `start()` and some in the query's first batch.
+
+# %% tags=["exercise"]
+# ✏️ your code
+def start_realtime_query(spark, bootstrap, source, target, min_minutes, checkpoint):
+    ### BEGIN SOLUTION
+    from pyspark.sql import functions as F
+
+    trips = (spark.readStream
+             .format("kafka")
+             .option("kafka.bootstrap.servers", bootstrap)
+             .option("subscribe", source)
+             .option("startingOffsets", "earliest")
+             .load()
+             .select(F.from_json(F.col("value").cast("string"), "trip_id string, minutes int").alias("trip")))
+    return (trips.where(F.col("trip.minutes") >= min_minutes)
+            .select(F.col("trip.trip_id").alias("value"))
+            .writeStream
+            .format("kafka")
+            .option("kafka.bootstrap.servers", bootstrap)
+            .option("topic", target)
+            .option("checkpointLocation", checkpoint)
+            .outputMode("update")
+            .trigger(realTime="5 seconds")
+            .start())
+    ### END SOLUTION
+
+
+# %%
+check("start_realtime_query", start_realtime_query)

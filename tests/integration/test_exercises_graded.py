@@ -31,12 +31,13 @@ def test_every_solution_passes_every_check(context, capsys):
 
 
 def test_a_windowed_count_without_a_watermark_is_told_why(context):
-    def no_watermark(bikes):
+    def no_watermark(bikes, write):
         from pyspark.sql import functions as F
 
         return (bikes.groupBy(F.window("start_time", "15 minutes")).agg(F.count("*").alias("trips"))
                 .select(F.col("window.start").alias("window_start"), F.col("window.end").alias("window_end"),
-                        "trips"))
+                        "trips")
+                .writeStream.outputMode("append").foreachBatch(write).start())
 
     result = check("windowed_counts", no_watermark, context, quiet=True)
     assert result.status == "fail" and "append mode with an aggregation needs a watermark" in result.failure

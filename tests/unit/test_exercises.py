@@ -141,7 +141,7 @@ def test_a_sys_exit_in_a_students_code_is_reported_and_grading_goes_on(tmp_path,
     results = grade_folder(tmp_path, Context())
     out = capsys.readouterr().out
     assert "raised SystemExit: 3" in out and {r.name: r.status for r in results} == {
-        "parse_duration": "error", "pearson_from_sums": "pass"}
+        "parse_duration": "error", "session_settings": "pass", "pearson_from_sums": "pass", "weather_bins": "pass"}
 
     def exits(text):
         raise SystemExit("bye")

@@ -311,7 +311,7 @@ def test_no_attacker_gets_a_pass_and_nothing_outlives_grade_class(attacked):
     for student in ATTACKERS:
         assert rows[student]["passed"] == "0", (student, rows[student])
         assert rows[student]["sandbox"] == "bubblewrap"
-    assert rows["ana"]["passed"] == rows["zoe"]["passed"] == "2"
+    assert rows["ana"]["passed"] == rows["zoe"]["passed"] == "3"
     assert not left, f"processes outlived grade-class: {left}"
     assert not cgroups, f"cgroups left behind: {cgroups}"
 
@@ -462,7 +462,7 @@ def test_without_a_cgroup_the_namespace_still_ends_every_process_and_memory_is_w
     assert "SURVIVOR" not in (tmp_path / "out" / "reports" / "att4-lurker.jsonl").read_text()
     assert (rows["hog"].outcome, rows["hog"].status("parse_duration")) == ("memory", "memory")
     assert "over the 800 MB limit" in rows["hog"].notes[-1] and rows["hog"].peak_mb > 800
-    assert (rows["zoe"].outcome, rows["zoe"].passed(), rows["zoe"].sandbox) == ("graded", 2, "bubblewrap")
+    assert (rows["zoe"].outcome, rows["zoe"].passed(), rows["zoe"].sandbox) == ("graded", 3, "bubblewrap")
     assert 0 < rows["zoe"].peak_mb < 800  # the namespace's processes were found and measured
 
 

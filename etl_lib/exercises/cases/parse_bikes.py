@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 from ..grader import exercise
 from ._common import Case, Context, Mismatch, expect, send_values
@@ -23,6 +24,11 @@ BAD = [
 ]
 TYPES = (("trip_id", "StringType"), ("trip_duration", "IntegerType"), ("start_time", "TimestampType"),
          ("start_station_id", "IntegerType"))
+ALL_TYPES = TYPES + (("stop_time", "TimestampType"), ("end_station_id", "IntegerType"))
+# Broken records, none of them a trip: a schema inferred from any three of them has `_corrupt_record` and at most
+# `trip_id` and the station ids, never `trip_duration`, `start_time` or `stop_time`.
+BROKEN = ["not json", "{oops", "trip b9 from station 3", '{"trip_id": "b9", "trip_duration": 300',
+          '{"trip_id": "b8"}', '{"start_station_id": 3, "end_station_id": 4}', "null"]
 
 
 @exercise("parse_bikes", "05", "Parse bike trips with an explicit schema; quarantine the rest with a reason",
@@ -32,7 +38,9 @@ TYPES = (("trip_id", "StringType"), ("trip_duration", "IntegerType"), ("start_ti
               "not-json": "it is not a JSON object",
               "fields": "a field above is missing or has the wrong type",
               "duration": "`trip_duration < 1`",
-              "no-drop": "No record may be dropped: valid + rejected = all records"})
+              "no-drop": "No record may be dropped: valid + rejected = all records",
+              "explicit": "`valid` has these columns and types whatever the batch holds, even when it holds no "
+                          "valid record"})
 def cases(ctx: Context) -> list[Case]:
     def observe_with(values: list[str]):
         def observe(fn):
@@ -91,4 +99,18 @@ def cases(ctx: Context) -> list[Case]:
                       "reason", 4, "reason"))
     cases.append(case("2 valid trips and all 5 bad records", good + [v for v, _ in BAD], 5,
                       "no record may be dropped: valid + rejected must add up to what was read", 7, "no-drop"))
+
+    broken = random.Random(ctx.seed(37)).sample(BROKEN, 3)
+
+    def judge_explicit(seen):
+        types = seen["types"]
+        for name, kind in ALL_TYPES:
+            expect(types.get(name) == kind, f"for a batch with no valid record, valid column {name} is "
+                                            f"{types.get(name, 'missing')}, expected {kind}")
+        judge_with(broken, [], len(broken))(seen)
+
+    cases.append(Case(f"a batch of 3 broken records and no valid trip: {' | '.join(broken)}", observe_with(broken),
+                      judge_explicit, "an explicit schema, written down: a schema inferred from the records has only "
+                      "the fields those records happen to have, so the valid columns would change with the batch",
+                      5, "explicit"))
     return cases

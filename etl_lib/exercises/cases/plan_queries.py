@@ -1,0 +1,180 @@
+"""Lesson 09: ``plan_queries``, which streaming queries the orchestrator starts, from a registry of stages passed in
+and the ``ENABLE_*`` flags of the environment.
+
+The kit's own registry is built here from its registries (``etl_lib.core.kinds`` for the raw and quarantine
+queries, ``etl_lib.core.catalog`` for the analytics), as ``etl_lib.main`` starts them: one raw and one quarantine
+query per record kind, the silver windows (``etl_lib.main.SILVER_QUERY``) only when an enabled analytic is built on
+them, and each analytic whose flag is on.  A flag's value is read by the kit's own parser
+(``etl_lib.core.values.parse_bool``), so the judge accepts and refuses exactly what ``load_settings`` does.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from ..grader import exercise
+from ._common import Case, Context, expect, outcome, raised, shown
+
+_FALSE = ["false", "0", "no", "off", "FALSE", "Off", " no ", "No"]
+_TRUE = ["true", "1", "yes", "on", "TRUE", "Yes", " on ", "True"]
+
+
+def kit_registry() -> list[dict[str, Any]]:
+    """The kit's stages as ``plan_queries`` receives them: raw and quarantine per record kind, the silver windows,
+    then every analytic of the catalog with its flag (and ``needs`` when it reads the silver windows)."""
+    from ...core.catalog import ANALYTICS
+    from ...core.kinds import KINDS
+    from ...main import SILVER_QUERY
+
+    stages: list[dict[str, Any]] = []
+    for kind in KINDS:
+        stages += [{"name": f"{query}_{kind.folder}", "layer": "raw"} for query in ("raw", "quarantine")]
+    stages.append({"name": SILVER_QUERY, "layer": "silver"})
+    for a in ANALYTICS:
+        stages.append({"name": a.name, "layer": "gold", "flag": a.flag, **({"needs": SILVER_QUERY} if a.on_windows
+                                                                           else {})})
+    return stages
+
+
+def reference(env: dict[str, str], registry: list[dict[str, Any]]) -> list[str]:
+    """What starts (the judging half's own answer): raises the kit's ValueError for a flag it refuses."""
+    from ...core.values import parse_bool
+
+    on = {s["name"]: parse_bool(env[s["flag"]]) if s["flag"] in env else True
+          for s in registry if s["layer"] == "gold"}
+    needed = {s.get("needs") for s in registry if s["layer"] == "gold" and on[s["name"]]}
+    return [s["name"] for s in registry
+            if s["layer"] == "raw" or (s["layer"] == "gold" and on[s["name"]]) or
+            (s["layer"] == "silver" and s["name"] in needed)]
+
+
+@exercise("plan_queries", "09", "Which queries the orchestrator starts, from a registry and the flags",
+          ["modularity", "feature-flags", "raw-analytics-separation"], requirements={
+              "raw": "raw and quarantine queries start whatever the flags say",
+              "flags": "an analytic starts only when its flag is on",
+              "refuse": "raise `ValueError` naming the variable, its value and the accepted values",
+              "needs": "a silver stage starts only when a started analytic needs it",
+              "registry": "it works for any registry passed in"})
+def cases(ctx: Context) -> list[Case]:
+    rng = random.Random(ctx.seed(9))
+    kit = kit_registry()
+    flags = [s["flag"] for s in kit if s["layer"] == "gold"]
+    on_windows = [s["flag"] for s in kit if s.get("needs")]
+    silver = next(s["name"] for s in kit if s["layer"] == "silver")
+
+    def call(env: dict[str, str], registry: list[dict[str, Any]]):
+        return lambda fn: outcome(lambda: fn(dict(env), [dict(s) for s in registry]))
+
+    def label(env: dict[str, str], registry: list[dict[str, Any]]) -> str:
+        which = "the kit's registry" if registry == kit else f"registry={registry!r}"
+        return f"plan_queries({env!r}, {which})"
+
+    def starts(env, registry, hint: str, size: int, need: str, shown_as: str | None = None) -> Case:
+        want = reference(env, registry)
+
+        def judge(seen):
+            expect("returned" in seen, str(seen.get("described")))
+            got = seen["returned"]
+            expect(isinstance(got, list) and all(isinstance(n, str) for n in got),
+                   f"returned {shown(got)}, not a list of query names")
+            missing = [n for n in want if n not in got]
+            extra = [n for n in got if n not in want]
+            expect(not missing, f"these queries do not start, but should: {missing}")
+            expect(not extra, f"these queries start, but should not: {extra}")
+            expect(got == want, f"returned {got}: the names are right but not in the registry's order {want}")
+        return Case(shown_as or label(env, registry), call(env, registry), judge, hint, size, need)
+
+    def refused(env, registry, variable: str, size: int) -> Case:
+        value = env[variable]
+
+        def judge(seen):
+            expect(raised(seen, "ValueError"), f"returned {shown(seen['returned'])} instead of raising ValueError"
+                   if "returned" in seen else str(seen.get("described")))
+            said = str(seen.get("message"))
+            expect(variable in said, f"the ValueError does not name {variable}: {said!r}")
+            expect(not value.strip() or value.strip() in said, f"the ValueError does not show the value "
+                                                               f"{value!r}: {said!r}")
+            expect("true" in said.lower() and "false" in said.lower(),
+                   f"the ValueError does not say which values are accepted (true, false, ...): {said!r}")
+        return Case(label(env, registry), call(env, registry), judge,
+                    "a flag the kit's settings would refuse must stop the program before any query starts: raise "
+                    "ValueError naming the variable, its value and the accepted values", size, "refuse")
+
+    raw_hint = ("raw and quarantine queries keep every record as it came; they start whatever the flags say, so "
+                "switching analytics off never loses the raw data (bronze is kept apart from silver and gold)")
+    flags_hint = ("an analytic starts when its flag is on: unset means on (the kit's default), and the kit accepts "
+                  "true/false, 1/0, yes/no, on/off in any letter case, with spaces around")
+    needs_hint = ("the silver windows are written only for the analytics that read them: a silver stage starts "
+                  "when a started analytic needs it, and not otherwise")
+    registry_hint = ("the stages and their order come from the registry passed in, never from a list written into "
+                     "the function: a new analytic with a flag of its own must start like the kit's own")
+
+    # raw: every flag off, in several spellings; raw stages anywhere in the registry
+    all_off = {f: "false" for f in flags}
+    spelled_off = {f: rng.choice(_FALSE) for f in flags}
+    late_raw = [{"name": "gold_first", "layer": "gold", "flag": "ENABLE_GOLD_FIRST"},
+                {"name": "raw_scooter_trips", "layer": "raw"},
+                {"name": "quarantine_scooter_trips", "layer": "raw"}]
+    # flags: the lesson's three off; one flag in every spelling; other variables around
+    lesson_off = {"ENABLE_PEARSON_CORRELATIONS": "false", "ENABLE_TEMPORAL_CORRELATIONS": "false",
+                  "ENABLE_MULTI_VARIABLE_SUMMARY": "false"}
+    one = rng.choice(flags)
+    mixed = {f: rng.choice(_FALSE + _TRUE) for f in rng.sample(flags, 6)}
+    noise = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092", "PATH": "/usr/bin:/bin", "BATCH_INTERVAL": "10 seconds"}
+    # needs: the analytics of the silver windows off, those from Kafka on; only one windows analytic on
+    windows_off = {f: "off" for f in on_windows}
+    one_window = {**{f: "0" for f in on_windows}, rng.choice(on_windows): "1"}
+    two_silvers = [{"name": "raw_bike_trips", "layer": "raw"},
+                   {"name": "silver_hourly", "layer": "silver"},
+                   {"name": "silver_daily", "layer": "silver"},
+                   {"name": "hourly_peaks", "layer": "gold", "flag": "ENABLE_HOURLY_PEAKS", "needs": "silver_hourly"},
+                   {"name": "daily_totals", "layer": "gold", "flag": "ENABLE_DAILY_TOTALS", "needs": "silver_daily"}]
+    # registry: a new analytic on the kit's stages; another pipeline entirely; a random one per student
+    new_analytic = kit + [{"name": "scooter_weather_correlation", "layer": "gold",
+                           "flag": "ENABLE_SCOOTER_WEATHER_CORRELATION", "needs": silver}]
+    other = [{"name": "raw_ferry_trips", "layer": "raw"},
+             {"name": "ferry_delays", "layer": "gold", "flag": "ENABLE_FERRY_DELAYS"},
+             {"name": "quarantine_ferry_trips", "layer": "raw"},
+             {"name": "silver_ferry_windows", "layer": "silver"},
+             {"name": "ferry_weather", "layer": "gold", "flag": "ENABLE_FERRY_WEATHER",
+              "needs": "silver_ferry_windows"}]
+    words = ["tram", "ferry", "scooter", "bus", "metro", "cable_car", "rickshaw", "canal_boat"]
+    made = [{"name": f"raw_{w}", "layer": "raw"} for w in rng.sample(words, 3)]
+    made.append({"name": "silver_city_windows", "layer": "silver"})
+    for w in rng.sample(words, 4):
+        stage = {"name": f"{w}_summary", "layer": "gold", "flag": f"ENABLE_{w.upper()}_SUMMARY"}
+        if rng.random() < 0.5:
+            stage["needs"] = "silver_city_windows"
+        made.append(stage)
+    rng.shuffle(made)
+    made_env = {s["flag"]: rng.choice(_FALSE + _TRUE) for s in made if s["layer"] == "gold" and rng.random() < 0.7}
+
+    return [
+        starts({}, kit, flags_hint, 1, "flags", "plan_queries({}, the kit's registry): nothing set"),
+        starts(lesson_off, kit, flags_hint, 2, "flags"),
+        starts({one: rng.choice(_FALSE[:4])}, kit, flags_hint, 3, "flags"),
+        starts({one: rng.choice(_TRUE[:4])}, kit, flags_hint, 3, "flags"),
+        starts({one: rng.choice(_FALSE[4:])}, kit, flags_hint, 4, "flags"),
+        starts({one: rng.choice(_TRUE[4:])}, kit, flags_hint, 4, "flags"),
+        starts({**noise, **mixed}, kit, flags_hint, 5, "flags"),
+        starts(windows_off, kit, needs_hint, 6, "needs"),
+        starts(one_window, kit, needs_hint, 7, "needs"),
+        starts(all_off, kit, raw_hint, 10, "raw", "plan_queries({every ENABLE_* flag: 'false'}, the kit's registry)"),
+        starts(spelled_off, kit, raw_hint, 11, "raw"),
+        starts({"ENABLE_GOLD_FIRST": "no"}, late_raw, raw_hint, 12, "raw"),
+        starts({}, new_analytic, registry_hint, 30, "registry",
+               "plan_queries({}, the kit's registry + scooter_weather_correlation, which needs the silver windows)"),
+        starts({**windows_off, "ENABLE_SCOOTER_WEATHER_CORRELATION": "yes"}, new_analytic, registry_hint, 31,
+               "registry", "plan_queries({the windows analytics 'off', ENABLE_SCOOTER_WEATHER_CORRELATION: 'yes'}, "
+                           "the kit's registry + scooter_weather_correlation, which needs the silver windows)"),
+        starts({"ENABLE_FERRY_DELAYS": "off"}, other, registry_hint, 32, "registry"),
+        starts({}, other, registry_hint, 33, "registry"),
+        starts(made_env, made, registry_hint, 34, "registry"),
+        starts({"ENABLE_DAILY_TOTALS": "off"}, two_silvers, needs_hint, 35, "needs"),
+        starts({}, two_silvers, needs_hint, 36, "needs"),
+        refused({one: "maybe"}, kit, one, 40),
+        refused({**noise, "ENABLE_PEARSON_CORRELATIONS": ""}, kit, "ENABLE_PEARSON_CORRELATIONS", 41),
+        *[refused({one: v}, kit, one, 42) for v in ("tru", "enabled", "2")],
+        refused({"ENABLE_FERRY_WEATHER": "y"}, other, "ENABLE_FERRY_WEATHER", 43),
+    ]
