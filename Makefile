@@ -78,7 +78,8 @@ demo: install jars
 lab: install jars
 	$(PY) -m etl_lib lab $(if $(REFRESH),--refresh)
 
-FOLDER ?= exercises
+# Your own copies (study/exercises, made by make lab) when you have them, else the kit's exercises/.
+FOLDER ?= $(if $(wildcard study/exercises),study/exercises,exercises)
 grade: install jars
 	$(PY) -m etl_lib exercises grade $(FOLDER)
 

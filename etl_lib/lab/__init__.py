@@ -22,7 +22,7 @@ _FACE = {
     # every lesson's set-up (lab.notebook)
     "setup": "lab.notebook", "Lesson": "lab.notebook", "lesson_settings": "lab.notebook",
     "spark_session": "lab.notebook", "show": "lab.notebook", "send_json": "lab.notebook",
-    "bike_trip": "lab.notebook",
+    "bike_trip": "lab.notebook", "START_OVER": "lab.once",
     # watching a query (lab.live), fed by data_gen's replay
     "LiveChart": "lab.live", "batch_of_offsets": "lab.live", "progress_records": "lab.live",
     "progress_table": "lab.live", "start_replay": "data_gen.replay", "stop_when_enough": "lab.live", "watch": "lab.live",
@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # what an editor and a type checker see
     from .live import (LiveChart, batch_of_offsets, progress_records, progress_table,  # noqa: F401
                        stop_when_enough, watch, watermark_rule)
     from .notebook import Lesson, bike_trip, lesson_settings, send_json, setup, show, spark_session  # noqa: F401
+    from .once import START_OVER  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

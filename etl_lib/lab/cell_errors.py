@@ -6,8 +6,8 @@ of a bare exception or a page of py4j traceback:
 - an error of the kit (:class:`~etl_lib.core.errors.KitError`): its own message, which names the fix;
 - no broker answering (kafka-python's ``NoBrokersAvailable``, from a producer or a consumer);
 - a name an earlier cell defines (``NameError``): the cells above have not run in this kernel;
-- an interrupted cell (Kernel > Interrupt, ``KeyboardInterrupt``): the streaming queries left running are
-  stopped, and py4j's own log lines about the interrupted call are kept out of the cell.
+- an interrupted cell (Kernel > Interrupt Kernel, ``KeyboardInterrupt``): every streaming query still running in
+  the notebook is stopped, and py4j's own log lines about the interrupted call are kept out of the cell.
 
 The message is an ordinary error output (the cell is marked failed, Run All stops there); ``%tb`` in a new cell
 prints the full traceback.  Every other exception is shown as IPython always shows it.
@@ -63,8 +63,8 @@ def advice(error: BaseException, bootstrap: str = "") -> str | None:
         stopped = _stop_streams()
         queries = (f" The {stopped} streaming quer{'y' if stopped == 1 else 'ies'} still running "
                    f"{'was' if stopped == 1 else 'were'} stopped." if stopped else "")
-        return (f"Interrupted.{queries} Run the cell again to start it over; if a later cell fails, run the "
-                "notebook again from the setup cell.")
+        return (f"Interrupted.{queries} Run the cell again; if it had already sent records or started a query (a "
+                "'# runs once' cell), start the lesson over from the setup cell instead.")
     return None
 
 
@@ -72,13 +72,18 @@ def _drop_py4j_noise(record: logging.LogRecord) -> bool:
     return not str(record.msg).startswith(_PY4J_NOISE)
 
 
-def install(bootstrap: str = "") -> bool:
-    """Make the running IPython show :func:`advice` for the errors it covers; False outside IPython."""
+def running_shell() -> Any:
+    """The IPython this code runs in (a notebook's kernel), or None (a plain Python process)."""
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython comes with the notebook tools
-        return False
-    shell = get_ipython()
+        return None
+    return get_ipython()
+
+
+def install(bootstrap: str = "") -> bool:
+    """Make the running IPython show :func:`advice` for the errors it covers; False outside IPython."""
+    shell = running_shell()
     if shell is None:
         return False
     root = logging.getLogger()

@@ -67,17 +67,34 @@ def lesson_settings(lesson: str, settings: Settings | None = None, topics: bool 
     return s.replace(**changes)
 
 
+def _stop_queries() -> None:
+    """Stop the streaming queries of this kernel's Spark session, if it has one (a lesson run again from its setup
+    cell starts over; without this, a query of the first run would go on writing into folders emptied below)."""
+    import sys
+
+    if "pyspark" not in sys.modules:
+        return
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession()
+    for query in spark.streams.active if spark is not None else []:
+        query.stop()
+
+
 def setup(lesson: str, seed: int = 42, kafka: bool = True, fresh: bool = True) -> Lesson:
-    """Prepare a notebook: broker, seeds, quiet logs, display options, a clean output folder, empty topics, and
-    short messages with the fix for the errors a student causes (:mod:`etl_lib.lab.cell_errors`).
+    """Prepare a notebook: broker, seeds, quiet logs, display options, a clean output folder, empty topics, short
+    messages with the fix for the errors a student causes (:mod:`etl_lib.lab.cell_errors`), and a guard on the
+    cells that must run once (:mod:`etl_lib.lab.once`).  Run again, it starts the lesson over.
 
     ``lesson`` names the notebook (``"05"``); ``kafka=False`` for lessons that do not need a broker.
     """
     _quiet()
     _display()
-    from .cell_errors import install
+    from . import cell_errors, once
 
-    install(get_settings().kafka_bootstrap_servers)  # a student's error gets one message with the fix
+    cell_errors.install(get_settings().kafka_bootstrap_servers)  # a student's error gets one message with the fix
+    once.install()  # a "# runs once" cell run again says so instead of sending its records twice
+    once.forget()  # this setup starts the lesson over
     random.seed(seed)
     try:
         import numpy as np
@@ -92,6 +109,7 @@ def setup(lesson: str, seed: int = 42, kafka: bool = True, fresh: bool = True) -
         register(s, s.kafka_topics.values(), key=f"lesson {lesson}", outputs=True)
         refuse_reset(s.kafka_bootstrap_servers, s.kafka_topics.values(), data_dir=s.data_dir)
     if fresh:
+        _stop_queries()  # queries an earlier run of this lesson left running would write into the folder below
         Cluster.load(cluster_folder(s)).down()  # a practice cluster an earlier run of this lesson left running
         shutil.rmtree(s.data_dir, ignore_errors=True)
     s.data_dir.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,8 @@
 """``python -m etl_lib lab`` (``make lab``): JupyterLab on the student's own working copy of the notebooks.
 
 The lessons and exercises in ``notebooks/`` and ``exercises/`` are tracked: running them rewrites their outputs,
-and a student who studies in them ends with a modified checkout and a conflict on the next ``git pull``.  So the
+and a student who studies in them ends with a modified checkout and a ``git pull`` that refuses to update any
+notebook the kit changed meanwhile.  So the
 student works in ``study/`` (git-ignored): ``study/NN_*.ipynb`` for the lessons and ``study/exercises/NN_*.ipynb``
 for the exercises, copied on first use.  A notebook added to the kit later is copied the next time; one the
 student has is never overwritten, except with ``--refresh``, which first renames a copy that differs from the
@@ -31,9 +32,9 @@ STUDY = "study"
 _LINK = re.compile(r"(\]\()([^)\s]+)(\))")
 
 
-def copy_plan(root: Path) -> list[tuple[Path, Path]]:
-    """(tracked notebook, its working copy) for every lesson and exercise notebook of the kit."""
-    study = root / STUDY
+def copy_plan(root: Path, folder: str = STUDY) -> list[tuple[Path, Path]]:
+    """(tracked notebook, its working copy under ``root/folder``) for every lesson and exercise notebook."""
+    study = root / folder
     lessons = [(p, study / p.name) for p in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
     exercises = [(p, study / "exercises" / p.name) for p in sorted((root / "exercises").glob("[0-9][0-9]_*.ipynb"))]
     return lessons + exercises
@@ -64,11 +65,13 @@ def working_copy(text: str, source: Path, target: Path, moved: dict[Path, Path])
     return nbformat.writes(nb) + "\n"
 
 
-def prepare(root: Path | None = None, refresh: bool = False, echo: Callable[[str], None] = print) -> Path:
-    """Make ``study/`` up to date and return it: copy what is missing; with ``refresh``, also replace every copy
-    that differs from the kit's, keeping the student's version beside it under a ``.mine-<date>-<time>`` name."""
+def prepare(root: Path | None = None, refresh: bool = False, echo: Callable[[str], None] = print,
+            folder: str = STUDY) -> Path:
+    """Make ``study/`` (or ``folder``, under the kit's root) up to date and return it: copy what is missing; with
+    ``refresh``, also replace every copy that differs from the kit's, keeping the student's version beside it under
+    a ``.mine-<date>-<time>`` name."""
     root = root or project_root()
-    plan = copy_plan(root)
+    plan = copy_plan(root, folder)
     moved = {source.resolve(): target.resolve() for source, target in plan}
     stamp = time.strftime("%Y%m%d-%H%M%S")
     made = kept = 0
@@ -84,18 +87,18 @@ def prepare(root: Path | None = None, refresh: bool = False, echo: Callable[[str
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(fresh)
         made += 1
-    ignore = root / STUDY / ".gitignore"
+    ignore = root / folder / ".gitignore"
     if not ignore.exists():  # the folder stays out of git even where the kit's own .gitignore is not used
         ignore.write_text("*\n")
-    echo(f"{STUDY}/: {made} notebooks copied from the kit" + (f", {kept} of yours kept beside them" if kept else "")
+    echo(f"{folder}/: {made} notebooks copied from the kit" + (f", {kept} of yours kept beside them" if kept else "")
          + f", {len(plan) - made} already there")
-    return root / STUDY
+    return root / folder
 
 
-def lab_command(root: Path, port: int, token: str) -> list[str]:
+def lab_command(root: Path, port: int, token: str, folder: str = STUDY) -> list[str]:
     """The JupyterLab command line: the kit's folder as its root (so links to docs/ open), study/ shown first."""
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}", f"--ServerApp.port={port}",
-               f"--IdentityProvider.token={token}", f"--ServerApp.default_url=/lab/tree/{STUDY}",
+               f"--IdentityProvider.token={token}", f"--ServerApp.default_url=/lab/tree/{folder}",
                "--ServerApp.open_browser=False"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # JupyterLab refuses to run as root without it (containers, lab machines)
@@ -109,9 +112,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="replace copies that differ from the kit's (yours are kept beside them, renamed)")
     parser.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
     parser.add_argument("--copy-only", action="store_true", help="make study/ up to date, do not start JupyterLab")
+    parser.add_argument("--folder", default=STUDY, help=argparse.SUPPRESS)  # the browser test's own copy
     args = parser.parse_args(argv)
     root = project_root()
-    prepare(root, refresh=args.refresh)
+    folder = Path(args.folder)
+    if folder.is_absolute() or ".." in folder.parts:
+        parser.error(f"--folder {args.folder!r}: a folder inside the kit, such as study")
+    prepare(root, refresh=args.refresh, folder=args.folder)
     if args.copy_only:
         return 0
     from ..core.broker import LocalKafka, default_data_dir
@@ -129,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         "from etl_lib.lab.cell_errors import install\n\ninstall()\n")
     os.environ["IPYTHONDIR"] = str(settings.data_dir / "ipython")  # the kernels JupyterLab starts read it
     token = secrets.token_hex(16)
-    print(f"JupyterLab: http://127.0.0.1:{args.port}/lab/tree/{STUDY}?token={token}\n"
+    print(f"JupyterLab: http://127.0.0.1:{args.port}/lab/tree/{args.folder}?token={token}\n"
           "Open the link in a browser; Ctrl+C here stops JupyterLab.", flush=True)
-    os.execv(sys.executable, lab_command(root, args.port, token))
+    os.execv(sys.executable, lab_command(root, args.port, token, args.folder))
     return 0  # pragma: no cover - execv does not return

@@ -84,7 +84,11 @@ print(format_checks(checks))
 
 # %%
 ok = {c.name: c.ok for c in checks}
-assert ok["Java 17 or newer"] and ok["Spark-Kafka connector jars"] and ok["Kafka broker answering"]
+assert ok["Java 17 or newer"] and ok["Spark-Kafka connector jars"] and ok["Kafka broker answering"], (
+    "expected Java 17+, the connector jars and the broker to pass, found failing: "
+    f"{[n for n, g in ok.items() if not g]}; "
+    "apply the fix printed above for each, then run the lesson again from the setup cell "
+    "(Kernel > Restart Kernel and Run All Cells)")
 print("All required pieces are in place:", all(ok.values()))
 
 # %% [markdown] tags=["remember"]

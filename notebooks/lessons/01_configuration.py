@@ -125,8 +125,13 @@ print(fewer.pipeline_workers, fewer.source("PIPELINE_WORKERS"), "| original:", s
 # %%
 from etl_lib.config import duration_seconds
 
-assert duration_seconds(s.window_duration_medium) == duration_seconds(window_medium)
-assert "ENABLE_PEARSON_CORRELATIONS" not in s.enabled_analytics()
+assert duration_seconds(s.window_duration_medium) == duration_seconds(window_medium), (
+    f"expected the medium window {window_medium!r}, found {s.window_duration_medium!r}: `window_medium` or `s` "
+    "changed after the settings-table cell ran; run the lesson again from the setup cell "
+    "(Kernel > Restart Kernel and Run All Cells)")
+assert "ENABLE_PEARSON_CORRELATIONS" not in s.enabled_analytics(), (
+    "expected the Pearson stream off in `s`, found it on: `s` was replaced after the settings-table cell ran; "
+    "run the lesson again from the setup cell (Kernel > Restart Kernel and Run All Cells)")
 print("window in seconds:", duration_seconds(s.window_duration_medium), "| Pearson stream off: True")
 
 # %% [markdown] tags=["remember"]

@@ -131,6 +131,7 @@ print(batching(1.0))
 # **messages in = processed + dead-lettered**.
 
 # %% tags=["shows:fault-accounting"]
+# runs once: runs the faulty pipeline, adding to its dead-letter file
 from etl_lib.pipelines import inject_faults, run_message_pipeline
 
 recorded = []
@@ -420,8 +421,16 @@ print(f"files: {files['files']} files in {files['buckets']} buckets (L2 lower bo
 #
 
 # %%
-assert metrics["messages_in"] == metrics["messages_processed"] + metrics["messages_dead_lettered"]
-assert m2["messages_in"] == len(counted) == m2["messages_processed"]
+assert metrics["messages_in"] == metrics["messages_processed"] + metrics["messages_dead_lettered"], (
+    f"expected messages in = processed + dead-lettered, found {int(metrics['messages_in'])} in, "
+    f"{int(metrics['messages_processed'])} processed, {int(metrics['messages_dead_lettered'])} dead-lettered: "
+    "`metrics` changed after the fault-accounting cell, or a message was lost; run the lesson again from the "
+    "setup cell (Kernel > Restart Kernel and Run All Cells), and report it if it fails again")
+assert m2["messages_in"] == len(counted) == m2["messages_processed"], (
+    f"expected every emitted message in and processed, found {len(counted)} emitted, {int(m2['messages_in'])} in, "
+    f"{int(m2['messages_processed'])} processed: `m2` or `counted` changed after the graceful-stop cell, or the "
+    "stop lost a message; run the lesson again from the setup cell (Kernel > Restart Kernel and Run All Cells), "
+    "and report it if it fails again")
 print("Exact accounting holds, with failures and with a stop part-way: True")
 
 # %% [markdown] tags=["remember"]

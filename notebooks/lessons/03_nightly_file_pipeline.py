@@ -163,10 +163,20 @@ m = run_file_pipeline(60, lesson.settings.data_dir / "files", capacity=400_000, 
 #
 
 # %% tags=["shows:bfd-invariants"]
-assert sum(len(b.files) for b in buckets) == n_files
-assert all(b.size <= 10 * MiB for b in regular)
-assert len(buckets) >= l2_lower_bound(sizes, 10 * MiB)
-assert m["buckets_ok"] + m["buckets_failed"] == m["buckets"]
+assert sum(len(b.files) for b in buckets) == n_files, (
+    f"expected {n_files} files in the buckets, found {sum(len(b.files) for b in buckets)}: a parameter changed "
+    "after the packing cell ran; run the lesson again from the setup cell (Kernel > Restart Kernel and Run All Cells)")
+assert all(b.size <= 10 * MiB for b in regular), (
+    f"expected no regular bucket over 10 MiB, found {sum(b.size > 10 * MiB for b in regular)}: `regular` changed "
+    "after the packing cell ran; run the lesson again from the setup cell (Kernel > Restart Kernel and Run All Cells)")
+assert len(buckets) >= l2_lower_bound(sizes, 10 * MiB), (
+    f"expected at least the L2 bound of {l2_lower_bound(sizes, 10 * MiB)} buckets, found {len(buckets)}: `sizes` "
+    "changed after the packing cell ran; run the lesson again from the setup cell "
+    "(Kernel > Restart Kernel and Run All Cells)")
+assert m["buckets_ok"] + m["buckets_failed"] == m["buckets"], (
+    f"expected every one of {m['buckets']} buckets archived or recorded as failed, found {m['buckets_ok']} "
+    f"archived and {m['buckets_failed']} failed: a bucket was lost; run the lesson again from the setup cell "
+    "(Kernel > Restart Kernel and Run All Cells), and report it if it fails again")
 print("Every file in exactly one bucket, none over capacity, count >= L2: True")
 
 # %% [markdown] tags=["remember"]

@@ -27,7 +27,7 @@
 # **Time:** about 20 minutes
 
 # %%
-from etl_lib.lab import setup
+from etl_lib.lab import START_OVER, setup
 
 lesson = setup("04")
 s = lesson.settings
@@ -42,6 +42,7 @@ scale: float = 0.1  # fraction of real-city rates
 # all records with the same key land in the same partition, in order.
 
 # %% tags=["shows:key-partition"]
+# runs once: sends 6 keyed records to Kafka
 import json
 from kafka import KafkaProducer
 from etl_lib.lab import client_options  # security options of the settings (none on the local broker)
@@ -63,6 +64,7 @@ sent  # (key, partition, offset): same key, same partition, offsets counting up
 # says; the same group, started again, continues where it stopped.
 
 # %% tags=["shows:committed-offsets"]
+# runs once: reads the topic in two groups and commits their offsets
 from kafka import KafkaConsumer
 
 def read_all(group):
@@ -234,10 +236,21 @@ for t, topic in s.kafka_topics.items():
 #
 
 # %%
-assert [p for k, p, _ in sent if k == "67"] == [sent[0][1]] * 3
-assert [sorted(map(len, owned.values())) for _, owned in history] == [[3], [1, 2], [1, 1, 1], [1, 2]]
-assert (per_partition.loc[s.kafka_topic_weather] > 0).sum() == 1, "one key, one partition"
-assert key["counts"]["bike"]["produced"] == key["counts"]["bike"]["valid"] + key["counts"]["bike"]["quarantined"]
+assert [p for k, p, _ in sent if k == "67"] == [sent[0][1]] * 3, (
+    f"expected the three records of key 67 in partition {sent[0][1]}, found partitions "
+    f"{[p for k, p, _ in sent if k == '67']}: "
+    + START_OVER)
+assert [sorted(map(len, owned.values())) for _, owned in history] == [[3], [1, 2], [1, 1, 1], [1, 2]], (
+    "expected partitions per member [[3], [1, 2], [1, 1, 1], [1, 2]], found "
+    f"{[sorted(map(len, owned.values())) for _, owned in history]}: "
+    + START_OVER)
+assert (per_partition.loc[s.kafka_topic_weather] > 0).sum() == 1, (
+    "one key, one partition: expected the weather records in 1 partition, found them in "
+    f"{(per_partition.loc[s.kafka_topic_weather] > 0).sum()}: "
+    + START_OVER)
+assert key["counts"]["bike"]["produced"] == key["counts"]["bike"]["valid"] + key["counts"]["bike"]["quarantined"], (
+    f"expected bike trips produced = valid + quarantined, found {key['counts']['bike']}: `key` changed after "
+    "the answer-key cell ran; run the lesson again from the setup cell (Kernel > Restart Kernel and Run All Cells)")
 print("Same key, same partition; a group shares the partitions; every produced record is valid or quarantined: True")
 
 # %% [markdown] tags=["remember"]

@@ -26,7 +26,7 @@
 # **Time:** about 20 minutes
 
 # %%
-from etl_lib.lab import setup, show, spark_session
+from etl_lib.lab import START_OVER, setup, show, spark_session
 
 lesson = setup("05")
 s = lesson.settings
@@ -44,6 +44,7 @@ malformed_fraction: float = 0.05  # more damage than usual, to see every kind
 # once, in `etl_lib/schemas.py`.
 
 # %% tags=["shows:explicit-schema"]
+# runs once: sends a simulated day of the four streams to Kafka
 from data_gen import GenParams, KafkaSink, generate
 from etl_lib.parsing import spark_schema
 
@@ -165,6 +166,7 @@ print("the UDF ran in the driver's Python process:", os.getpid() in pids, "| in 
 # then five more records are sent and both run again from their checkpoints.
 
 # %% tags=["shows:starting-offsets"]
+# runs once: sends 17 notes and runs two queries on their checkpoints
 from etl_lib.lab import consumer_groups, reset_topics
 from etl_lib.lab import send_json
 from etl_lib.writers import run_once
@@ -199,6 +201,7 @@ print("consumer groups the Spark queries added on the broker:", sorted(consumer_
 # Parquet folders). Without it, a streaming file source refuses to start without a schema:
 
 # %% tags=["shows:kafka-source-columns"]
+# runs once: writes the first file into a new landing folder
 import json
 
 landing = s.data_dir / "landing"
@@ -217,6 +220,7 @@ except Exception as err:
 # it: the values that do not fit become null and the new field is dropped, without an error.
 
 # %% tags=["shows:inference-fixed"]
+# runs once: lands a second file and runs a query on the folder
 spark.conf.set("spark.sql.streaming.schemaInference", "true")
 inferred = spark.readStream.json(str(landing))
 print("inferred from the first file:", inferred.schema.simpleString())
@@ -328,9 +332,18 @@ pd.DataFrame(rows)
 #
 
 # %%
-assert kit_rows == key["counts"]["bike"]["valid"] < exam_rows
-assert landed["trip_duration"].isna().sum() == 2 and "bike_id" not in landed.columns
-assert all(r["parquet rows"] == r["expected valid"] and r["quarantined"] == r["expected quarantined"] for r in rows)
+assert kit_rows == key["counts"]["bike"]["valid"] < exam_rows, (
+    f"expected the kit to keep {key['counts']['bike']['valid']} valid trips and the hand-written chain more, "
+    f"found {kit_rows} and {exam_rows}: "
+    + START_OVER)
+assert landed["trip_duration"].isna().sum() == 2 and "bike_id" not in landed.columns, (
+    f"expected 2 null durations and no bike_id column, found {landed['trip_duration'].isna().sum()} nulls and "
+    f"the columns {list(landed.columns)}: a landing cell above ran twice or out of order; "
+    "run the lesson again from the setup cell (Kernel > Restart Kernel and Run All Cells)")
+assert all(r["parquet rows"] == r["expected valid"] and r["quarantined"] == r["expected quarantined"] for r in rows), (
+    f"expected the Parquet and quarantine counts of the answer key, found:\n{pd.DataFrame(rows).to_string(index=False)}"
+    "\n"
+    + START_OVER)
 print("Parquet and quarantine counts equal the answer key for all four topics: True")
 print("The hand-written chain lets bad records through; inference turned a later file's values into nulls: True")
 

@@ -27,7 +27,7 @@
 # **Time:** about 20 minutes
 
 # %%
-from etl_lib.lab import setup, show, spark_session
+from etl_lib.lab import START_OVER, setup, show, spark_session
 
 lesson = setup("06")
 s = lesson.settings
@@ -70,6 +70,7 @@ show(sliding.select(F.date_format("window.start", "HH:mm").alias("start"), "coun
 # micro-batch 2 brings a **late** bike at 08:20, an on-time bike at 08:55, and weather up to 09:30.
 
 # %%
+# runs once: sends micro-batch 1 to Kafka
 import json
 from functools import partial
 from etl_lib.lab import bike_trip, send_json
@@ -90,6 +91,7 @@ print(f"micro-batch 1 holds {len(readings)} weather readings ({readings[0]['time
       f"{readings[-1]['timestamp'][11:16]}) and bike trips at", ", ".join(t["start_time"][11:19] for t in trips))
 
 # %% tags=["shows:window-waits-for-watermark"]
+# runs once: runs the windowed query on its checkpoint
 from etl_lib.analytics import calculate_weather_transport_correlation
 from etl_lib.commit_log import read_sink
 from etl_lib.lab import progress_records
@@ -114,6 +116,7 @@ after_1[["window_start", "bike_count"]].assign(window_start=lambda d: d.window_s
 # The 08:45 window is not there yet: the watermark is 08:55 − 10 min = 08:45, not past its end (09:00).
 
 # %% tags=["shows:late-event-dropped"]
+# runs once: sends micro-batch 2 and runs the query again
 send(s.kafka_topic_bike, [bike(10, "2018-04-02 08:20:00"), bike(11, "2018-04-02 08:55:00")])
 send(s.kafka_topic_weather, [weather(f"2018-04-02 09:{m:02d}:00") for m in range(0, 35, 5)])
 after_2 = micro_batch()
@@ -198,6 +201,7 @@ print(f"records behind their batch's watermark: {int(read['late'].sum())} | "
 # sent twice, and weather up to 10:00 moves the watermark past its window.
 
 # %% tags=["shows:duplicate-counted-once"]
+# runs once: sends trip b20 twice and runs the query again
 send(s.kafka_topic_bike, [bike(20, "2018-04-02 09:25:00")] * 2)
 send(s.kafka_topic_weather, [weather(f"2018-04-02 09:{m:02d}:00") for m in range(35, 60, 5)]
      + [weather("2018-04-02 10:00:00")])
@@ -261,6 +265,7 @@ print(inspect.getsource(analytics._trip_counts).split('"""')[-1].strip("\n"))
 # batch 2 brings the bikes of 09:00–13:55 (12 an hour). Bike trips per hour, in three designs:
 
 # %%
+# runs once: sends batch 1 and runs the three designs on their checkpoints
 from etl_lib.lab import reset_topics
 from etl_lib.writers import run_once
 
@@ -294,6 +299,7 @@ after_batch_1 = {name: hourly(name) for name in DESIGNS}
 after_batch_1  # the watermark each design ended batch 1 with
 
 # %% tags=["shows:watermark-per-topic"]
+# runs once: sends batch 2 and runs the three designs again
 send_hours(range(9, 14), [13])
 rows = []
 for i, name in enumerate(DESIGNS):
@@ -328,6 +334,7 @@ ahead_table
 # windows written so far, and the rows the watermark dropped in that step (both from the query's progress).
 
 # %% tags=["shows:watermark-poisoned"]
+# runs once: sends the poisoned trip and runs a query on its checkpoint
 from etl_lib.parsing import with_reasons
 
 def poisoning(max_ahead: str, tag: str) -> pd.DataFrame:
@@ -375,6 +382,7 @@ off
 # local time of a zone east of UTC needs a larger margin. The same experiment with the default:
 
 # %% tags=["shows:poison-quarantined"]
+# runs once: sends the poisoned trip again and runs the guarded query
 on = poisoning(s.event_time_max_ahead, "guarded")
 guarded = with_reasons(read_kafka_batch(spark, "06.guarded.bike-trips", s), "bike", s)
 reason = guarded.where("reason IS NOT NULL").first()["reason"]
@@ -468,16 +476,35 @@ on
 
 # %%
 counts = dict(zip(after_2.window_start.dt.strftime("%H:%M"), after_2.bike_count))
-assert by_hand["08:15"] == 2 and kit["08:15"] == 1 and "09:15" not in by_hand
-assert list(ahead_table["bike trips counted"]) == [24, 60, 24]
-assert counts["08:15"] == 1 and counts["08:45"] == 2
-assert int(read["late"].sum()) == dropped == 1, "the picture's left-out record is the one Spark dropped"
-assert sent_twice == 2 and window_0915 == 1
+assert by_hand["08:15"] == 2 and kit["08:15"] == 1 and "09:15" not in by_hand, (
+    f"expected the 08:15 window to hold 2 trips by hand (the late 08:20 one included) and 1 in the kit, and no "
+    f"09:15 window by hand, found by hand {by_hand}, kit {kit}: " + START_OVER)
+assert list(ahead_table["bike trips counted"]) == [24, 60, 24], (
+    f"expected [24, 60, 24] bike trips counted by the three designs, found {list(ahead_table['bike trips counted'])}: "
+    + START_OVER)
+assert counts["08:15"] == 1 and counts["08:45"] == 2, (
+    f"expected 1 trip at 08:15 and 2 at 08:45 after micro-batch 2, found {counts}: " + START_OVER)
+assert int(read["late"].sum()) == dropped == 1, (
+    "the picture's left-out record is the one Spark dropped: expected 1 in the picture and 1 dropped, found "
+    f"{int(read['late'].sum())} and {dropped}: " + START_OVER)
+assert sent_twice == 2 and window_0915 == 1, (
+    f"expected trip b20 twice in Kafka and counted once, found {sent_twice} in Kafka and {window_0915} counted: "
+    + START_OVER)
 print("Late 08:20 bike left out, on-time 08:55 bike counted, a trip sent twice counted once: True")
 print("A topic running ahead made 36 of 60 later bike trips late under one watermark, none under 'min': True")
-assert off.iloc[1]["watermark"] == "9999-12-31 23:49:59" and off.iloc[2]["windows written"] == off.iloc[1]["windows written"]
-assert on.iloc[2]["watermark"] == "2018-04-02 09:50:00" and on.iloc[2]["windows written"] > on.iloc[1]["windows written"]
-assert reason.startswith("event time after arrival: start_time=9999-12-31 23:59:59")
+assert (off.iloc[1]["watermark"] == "9999-12-31 23:49:59"
+        and off.iloc[2]["windows written"] == off.iloc[1]["windows written"]), (
+    "expected watermark 9999-12-31 23:49:59 after the poisoned trip and no window after it, found watermarks "
+    f"{list(off['watermark'])} and windows written {list(off['windows written'])}: "
+    + START_OVER)
+assert (on.iloc[2]["watermark"] == "2018-04-02 09:50:00"
+        and on.iloc[2]["windows written"] > on.iloc[1]["windows written"]), (
+    "expected watermark 2018-04-02 09:50:00 and new windows in the next hour, found watermarks "
+    f"{list(on['watermark'])} and windows written {list(on['windows written'])}: "
+    + START_OVER)
+assert reason.startswith("event time after arrival: start_time=9999-12-31 23:59:59"), (
+    f"expected the 9999 trip quarantined for its event time after arrival, found the reason {reason!r}: "
+    + START_OVER)
 print("One trip stamped 9999 stopped every window after it; quarantined by EVENT_TIME_MAX_AHEAD, it stops none: True")
 
 # %% [markdown] tags=["remember"]

@@ -26,7 +26,7 @@
 # **Time:** about 20 minutes
 
 # %%
-from etl_lib.lab import setup, show, spark_session
+from etl_lib.lab import START_OVER, setup, show, spark_session
 
 lesson = setup("07")
 s = lesson.settings
@@ -45,6 +45,7 @@ second_half: int = 400  # trips sent after it
 # the same offsets can be read again and give the same records.
 
 # %%
+# runs once: sends the first trips and runs the query
 import json
 from etl_lib.main import build_streams
 from etl_lib.lab import send_json
@@ -106,6 +107,7 @@ for fn in (writers.write_parquet_stream, writers._start):
 # query is started again **on the same checkpoint**:
 
 # %% tags=["shows:restart-exactly-once"]
+# runs once: sends more trips and restarts the query
 send_trips(first_half, second_half)
 df = run_query()
 print("rows:", df.count(), "| distinct trip ids:", df.select("trip_id").distinct().count(),
@@ -166,6 +168,7 @@ show(df.where("date = '2018-04-02' and hour = 9").groupBy("hour").count())
 # 15-minute windows (from the old state) with 10-minute ones. Nothing fails, and the result is wrong.
 
 # %% tags=["shows:changed-window-accepted"]
+# runs once: runs the window query, sends 300 trips, restarts it changed
 from pyspark.sql import functions as F
 
 from etl_lib.writers import run_once  # the chain above in one call: Parquet, checkpoint, available-now, wait
@@ -198,6 +201,7 @@ mixed.to_frame()
 # what actually ran.)
 
 # %% tags=["shows:aqe-streaming"]
+# runs once: runs three queries on their own checkpoints
 from etl_lib.commit_log import committed_batches, committed_files
 from etl_lib.spark import planned_with_aqe, spark_log_file
 
@@ -243,6 +247,7 @@ print(f"shuffle partitions configured: {spark.conf.get('spark.sql.shuffle.partit
 # the window query with the session set to 8:
 
 # %% tags=["shows:shuffle-partitions-fixed"]
+# runs once: sends 50 trips and restarts the window query
 spark.conf.set("spark.sql.shuffle.partitions", "8")
 send_trips(first_half + second_half + 300, 50)
 windowed("10 minutes")
@@ -259,6 +264,7 @@ print(f"session: 8 | offset log of the last batch: {saved} | state partitions on
 # below), and usually reprocessing from the earliest offsets.
 
 # %% tags=["shows:changed-key-refused"]
+# runs once: sends 50 trips and restarts the query with a changed key
 send_trips(first_half + second_half + 350, 50)  # new data, so that the restarted query runs a micro-batch
 try:
     windowed("10 minutes", "start_station_id")
@@ -277,6 +283,7 @@ print("restart refused:", refused is not None, "| error class:", refused)
 # of that batch, new ones included, are silently lost. Reprocessing takes a new checkpoint **and** a new path.
 
 # %% tags=["shows:deleted-checkpoint-loses"]
+# runs once: runs a query, deletes its checkpoint, sends 20 trips, runs it again
 raw_bikes = build_streams(spark, s)["bike"]
 run_once(raw_bikes, "reprocessed", s)
 before = len(read_sink(s.data_dir / "reprocessed"))
@@ -337,16 +344,35 @@ print(f"new checkpoint and new output path: {fresh} trips written")
 #
 
 # %%
-assert df.count() == df.select("trip_id").distinct().count() == first_half + second_half
-assert refused is not None
-assert set(mixed.index) == {10, 15} and aqe_on == (1, True) and aqe_off[0] == 4
-assert saved == str(s.spark_shuffle_partitions) and state_partitions == s.spark_shuffle_partitions
-assert len(read_sink(sink)) == first_half + second_half
+assert df.count() == df.select("trip_id").distinct().count() == first_half + second_half, (
+    f"expected {first_half + second_half} trips, each once, found {df.count()} rows and "
+    f"{df.select('trip_id').distinct().count()} distinct ids: "
+    + START_OVER)
+assert refused is not None, (
+    "expected Spark to refuse the restart with a changed key, found it accepted: "
+    + START_OVER)
+assert set(mixed.index) == {10, 15} and aqe_on == (1, True) and aqe_off[0] == 4, (
+    "expected windows of 10 and 15 minutes, (1, True) with AQE and 4 partitions without, found "
+    f"{sorted(mixed.index)}, {aqe_on} and {aqe_off[0]}: "
+    + START_OVER)
+assert saved == str(s.spark_shuffle_partitions) and state_partitions == s.spark_shuffle_partitions, (
+    f"expected {s.spark_shuffle_partitions} shuffle partitions in the offset log and on disk, found {saved} and "
+    f"{state_partitions}: "
+    + START_OVER)
+assert len(read_sink(sink)) == first_half + second_half, (
+    f"expected the sink's log to list {first_half + second_half} trips, found {len(read_sink(sink))}: "
+    + START_OVER)
 print("After the restart: nothing lost, nothing twice; the changed stateful query was refused: True")
 print("A changed window length was accepted (mixed windows); shuffle partitions came from the checkpoint: True")
 stateless_on, stateless_off, stateful_row = rows.values()
-assert stateless_on[0] and not stateless_off[0] and not stateful_row[0] and stateless_on[1] < stateless_off[1]
-assert kept == before and covered == before + 20 and fresh == before + 20
+assert stateless_on[0] and not stateless_off[0] and not stateful_row[0] and stateless_on[1] < stateless_off[1], (
+    "expected AQE to plan only the stateless query with stateless AQE on, and fewer files per batch there, found "
+    f"{rows}: "
+    + START_OVER)
+assert kept == before and covered == before + 20 and fresh == before + 20, (
+    f"expected {before} trips kept, {before + 20} covered and {before + 20} in the new folder, found {kept}, "
+    f"{covered} and {fresh}: "
+    + START_OVER)
 print("AQE planned the stateless stream, not the stateful one; a deleted checkpoint with a kept output lost the "
       "re-read batch: True")
 

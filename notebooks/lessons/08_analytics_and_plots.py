@@ -26,7 +26,7 @@
 # **Time:** about 30 minutes
 
 # %%
-from etl_lib.lab import setup, show, spark_session
+from etl_lib.lab import START_OVER, setup, show, spark_session
 
 lesson = setup("08")
 s = lesson.settings
@@ -52,6 +52,7 @@ seed: int = 42
 # and step 3 starts the seven analytics that read it.
 
 # %% tags=["shows:etl-run"]
+# runs once: sends a simulated week to Kafka and runs the whole pipeline
 from data_gen import GenParams, KafkaSink, generate
 from etl_lib.main import run_etl
 
@@ -84,6 +85,7 @@ reads
 # topics (into another folder), and compare what they needed from Kafka with the silver query's one read:
 
 # %% tags=["shows:silver-saves-reads"]
+# runs once: runs the seven analytics the first design's way
 from etl_lib.commit_log import read_sink
 from etl_lib.main import ANALYTICS, SILVER_QUERY, build_analytic, build_streams
 from etl_lib.writers import write_analytics_stream
@@ -299,9 +301,17 @@ check[["relationship", "expected", "measured", "tolerance", "within_tolerance"]]
 #
 
 # %%
-assert check.loc[check["measurable"], "within_tolerance"].astype(bool).all(), check
-assert (both.n == both.n_first).all() and from_kafka(old) > 2 * from_kafka(now)
-assert 2.9 < times_counted <= 3
+assert check.loc[check["measurable"], "within_tolerance"].astype(bool).all(), (
+    "expected every measurable answer-key relationship within its tolerance, found some outside it:\n"
+    f"{check}\n"
+    + START_OVER)
+assert (both.n == both.n_first).all() and from_kafka(old) > 2 * from_kafka(now), (
+    "expected the same pair counts in both designs and more than twice the Kafka reads without silver, found "
+    f"same counts: {(both.n == both.n_first).all()}, reads {from_kafka(old):,} against {from_kafka(now):,}: "
+    + START_OVER)
+assert 2.9 < times_counted <= 3, (
+    f"expected each bike trip counted between 2.9 and 3 times in the sliding windows, found {times_counted:.3f}: "
+    + START_OVER)
 print(f"All {int(check['measurable'].sum())} measurable answer-key relationships recovered within tolerance: True")
 
 # %% [markdown] tags=["remember"]

@@ -26,7 +26,7 @@
 # **Time:** about 15 minutes
 
 # %%
-from etl_lib.lab import setup, spark_session
+from etl_lib.lab import START_OVER, setup, spark_session
 
 lesson = setup("09")
 s = lesson.settings
@@ -44,6 +44,7 @@ run_seconds: int = 40  # how long the processing-time run lasts
 # Here the same function runs in the notebook, with three analytics switched off.
 
 # %% tags=["shows:flags-off"]
+# runs once: sends a simulated day and runs the pipeline
 from data_gen import GenParams, KafkaSink, generate
 from etl_lib.main import ANALYTICS, run_etl
 
@@ -96,6 +97,7 @@ print("stopped within 10 s, no query started:", time.monotonic() - began < 10 an
 # once the time is up *and* every query has finished at least two batches.
 
 # %%
+# runs once: replays day 2 into Kafka while the pipeline runs
 from datetime import datetime
 from etl_lib.lab import start_replay, stop_when_enough
 
@@ -181,8 +183,14 @@ for topic, folder in TOPIC_FOLDERS.items():
 #
 
 # %% tags=["shows:clean-stop"]
-assert set(run.queries).isdisjoint({"pearson_correlations", "temporal_correlations", "multi_variable_summary"})
-assert len(run.queries) == 8 + 1 + len(ANALYTICS) - 3 and not run.failed()  # raw + quarantine, silver, analytics
+assert set(run.queries).isdisjoint({"pearson_correlations", "temporal_correlations", "multi_variable_summary"}), (
+    "expected no query for the three flags switched off, found "
+    f"{sorted(set(run.queries) & {'pearson_correlations', 'temporal_correlations', 'multi_variable_summary'})}: "
+    + START_OVER)
+assert len(run.queries) == 8 + 1 + len(ANALYTICS) - 3 and not run.failed(), (  # raw + quarantine, silver, analytics
+    f"expected {8 + 1 + len(ANALYTICS) - 3} queries and none failed, found {len(run.queries)} queries and the "
+    f"failures {run.failed()}: "
+    + START_OVER)
 print("Three flags off: three streams not started; every query stopped cleanly: True")
 
 # %% [markdown] tags=["remember"]

@@ -27,7 +27,7 @@
 # **Time:** about 20 minutes (the live cell runs for `run_seconds`)
 
 # %%
-from etl_lib.lab import setup, spark_session
+from etl_lib.lab import START_OVER, setup, spark_session
 
 lesson = setup("10")
 spark = spark_session(lesson.settings.replace(spark_ui_enabled=True))
@@ -64,6 +64,7 @@ print(f"one simulated minute every {60 / speedup * 1000:.0f} ms of wall time; a 
 # interrupt (the ■ button) leaves no query and no producer thread running.
 
 # %% tags=["nbval-ignore-output"]
+# runs once: replays a day into Kafka and runs the live query
 from data_gen import GenParams
 from etl_lib.analytics import SILVER_WINDOWS
 from etl_lib.commit_log import rows_per_batch
@@ -167,6 +168,7 @@ print(f"{url}/StreamingQuery/" if url else "The UI is off: set SPARK_UI_ENABLED=
 # - no query and no producer thread is left running.
 
 # %% tags=["shows:restart-exactly-once"]
+# runs once: restarts the query to drain what is left
 import pandas as pd
 from etl_lib.commit_log import read_sink
 from etl_lib.lab import end_offsets
@@ -237,15 +239,26 @@ print("queries still active:", len(spark.streams.active), "| producer thread ali
 #
 
 # %%
+# runs once: stops Spark and its JVM (the lesson's last step)
 from pyspark import SparkContext
 from etl_lib.spark import stop_spark
 
-assert len(spark.streams.active) == 0 and not replay.thread.is_alive()
-assert table["input_rows"].sum() == in_kafka
-assert (marked["watermark"] == rule[marked.index]).all()
+assert len(spark.streams.active) == 0 and not replay.thread.is_alive(), (
+    f"expected no query and no producer thread left, found {len(spark.streams.active)} active queries and the "
+    f"producer alive: {replay.thread.is_alive()}: "
+    + START_OVER)
+assert table["input_rows"].sum() == in_kafka, (
+    f"expected the {in_kafka:,} records of the three topics read once, found {table['input_rows'].sum():,} read: "
+    + START_OVER)
+assert (marked["watermark"] == rule[marked.index]).all(), (
+    f"expected each batch's watermark = newest event time before it - {s.watermark_delay}, found it different in "
+    f"batches {marked.loc[marked['watermark'] != rule[marked.index], 'batch'].tolist()}: "
+    + START_OVER)
 jvm = SparkContext._gateway.proc  # the driver JVM pyspark started for this kernel
 stop_spark(spark)  # the lesson is over: no query, no producer thread and no JVM stays behind
-assert jvm.poll() is not None
+assert jvm.poll() is not None, (
+    f"expected the driver JVM to have exited, found it still running (pid {jvm.pid}): restart the kernel "
+    "(Kernel > Restart Kernel), which ends it")
 print("Stopped cleanly, every record read once, the watermark rule held in every batch, the JVM has exited: True")
 
 # %% [markdown] tags=["remember"]

@@ -27,7 +27,7 @@
 # **Time:** about 30 minutes
 
 # %%
-from etl_lib.lab import setup, spark_session
+from etl_lib.lab import START_OVER, setup, spark_session
 
 lesson = setup("11")
 s = lesson.settings
@@ -55,6 +55,7 @@ duplicate_fraction: float = 0.05  # share of records data_gen sends twice
 # hands the sink.
 
 # %%
+# runs once: sends round 1 and runs the three modes on their checkpoints
 from functools import partial
 
 import pandas as pd
@@ -88,6 +89,7 @@ run_round("round 1: 08:01, 08:16")
 pd.DataFrame(emitted, columns=["round", "mode", "batch", "rows handed to the sink"])
 
 # %% tags=["shows:output-modes"]
+# runs once: sends rounds 2 and 3 and runs the three modes again
 send(s.kafka_topic_bike, [bike(3, "2018-04-02 08:17:00"), bike(4, "2018-04-02 08:31:00")])
 run_round("round 2: 08:17, 08:31")
 send(s.kafka_topic_bike, [bike(5, "2018-04-02 08:47:00")])
@@ -176,6 +178,7 @@ for name, start in tries.items():
 # `join_minutes` before it.
 
 # %%
+# runs once: sends the weather readings and accidents to Kafka
 from etl_lib.parsing import parse_accident_stream, parse_weather_stream
 
 def weather(ts):
@@ -260,6 +263,7 @@ print("state operator after the run:", outer_state)
 #   what slips through is a copy stamped with an event time more than the delay after the first (shown below).
 
 # %% tags=["shows:dedup-state"]
+# runs once: sends a day with copies and runs two dedup queries
 from data_gen import GenParams, KafkaSink, generate
 from etl_lib.lab import reset_topics
 
@@ -305,6 +309,7 @@ dedup
 # after its first.
 
 # %% tags=["shows:dedup-slips-through"]
+# runs once: sends three rounds and runs the dedup query on its checkpoint
 from etl_lib.commit_log import read_sink
 from etl_lib.writers import run_once
 
@@ -373,10 +378,20 @@ print("rows written per trip:", {trip: int(n) for trip, n in written.items() if 
 
 # %%
 appended = [rows for _, mode, _, rows in emitted if mode == "append" and rows != "-"]
-assert appended == ["08:00 x1", "08:15 x2"], "append: each window once, with its final count"
-assert list(inner["id"]) == ["a1", "a2", "a4"] and list(outer[outer["weather_time"].isna()]["id"]) == ["a3"]
-assert dedup["rows out"].nunique() == 1 and dedup["rows out"].iloc[0] == bike["unique_valid_events"]
-assert dedup["ids kept in state at the end"].iloc[1] < dedup["ids kept in state at the end"].iloc[0]
+assert appended == ["08:00 x1", "08:15 x2"], (
+    f"append: each window once, with its final count: expected ['08:00 x1', '08:15 x2'], found {appended}: "
+    + START_OVER)
+assert list(inner["id"]) == ["a1", "a2", "a4"] and list(outer[outer["weather_time"].isna()]["id"]) == ["a3"], (
+    "expected the inner join to pair a1, a2, a4 and the left outer join to leave a3 alone, found "
+    f"{list(inner['id'])} and {list(outer[outer['weather_time'].isna()]['id'])}: "
+    + START_OVER)
+assert dedup["rows out"].nunique() == 1 and dedup["rows out"].iloc[0] == bike["unique_valid_events"], (
+    f"expected both dedups to write {bike['unique_valid_events']} trips, found {dedup['rows out'].tolist()}: "
+    + START_OVER)
+assert dedup["ids kept in state at the end"].iloc[1] < dedup["ids kept in state at the end"].iloc[0], (
+    "expected fewer ids in state within the watermark than without one, found "
+    f"{dedup['ids kept in state at the end'].to_dict()}: "
+    + START_OVER)
 print("Append emitted each window once, final; the left outer join kept the lonely accident; "
       "both dedups wrote each trip once, with far less state within the watermark: True")
 

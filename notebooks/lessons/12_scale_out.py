@@ -76,6 +76,7 @@ print(f"{cluster.brokers()} Kafka brokers (each also a controller); a Spark mast
 # with three copies), `orders-strict` for all 3.
 
 # %% tags=["shows:partition-table"]
+# runs once: creates the two replicated topics
 import pandas as pd
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
@@ -111,6 +112,7 @@ partition_table("orders")
 # (`retries=0`, so a refusal shows at once instead of being retried until the broker comes back).
 
 # %%
+# runs once: sends the producer experiment's records, 3 brokers up
 from collections import Counter
 
 from kafka import KafkaProducer
@@ -150,6 +152,7 @@ healthy
 # next in-sync replica of each partition it led the new leader. The cell waits for that and shows the table again.
 
 # %% tags=["shows:leader-failover"]
+# runs once: kills the broker that leads partition 0
 leader_of_0 = partition_table("orders").loc[0, "leader"]
 cluster.kill(f"kafka-{leader_of_0}")
 after_kill = {t: cluster.wait_for(t, lambda ps: all(leader_of_0 not in p["isr"] and p["leader"] not in (-1, leader_of_0)
@@ -163,6 +166,7 @@ partition_table("orders")
 # ISR has two members now. The same producer experiment, with one broker down:
 
 # %% tags=["shows:acks-one-down"]
+# runs once: sends the producer experiment's records again, 1 broker down
 degraded = experiment("1 broker down")
 degraded
 
@@ -203,6 +207,7 @@ plt.show()
 # a *preferred leader election*, which the cell runs.
 
 # %%
+# runs once: restarts the killed broker and moves the leaders back
 cluster.up()
 caught_up = cluster.wait_for("orders", lambda ps: all(len(p["isr"]) == 3 for p in ps))
 cluster.wait_for("orders-strict", lambda ps: all(len(p["isr"]) == 3 for p in ps))
@@ -263,6 +268,7 @@ print("jars every executor fetches from the driver:", *jars, sep="\n  ")
 # with `SPARK_UI_ENABLED=true`, the application's own UI on port 4040 shows its jobs, stages and tasks).
 
 # %% tags=["shows:etl-on-cluster"]
+# runs once: sends a simulated day to the cluster and runs the pipeline
 from data_gen import GenParams, KafkaSink, generate
 from etl_lib.commit_log import read_sink
 from etl_lib.config import ANALYTICS_FLAGS
@@ -289,6 +295,7 @@ counts
 # machine's disk), executors that can connect back to the driver, and the connector jars as above.
 
 # %%
+# runs once: stops Spark and the practice cluster
 from etl_lib.spark import stop_spark
 
 stop_spark(spark)
@@ -339,12 +346,34 @@ print("Spark stopped; every process of the practice cluster stopped:", not any(c
 # </details>
 
 # %%
-assert (healthy["acknowledged"] == records).all(), "3 brokers up: every send acknowledged"
-assert degraded.loc[("orders-strict", "all"), "acknowledged"] == 0, "acks=all refused below min.insync.replicas"
-assert degraded.loc[("orders", "all"), "acknowledged"] == records, "min.insync.replicas=2 keeps accepting"
-assert in_log == acknowledged.to_dict(), "the logs hold exactly the acknowledged records"
-assert (counts["valid records sent"] == counts["rows in raw Parquet"]).all()
-assert (counts["malformed sent"] == counts["rows in quarantine"]).all()
+assert (healthy["acknowledged"] == records).all(), (
+    f"3 brokers up: every send acknowledged: expected {records} each, found {healthy['acknowledged'].to_dict()}: "
+    "a cell above ran twice or out of order, or the practice cluster was restarted meanwhile; "
+    "run the lesson again from the setup cell (Kernel > Restart Kernel and Run All Cells)")
+assert degraded.loc[("orders-strict", "all"), "acknowledged"] == 0, (
+    "acks=all refused below min.insync.replicas: expected 0 acknowledged, found "
+    f"{degraded.loc[('orders-strict', 'all'), 'acknowledged']}: "
+    "a cell above ran twice or out of order, or the practice cluster was restarted meanwhile; "
+    "run the lesson again from the setup cell (Kernel > Restart Kernel and Run All Cells)")
+assert degraded.loc[("orders", "all"), "acknowledged"] == records, (
+    f"min.insync.replicas=2 keeps accepting: expected {records} acknowledged, found "
+    f"{degraded.loc[('orders', 'all'), 'acknowledged']}: "
+    "a cell above ran twice or out of order, or the practice cluster was restarted meanwhile; "
+    "run the lesson again from the setup cell (Kernel > Restart Kernel and Run All Cells)")
+assert in_log == acknowledged.to_dict(), (
+    f"the logs hold exactly the acknowledged records: expected {acknowledged.to_dict()}, found {in_log}: "
+    "a cell above ran twice or out of order, or the practice cluster was restarted meanwhile; "
+    "run the lesson again from the setup cell (Kernel > Restart Kernel and Run All Cells)")
+assert (counts["valid records sent"] == counts["rows in raw Parquet"]).all(), (
+    "expected every valid record sent in the raw Parquet once, found:\n"
+    f"{counts[['valid records sent', 'rows in raw Parquet']]}\n"
+    "a cell above ran twice or out of order, or the practice cluster was restarted meanwhile; "
+    "run the lesson again from the setup cell (Kernel > Restart Kernel and Run All Cells)")
+assert (counts["malformed sent"] == counts["rows in quarantine"]).all(), (
+    "expected every malformed record sent in the quarantine once, found:\n"
+    f"{counts[['malformed sent', 'rows in quarantine']]}\n"
+    "a cell above ran twice or out of order, or the practice cluster was restarted meanwhile; "
+    "run the lesson again from the setup cell (Kernel > Restart Kernel and Run All Cells)")
 print("acks=all refused below min.insync.replicas and accepted at it; logs == acknowledged; "
       "the ETL on the standalone master wrote every valid record once: True")
 

@@ -28,7 +28,7 @@
 # **Time:** about 25 minutes
 
 # %%
-from etl_lib.lab import setup, spark_session
+from etl_lib.lab import START_OVER, setup, spark_session
 
 lesson = setup("13")
 s = lesson.settings
@@ -94,6 +94,7 @@ print("windowed count ready; state store provider:", spark.conf.get("spark.sql.s
 # early return) with `STATE_STORE_COMMIT_VALIDATION_FAILED`.
 
 # %% tags=["shows:state-reader"]
+# runs once: sends three rounds of trips and runs the windowed count
 def windows_held(batch):
     rows = read_state(spark, counts_cp, batch_id=batch).select(
         F.date_format("key.window.start", "HH:mm").alias("w"), F.col("value.count").alias("trips")).collect()
@@ -109,7 +110,10 @@ for name, trips in rounds:
                      "read": read_state(spark, counts_cp, batch_id=op["batch"]).count(),
                      "numRowsTotal": op["rows"], "numRowsRemoved": op["removed"]})
 held = pd.DataFrame(held)
-assert (held["read"] == held["numRowsTotal"]).all(), "the reader and the progress records disagree"
+assert (held["read"] == held["numRowsTotal"]).all(), (
+    f"the reader and the progress records disagree: expected the rows read {held['read'].tolist()} to equal "
+    f"numRowsTotal {held['numRowsTotal'].tolist()}: "
+    + START_OVER)
 held
 
 # %% [markdown]
@@ -135,6 +139,7 @@ feed
 # the weather of the 10 minutes before each accident:
 
 # %%
+# runs once: sends weather readings and accidents and runs the join
 def weather(ts):
     return {"timestamp": ts, "temperature": 8.0, "precip_intensity": 0.0}
 
@@ -167,7 +172,10 @@ for side, df in sides.items():
         "a_time" if side == "left" else "w_time").collect())
     print(f"{side} side ({'accidents' if side == 'left' else 'weather'}): {len(times)} rows held, at {times}")
 join_total = join_ops["rows"].iloc[-1]
-assert sum(df.count() for df in sides.values()) == join_total
+assert sum(df.count() for df in sides.values()) == join_total, (
+    f"expected left + right rows = {join_total}, the join's numRowsTotal, found "
+    f"{sum(df.count() for df in sides.values())}: "
+    + START_OVER)
 print("left + right rows =", join_total, "= numRowsTotal of the join's last batch")
 
 # %% [markdown]
@@ -181,6 +189,7 @@ print("left + right rows =", join_total, "= numRowsTotal of the join's last batc
 # delay. Four trips, one of them twice, then a trip 40 minutes later that moves the watermark on:
 
 # %% tags=["shows:dedup-evicted"]
+# runs once: sends two rounds of trips and runs the deduplication
 dedup_cp = str(s.data_dir / "checkpoints" / "dedup")
 dedup_topic = "13.dedup.bike-trips"
 from etl_lib.lab import reset_topics
@@ -244,6 +253,7 @@ def run_with(provider):
 print(f"{key['counts']['bike']['produced']:,} bike trips in the topic")
 
 # %% tags=["nbval-ignore-output"]
+# runs once: runs the query with each state store on its own checkpoint
 measured = {}
 for provider in ("hdfs", "rocksdb"):
     cp, ops = run_with(provider)
@@ -301,6 +311,7 @@ for provider in ("hdfs", "rocksdb"):
 # RocksDB checkpoint:
 
 # %% tags=["shows:provider-kept"]
+# runs once: sends a trip and restarts the RocksDB checkpoint
 use_state_store(spark, "hdfs")
 send_json(s.kafka_bootstrap_servers, day_topics["bike"], [bike_trip(1, "2018-04-03 06:00:00")], settings=s)
 cp = s.data_dir / "checkpoints" / "provider_rocksdb"
@@ -346,8 +357,14 @@ print("the restarted query reports RocksDB metrics:", any(name.startswith("rocks
 #
 
 # %%
-assert held["numRowsTotal"].tolist() == held["read"].tolist()
-assert ids_held[-1]["ids in state"] == "b9" and same_rows
+assert held["numRowsTotal"].tolist() == held["read"].tolist(), (
+    f"expected numRowsTotal {held['numRowsTotal'].tolist()} to equal the rows the state reader read, found "
+    f"{held['read'].tolist()}: "
+    + START_OVER)
+assert ids_held[-1]["ids in state"] == "b9" and same_rows, (
+    "expected only b9 in the deduplication state and the same rows under both providers, found "
+    f"{ids_held[-1]['ids in state']!r} and same rows: {same_rows}: "
+    + START_OVER)
 print("The state reader matched every progress record, the deduplication kept only b9 after the watermark moved, "
       "and both providers held the same rows after every batch: True")
 

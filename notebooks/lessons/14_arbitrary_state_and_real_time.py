@@ -27,7 +27,7 @@
 # **Time:** about 25 minutes
 
 # %%
-from etl_lib.lab import setup, spark_session
+from etl_lib.lab import START_OVER, setup, spark_session
 
 lesson = setup("14")
 s = lesson.settings
@@ -96,6 +96,7 @@ def at(n, station, hhmm):
 print("two queries over the same trips: IdleStations and session_window, gap", idle_minutes, "minutes")
 
 # %% tags=["shows:idle-rounds"]
+# runs once: sends three rounds and runs both queries on their checkpoints
 outputs = {"IdleStations": [], "session_window": []}
 
 def run_both():
@@ -215,6 +216,7 @@ def race(trigger):
 print("each run: about", round(race_records / records_per_second + 8), "seconds")
 
 # %% tags=["nbval-ignore-output", "shows:latency-race"]
+# runs once: sends the race's records through two queries
 race_result = {"real-time": race({"realTime": "5 seconds"}), "processing time 1 s": race({"processingTime": "1 second"})}
 latency = pd.DataFrame({name: {**percentiles(pd.concat(parts)), "records": sum(len(p) for p in parts)}
                         for name, parts in race_result.items()}).T
@@ -289,6 +291,7 @@ for what, make in tries.items():
 # crash just before writing it would have left it):
 
 # %%
+# runs once: sends 50 trips, runs two sinks, forgets and replays a batch
 from etl_lib.state import forget_last_commit, write_batch_once
 
 sink_src, sink_out = "14.sink.in", "14.sink.out"
@@ -364,8 +367,14 @@ print(f"foreachBatch writing each batch id once: {files.count()} rows in "
 #
 
 # %%
-assert idle_runs.equals(session_runs) and len(idle_runs) == 3
-assert out.dropDuplicates(["key"]).count() == 50 and files.count() == 50 and out.count() == 70
+assert idle_runs.equals(session_runs) and len(idle_runs) == 3, (
+    f"expected IdleStations and session_window to find the same 3 runs, found {len(idle_runs)} and "
+    f"{len(session_runs)} (the same rows: {idle_runs.equals(session_runs)}): "
+    + START_OVER)
+assert out.dropDuplicates(["key"]).count() == 50 and files.count() == 50 and out.count() == 70, (
+    "expected 50 distinct keys and 70 records in Kafka and 50 rows in files, found "
+    f"{out.dropDuplicates(['key']).count()}, {out.count()} and {files.count()}: "
+    + START_OVER)
 print("IdleStations and session_window found the same 3 runs; the Kafka sink wrote the replayed batch twice and "
       "the batch-id writer once: True")
 

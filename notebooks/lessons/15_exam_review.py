@@ -86,7 +86,9 @@ report = score_answers(answers, bank, concepts)
 report
 
 # %%
-assert report.answered == len(answers) - len(report.unknown)
+assert report.answered == len(answers) - len(report.unknown), (
+    f"expected {len(answers) - len(report.unknown)} answers scored, found {report.answered}: `answers` changed "
+    "after the cell above ran; run the cell above again, then this one")
 print("every answer scored against the bank:", report.correct <= report.answered)
 
 # %% [markdown]
