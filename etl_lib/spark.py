@@ -112,8 +112,8 @@ def create_spark_session(settings: Settings | None = None, app_name: str | None 
         # Parquet timestamps as INT64 microseconds (Spark's default is the legacy INT96): pyarrow and pandas read
         # INT96 as nanoseconds, which wraps every time outside 1677-2262 (year 1 came back as 1754).
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-        # AQE as in the seed: it acts on batch queries (reports over the Parquet); Spark disables it for streaming
-        # queries and logs a warning saying so (notebook 07 shows both).
+        # AQE as in the seed: it plans batch queries (reports over the Parquet) and, since Spark 4.1, stateless
+        # streaming queries; never stateful ones (notebook 07 shows both).
         .config("spark.sql.adaptive.enabled", "true")
         .config("spark.sql.adaptive.coalescePartitions.enabled", "true")
         .config("spark.sql.warehouse.dir", str(settings.data_dir / "spark-warehouse"))

@@ -49,8 +49,9 @@ check("parse_duration", parse_duration)
 # - `"spark.master"`, where Spark runs: from `SPARK_MASTER` without surrounding spaces, or the kit's default
 #   `local[4]` when it is unset (four task threads in the Spark driver's JVM, on this machine);
 # - `"spark.sql.shuffle.partitions"`: from `SPARK_SHUFFLE_PARTITIONS`, a whole number greater than 0, as a text
-#   (`"8"`), or the kit's `"4"` when it is unset (Spark's own default is 200: 200 tasks for every shuffle, most of
-#   them tiny on one machine's data);
+#   (`"8"`), or the kit's `"4"` when it is unset (Spark's own default is 200 shuffle partitions: AQE coalesces
+#   them in batch and stateless queries, but a stateful streaming query keeps all 200, most of them tiny on one
+#   machine's data);
 # - `"spark.sql.session.timeZone"`: always `"UTC"`, whatever the machine's time zone, so that an event time read
 #   from text (`"2018-04-02 08:00:00"`) is the same instant on every machine;
 # - `"spark.jars.packages"`: the Maven coordinate of the Spark–Kafka connector, `group:artifact:version`, with the
@@ -64,8 +65,9 @@ check("parse_duration", parse_duration)
 #   *Check yourself*, question 1).
 #
 # A bad value must stop the program before any JVM starts: raise `ValueError` with a message naming the variable and
-# the value, for a `SPARK_MASTER` that is none of `local`, `local[N]`, `local[*]`, `spark://host:port`,
-# `k8s://https://host:port` or `yarn` (`"lokal[4]"`, `"local[four]"`, an empty text), and for a
+# the value, for a `SPARK_MASTER` that is none of the forms the kit accepts: `local`, `local[N]`, `local[*]`,
+# `spark://host:port`, `k8s://https://host:port` or `yarn` (`"lokal[4]"`, `"local[four]"`, an empty text; Spark
+# itself also knows `local[N,F]` and `local-cluster[...]`, which the kit refuses), and for a
 # `SPARK_SHUFFLE_PARTITIONS` that is not a whole number greater than 0.
 
 # %% tags=["exercise"]

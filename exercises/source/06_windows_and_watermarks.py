@@ -12,8 +12,10 @@ from etl_lib.exercises import check
 # ## 1. `windowed_counts`: tumbling windows with a watermark, each window once
 #
 # `bikes` is a **streaming** DataFrame with `trip_id` and `start_time` (timestamp). Count trips per 15-minute
-# tumbling window of `start_time`, with columns `window_start`, `window_end` and `trips`; a trip more than 10
-# minutes older than the newest one seen is left out. Start the query that hands each micro-batch of these counts
+# tumbling window of `start_time`, with columns `window_start`, `window_end` and `trips`, under a 10-minute
+# watermark: a trip whose window has already closed is left out (a window closes when the watermark, the newest
+# start time seen in earlier micro-batches minus 10 minutes, reaches its end). Start the query that hands each
+# micro-batch of these counts
 # to `write` (`foreachBatch`), and return it still running: the check sends trips round by round and records what
 # every micro-batch hands `write`. The output mode is yours to choose: the sink must receive each window once, with
 # its final count.

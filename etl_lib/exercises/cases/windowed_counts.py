@@ -22,7 +22,7 @@ LAST_WATERMARK = "09:50"  # the newest trip (10:00) minus the 10-minute delay: n
               "window": "trips per 15-minute tumbling window of `start_time`",
               "columns": "with columns `window_start`, `window_end` and `trips`",
               "append": "each window once, with its final count",
-              "late": "a trip more than 10 minutes older than the newest one seen is left out"})
+              "late": "a trip whose window has already closed is left out"})
 def cases(ctx: Context) -> list[Case]:
     shown = "rounds of trips [08:01, 08:05, 08:20], [08:40], [a late 08:07, 08:41], [10:00]"
 
@@ -115,7 +115,7 @@ def cases(ctx: Context) -> list[Case]:
              "trips (the window's start and end out of its struct, the count named trips)", 4, "columns"),
         Case(shown + ": the windows", observe, window, "15-minute tumbling windows of start_time: 08:00–08:15, "
              "08:15–08:30, ...; a window is written once the watermark passes its end", 4, "window"),
-        Case(shown + ": the counts", observe, late, "a trip more than 10 minutes older than the newest one seen is "
-             "late and left out: the 08:07 trip arrives after the watermark passed 08:15 (a 10-minute delay, not "
-             "longer)", 4, "late"),
+        Case(shown + ": the counts", observe, late, "a trip whose window has closed is late and left "
+             "out: the 08:07 trip arrives after the watermark passed 08:15, the end of its window (a 10-minute "
+             "delay, not longer)", 4, "late"),
     ]
