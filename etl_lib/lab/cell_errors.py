@@ -25,13 +25,17 @@ _FULL = "(%tb in a new cell prints the full traceback)"
 _PY4J_NOISE = ("KeyboardInterrupt while sending command", "Exception while sending command")
 
 
-def _stop_streams() -> int:
-    """Stop every streaming query of the active Spark session; how many were running."""
+def stop_streams() -> int:
+    """Stop every streaming query of this process's Spark session; how many were running.
+
+    After an interrupt, py4j has closed the interrupted call's connection, and the thread's next call goes to a
+    JVM thread with no active session: the session this process created is taken instead.
+    """
     if "pyspark" not in sys.modules:
         return 0
     from pyspark.sql import SparkSession
 
-    spark = SparkSession.getActiveSession()
+    spark = SparkSession.getActiveSession() or SparkSession._instantiatedSession
     if spark is None:
         return 0
     stopped = 0
@@ -60,7 +64,7 @@ def advice(error: BaseException, bootstrap: str = "") -> str | None:
                 "everything): Run > Run All Above Selected Cell, then this cell again. If none does, check the "
                 "spelling.")
     if isinstance(error, KeyboardInterrupt):
-        stopped = _stop_streams()
+        stopped = stop_streams()
         queries = (f" The {stopped} streaming quer{'y' if stopped == 1 else 'ies'} still running "
                    f"{'was' if stopped == 1 else 'were'} stopped." if stopped else "")
         return (f"Interrupted.{queries} Run the cell again; if it had already sent records or started a query (a "

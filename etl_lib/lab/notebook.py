@@ -67,20 +67,6 @@ def lesson_settings(lesson: str, settings: Settings | None = None, topics: bool 
     return s.replace(**changes)
 
 
-def _stop_queries() -> None:
-    """Stop the streaming queries of this kernel's Spark session, if it has one (a lesson run again from its setup
-    cell starts over; without this, a query of the first run would go on writing into folders emptied below)."""
-    import sys
-
-    if "pyspark" not in sys.modules:
-        return
-    from pyspark.sql import SparkSession
-
-    spark = SparkSession.getActiveSession()
-    for query in spark.streams.active if spark is not None else []:
-        query.stop()
-
-
 def setup(lesson: str, seed: int = 42, kafka: bool = True, fresh: bool = True) -> Lesson:
     """Prepare a notebook: broker, seeds, quiet logs, display options, a clean output folder, empty topics, short
     messages with the fix for the errors a student causes (:mod:`etl_lib.lab.cell_errors`), and a guard on the
@@ -109,7 +95,7 @@ def setup(lesson: str, seed: int = 42, kafka: bool = True, fresh: bool = True) -
         register(s, s.kafka_topics.values(), key=f"lesson {lesson}", outputs=True)
         refuse_reset(s.kafka_bootstrap_servers, s.kafka_topics.values(), data_dir=s.data_dir)
     if fresh:
-        _stop_queries()  # queries an earlier run of this lesson left running would write into the folder below
+        cell_errors.stop_streams()  # an earlier run's queries would go on writing into the folder emptied below
         Cluster.load(cluster_folder(s)).down()  # a practice cluster an earlier run of this lesson left running
         shutil.rmtree(s.data_dir, ignore_errors=True)
     s.data_dir.mkdir(parents=True, exist_ok=True)
