@@ -22,7 +22,10 @@ from typing import Any
 __all__ = ["advice", "install"]
 
 _FULL = "(%tb in a new cell prints the full traceback)"
-_PY4J_NOISE = ("KeyboardInterrupt while sending command", "Exception while sending command")
+_PY4J_NOISE = ("KeyboardInterrupt while sending command", "Exception while sending command",
+               "Exception occurred while shutting down connection")
+# py4j logs an interrupted call on the root logger and on its own (closing the interrupted connection can race)
+_PY4J_LOGGERS = ("", "py4j.java_gateway", "py4j.clientserver")
 
 
 def stop_streams() -> int:
@@ -90,9 +93,10 @@ def install(bootstrap: str = "") -> bool:
     shell = running_shell()
     if shell is None:
         return False
-    root = logging.getLogger()
-    if _drop_py4j_noise not in root.filters:
-        root.addFilter(_drop_py4j_noise)  # py4j logs an interrupted call on the root logger, with its traceback
+    for name in _PY4J_LOGGERS:  # a logger's filter sees what is logged to that logger itself
+        logger = logging.getLogger(name)
+        if _drop_py4j_noise not in logger.filters:
+            logger.addFilter(_drop_py4j_noise)
 
     def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> Any:
         said = advice(value, bootstrap)

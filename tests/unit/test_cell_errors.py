@@ -19,7 +19,8 @@ def shell():
     assert cell_errors.install("127.0.0.1:9092")
     yield sh
     sh.set_custom_exc((), None)
-    logging.getLogger().removeFilter(cell_errors._drop_py4j_noise)
+    for name in cell_errors._PY4J_LOGGERS:
+        logging.getLogger(name).removeFilter(cell_errors._drop_py4j_noise)
 
 
 def run(shell, capsys, code: str) -> str:
@@ -63,3 +64,6 @@ def test_py4js_log_of_an_interrupted_call_stays_out_of_the_cell(shell):
     assert not logging.getLogger().filter(record)
     other = logging.LogRecord("root", logging.ERROR, __file__, 1, "something else", None, None)
     assert logging.getLogger().filter(other)
+    closing = logging.LogRecord("py4j.clientserver", logging.ERROR, __file__, 1,
+                                "Exception occurred while shutting down connection", None, None)
+    assert not logging.getLogger("py4j.clientserver").filter(closing)
