@@ -29,7 +29,7 @@ import random
 import shutil
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 __all__ = ["FAMILIES", "Family", "Event", "Trace", "BatchAnswer", "Answer", "Verdict", "RULES", "generate",
-           "generate_set", "answer", "answer_all", "check", "paper", "hhmm", "minutes"]
+           "generate_set", "make_trace", "table", "score_round", "answer", "answer_all", "check", "paper", "hhmm", "minutes"]
 
 DAY = "2018-04-02"
 NOON = 12 * 60  # traces start around 12:00, as the Spark guide's example does
@@ -117,7 +117,8 @@ class Family:
         delay = f'.withWatermark("t", "{params["delay"]} minutes")'
         if self.kind == "window":
             slide = f', "{params["slide"]} minutes"' if params.get("slide") else ""
-            return (f'events{delay}\n  .groupBy(window("t", "{params["window"]} minutes"{slide})).count()\n'
+            by_id = ', "id"' if params.get("by_id") else ""
+            return (f'events{delay}\n  .groupBy(window("t", "{params["window"]} minutes"{slide}){by_id}).count()\n'
                     f'  .writeStream.outputMode("{self.mode}")')
         if self.kind == "dedup":
             return f'events{delay}\n  .dropDuplicatesWithinWatermark(["id"])\n  .writeStream.outputMode("append")'
@@ -164,7 +165,8 @@ class Event:
 
 @dataclass(frozen=True)
 class Trace:
-    """A family, its parameters (minutes: window, slide, delay, gap, bound) and its batches of events.
+    """A family, its parameters (minutes: window, slide, delay, gap, bound; ``by_id``: 1 to count per id as well,
+    a row then being (window start, id, count)) and its batches of events.
 
     The last batch is always empty: the stream goes quiet for one trigger, the batch in which append mode
     emits what the last events closed."""
@@ -230,14 +232,15 @@ def _window_events(rng: random.Random, params: dict[str, int], count: int) -> li
         frontier += rng.randint(3, 9)
         times = [frontier - rng.randint(0, 4) for _ in range(rng.randint(1, 3))]
         mark, before = marks[-1], marks[-2] if len(marks) > 1 else None
-        if mark is not None and rng.random() < 0.75:
-            choice = _pick(rng, {"at": 1.0, "behind": 1.0, "between": 1.0 if before is not None else 0.0,
-                                 "ahead": 0.6})
-            if choice == "at":
+        if mark is not None and rng.random() < 0.8:
+            width = params["window"]
+            choice = _pick(rng, {"at": 1.0, "behind": 1.2 if before is not None else 0.0,
+                                 "between": 1.2 if before is not None else 0.0, "ahead": 0.5})
+            if choice == "at":  # exactly at the watermark this batch runs with
                 times.append(mark)
-            elif choice == "behind":
-                times.append(mark - rng.randint(1, params["window"]))
-            elif choice == "between" and before is not None and before < mark:
+            elif choice == "behind":  # in a window already closed at the end of the batch before: late
+                times.append(before // width * width - rng.randint(1, width))
+            elif choice == "between":  # behind this batch's watermark, its window still open before it
                 times.append(rng.randint(before, mark))
             else:
                 times.append(mark + rng.randint(1, 3))
@@ -333,6 +336,46 @@ def generate(family: str, seed: int = 0) -> Trace:
     return Trace(fam, params, tuple(tuple(b) for b in batches) + ((),), seed)
 
 
+def make_trace(family: str, params: dict[str, int], batches: Iterable[Iterable[str]], mode: str | None = None
+               ) -> Trace:
+    """A trace written by hand: each event as ``"id@HH:MM"`` (``"L:id@HH:MM"`` / ``"R:..."`` for a join's sides);
+    an empty batch is added at the end if the last one has events.  ``mode`` replaces a window family's output
+    mode (the guide's sliding example in append mode, say).
+
+    >>> make_trace("tumbling-append", {"window": 10, "delay": 5}, [["a@12:01"], []]).batches
+    ((Event(id='a', minute=721, side=''),), ())
+    >>> make_trace("join-left", {"delay": 5, "bound": 5}, [["L:a@12:06"]]).batches[0][0].text()
+    'L:a@12:06'
+    """
+    def event(text: str) -> Event:
+        side, rest = (text[0], text[2:]) if text[:2] in ("L:", "R:") else ("", text)
+        name, _, at = rest.partition("@")
+        return Event(name, minutes(at), side)
+
+    found = [tuple(event(e) for e in b) for b in batches]
+    if not found or found[-1]:
+        found.append(())
+    fam = FAMILIES[family]
+    if mode is not None and mode != fam.mode:
+        if fam.kind != "window" or mode not in ("append", "update", "complete"):
+            raise ValueError(f"only a window family's mode can change, to append, update or complete, not {mode!r}")
+        fam = replace(fam, name=f"{family.split('-')[0]}-{mode}", title=f"{fam.title.split(',')[0]}, {mode} mode",
+                      mode=mode)
+    return Trace(fam, dict(params), tuple(found))
+
+
+def table(ans: Answer) -> "Any":
+    """The engine's answer as a table (pandas): per batch its events, the watermark it ran with, what it
+    emitted, the watermark after it, the state rows and the rows dropped as late."""
+    import pandas as pd
+
+    return pd.DataFrame([{
+        "batch": n, "events": ", ".join(e.text() for e in ans.trace.batches[n]) or "-",
+        "ran with": b.ran_with or "-", "emits": _rows_text(b.rows) if b.rows else "-",
+        "watermark after": b.watermark or "-", "state rows": b.state, "dropped late": b.dropped,
+    } for n, b in enumerate(ans.batches)]).set_index("batch")
+
+
 def generate_set(count: int, student: str = "", families: Iterable[str] | None = None, base: int = 38) -> list[Trace]:
     """``count`` traces over ``families`` (all by default) in turn, each a seed of ``student``'s own."""
     from .core.variants import mixed_seed
@@ -380,8 +423,9 @@ def _query(trace: Trace, spark: "SparkSession", folder: Path) -> tuple["DataFram
         counted = events.groupBy("id", F.session_window("t", f"{p['gap']} minutes").alias("s")).count()
         return counted.select("id", time_of("s.start"), time_of("s.end"), "count"), "append"
     slide = f"{p['slide']} minutes" if p.get("slide") else None
-    counted = events.groupBy(F.window("t", f"{p['window']} minutes", slide).alias("w")).count()
-    return counted.select(time_of("w.start"), "count"), fam.mode
+    keys = [F.window("t", f"{p['window']} minutes", slide).alias("w")] + (["id"] if p.get("by_id") else [])
+    counted = events.groupBy(*keys).count()
+    return counted.select(time_of("w.start"), *(["id"] if p.get("by_id") else []), "count"), fam.mode
 
 
 def _watermark(progress: dict[str, Any]) -> str | None:
@@ -538,11 +582,27 @@ def check(ans: Answer, prediction: list[dict[str, Any]], fields: Iterable[str] =
             else:
                 expected, got = truth.state, guess.get("state")
                 rule = RULES["state-" + ("window" if kind == "window" else kind)]
+            if name not in guess:
+                got = "(no answer)"  # an empty prediction scores nothing, even where the engine emits nothing
             if expected == got:
                 verdict.right += 1
             elif verdict.batch is None:
                 verdict.batch, verdict.field, verdict.expected, verdict.got, verdict.rule = n, name, expected, got, rule
     return verdict
+
+
+def score_round(answers: dict[str, Answer], predictions: dict[str, list[dict[str, Any]]]) -> "Any":
+    """A trace round's score per family (pandas): answers right of all, and the first wrong batch and field
+    (a family without a prediction scores 0 and says so)."""
+    import pandas as pd
+
+    out = []
+    for name, ans in answers.items():
+        verdict = check(ans, predictions.get(name) or [])
+        first = ("-" if verdict.ok else "not answered" if not predictions.get(name)
+                 else f"batch {verdict.batch}, {verdict.field}")
+        out.append({"family": name, "right": verdict.right, "of": verdict.fields, "first wrong": first})
+    return pd.DataFrame(out).set_index("family")
 
 
 # ---------------------------------------------------------------- paper practice

@@ -1,7 +1,8 @@
 """``python -m etl_lib exercises grade [FOLDER]`` (``make grade``): grade every exercise notebook of a folder
 (default ``exercises/``) and print a score table; ``grade-class SUBMISSIONS/`` grades a whole class, each student
 in a sandbox of their own (running ``observe`` there and judging here), into a gradebook; ``list`` prints the exercises and the concepts they practise;
-``prove`` checks that the hidden cases catch the wrong solutions in ``exercises/mutants/``."""
+``prove`` checks that the hidden cases catch the wrong solutions in ``exercises/mutants/``; ``traces`` prints
+trace questions for practice on paper, answered by Spark (see :mod:`etl_lib.traces`)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     klass.add_argument("--max-processes", type=int, default=None, metavar="N",
                        help="processes and threads one student's grading may run at once, where the kernel's "
                             "cgroups allow a limit (default 2048; a Spark JVM runs a few hundred threads)")
+    traces = sub.add_parser("traces", help="print trace questions for practice on paper (predict each batch's "
+                                           "rows, watermark and state), the answers, computed by Spark, on a "
+                                           "page of their own")
+    traces.add_argument("--student", default="", metavar="ID", help="your own traces (default: the kit's set)")
+    traces.add_argument("--count", type=int, default=10, help="how many traces (default 10)")
+    traces.add_argument("--family", action="append", default=None, metavar="NAME",
+                        help="only this family (repeat for more); default every family in turn")
+    traces.add_argument("--answers", type=Path, default=None, metavar="FILE",
+                        help="write the answers to FILE instead of after a page break")
     sub.add_parser("list", help="list the exercises")
     sub.add_parser("prove", help="check that every wrong solution in exercises/mutants/ fails on its requirement")
     args = parser.parse_args(argv)
@@ -58,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "prove":
         return _prove()
+    if args.command == "traces":
+        return _traces(args)
     if args.command == "grade-class":
         from .classroom import grade_class_main
 
@@ -132,6 +144,36 @@ def _report_writer(path: Path):
             os.fsync(f.fileno())
 
     return write
+
+
+def _traces(args: argparse.Namespace) -> int:
+    """``traces``: a practice set, answered by running each trace's query on Spark."""
+    from ..traces import FAMILIES, answer, generate_set, paper
+
+    unknown = [f for f in args.family or [] if f not in FAMILIES]
+    if unknown or not 1 <= args.count <= 100:
+        print(f"Error: {'unknown family ' + ', '.join(unknown) if unknown else '--count must be 1 to 100'}; "
+              f"the families are: {', '.join(FAMILIES)}.", file=sys.stderr)
+        return 2
+    settings = settings_or_exit()
+    from ..spark import create_spark_session, stop_spark
+
+    spark = create_spark_session(settings.replace(spark_ui_enabled=False), app_name="etl-kit traces")
+    try:
+        t0 = time.monotonic()
+        answers = [answer(spark, t) for t in generate_set(args.count, args.student, args.family)]
+        seconds = time.monotonic() - t0
+    finally:
+        stop_spark(spark)
+    questions, solutions = paper(answers, args.student)
+    print(questions)
+    if args.answers is not None:
+        args.answers.write_text(solutions + "\n", encoding="utf-8")
+        print(f"(answers in {args.answers}; Spark answered {len(answers)} traces in {seconds:.0f} s)")
+    else:
+        print("\f" + solutions)
+        print(f"(Spark answered {len(answers)} traces in {seconds:.0f} s)", file=sys.stderr)
+    return 0
 
 
 def _prove() -> int:

@@ -38,6 +38,8 @@ _FACE = {
     "Cluster": "core.cluster",
     # the kit's one error family, for a cell that shows a refusal (core.errors)
     "KitError": "core.errors",
+    # a student's own seed for the variants a lesson makes (core.variants)
+    "mixed_seed": "core.variants",
 }
 
 __all__ = sorted(_FACE)
@@ -45,6 +47,7 @@ __all__ = sorted(_FACE)
 if TYPE_CHECKING:  # what an editor and a type checker see
     from ..core.cluster import Cluster  # noqa: F401
     from ..core.errors import KitError  # noqa: F401
+    from ..core.variants import mixed_seed  # noqa: F401
     from ..core.kafka import (client_options, consumer_groups, end_offsets, ensure_topics, reset_topics,  # noqa: F401
                               spark_kafka_options)
     from .doctor import format_checks, run_checks  # noqa: F401
