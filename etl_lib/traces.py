@@ -218,93 +218,115 @@ def _pick(rng: random.Random, weights: dict[str, float]) -> str:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
+class _Marks:
+    """The watermarks a generator aims at: the one each batch runs with, the rule of thumb only (the engine decides)."""
+
+    def __init__(self, delay: int) -> None:
+        self.delay, self.newest, self.ran = delay, None, [None]  # ran[n]: the watermark batch n runs with
+
+    def now(self) -> int | None:
+        return self.ran[-1]
+
+    def before(self) -> int | None:
+        """The watermark the previous batch ran with: rows behind what it closed are dropped as late."""
+        return self.ran[-2] if len(self.ran) > 1 else None
+
+    def close(self, batch: list[Event]) -> None:
+        if batch:
+            self.newest = max([self.newest or 0] + [e.minute for e in batch])
+        self.ran.append(None if self.newest is None else max(self.ran[-1] or 0, self.newest - self.delay))
+
+
 def _window_events(rng: random.Random, params: dict[str, int], count: int) -> list[list[Event]]:
     """Batches of events for a windowed count: time moves on a few minutes per batch, and now and then an event
-    arrives around the watermark (behind it, exactly at it, or just ahead), or a batch brings nothing."""
-    delay, names = params["delay"], iter("abcdefghijklmnopqrstuvwxyz")
-    frontier = NOON + rng.randint(0, 4)
-    newest, batches, marks = None, [], [None]  # marks: the watermark each batch runs with (a rough guide only)
+    arrives around the watermark (late, exactly at it, behind it with its window still open, or just ahead), or a
+    batch brings nothing."""
+    names, width, slide = iter("abcdefghijklmnopqrstuvwxyz"), params["window"], params.get("slide") or params["window"]
+    marks, frontier, batches = _Marks(params["delay"]), NOON + rng.randint(0, 4), []
     for n in range(count):
-        if n and rng.random() < 0.18:
-            batches.append([])
-            marks.append(marks[-1])
-            continue
-        frontier += rng.randint(3, 9)
-        times = [frontier - rng.randint(0, 4) for _ in range(rng.randint(1, 3))]
-        mark, before = marks[-1], marks[-2] if len(marks) > 1 else None
-        if mark is not None and rng.random() < 0.8:
-            width = params["window"]
-            choice = _pick(rng, {"at": 1.0, "behind": 1.2 if before is not None else 0.0,
-                                 "between": 1.2 if before is not None else 0.0, "ahead": 0.5})
-            if choice == "at":  # exactly at the watermark this batch runs with
-                times.append(mark)
-            elif choice == "behind":  # in a window already closed at the end of the batch before: late
-                times.append(before // width * width - rng.randint(1, width))
-            elif choice == "between":  # behind this batch's watermark, its window still open before it
-                times.append(rng.randint(before, mark))
-            else:
-                times.append(mark + rng.randint(1, 3))
+        times: list[int] = []
+        if not n or rng.random() >= 0.18:
+            frontier += rng.randint(3, 9)
+            times = [frontier - rng.randint(0, 4) for _ in range(rng.randint(1, 3))]
+            mark, before = marks.now(), marks.before()
+            if mark is not None and rng.random() < 0.85:
+                choice = _pick(rng, {"at": 1.0, "late": 1.4 if before is not None else 0.0,
+                                     "between": 1.2 if before is not None else 0.0, "ahead": 0.4})
+                if choice == "at":  # exactly at the watermark this batch runs with
+                    times.append(mark)
+                elif choice == "late":  # every window of it closed at the end of the batch before
+                    times.append((before - width) // slide * slide + rng.randint(0, slide - 1) - rng.choice([0, 0, 5]))
+                elif choice == "between":  # behind this batch's watermark, a window of it still open before it
+                    times.append(rng.randint(before, mark))
+                else:
+                    times.append(mark + rng.randint(1, 3))
         batch = [Event(next(names), t) for t in times]
         rng.shuffle(batch)
         batches.append(batch)
-        newest = max([newest or 0] + times)
-        marks.append(max(marks[-1] or 0, newest - delay))
+        marks.close(batch)
     return batches
 
 
 def _dedup_events(rng: random.Random, params: dict[str, int], count: int) -> list[list[Event]]:
-    delay, ids, batches, frontier, newest = params["delay"], "abcdefgh", [], NOON, 0
-    seen: list[Event] = []
+    delay, ids, batches, frontier = params["delay"], "abcdefgh", [], NOON
+    marks, seen = _Marks(delay), []
     for n in range(count):
-        if n and rng.random() < 0.15:
-            batches.append([])
-            continue
-        frontier += rng.randint(3, 8)
-        batch = [Event(rng.choice(ids[:4 + n]), frontier - rng.randint(0, 3)) for _ in range(rng.randint(1, 2))]
-        if seen and rng.random() < 0.85:  # the same id again: within the delay of its first row, or past it
-            first = rng.choice(seen)
-            batch.append(Event(first.id, first.minute + rng.choice([1, delay - 1, delay, delay + 2, delay + 6])))
-        if newest and rng.random() < 0.5:  # a straggler around the watermark
-            batch.append(Event(rng.choice(ids), newest - delay + rng.choice([-3, -1, 0, 0, 1])))
+        batch: list[Event] = []
+        if not n or rng.random() >= 0.15:
+            frontier += rng.randint(3, 8)
+            batch = [Event(rng.choice(ids[:4 + n]), frontier - rng.randint(0, 3)) for _ in range(rng.randint(1, 2))]
+            if seen and rng.random() < 0.85:  # the same id again: within the delay of its first row, or past it
+                first = rng.choice(seen)
+                batch.append(Event(first.id, first.minute + rng.choice([1, delay - 1, delay, delay + 2, delay + 6])))
+            before = marks.before()
+            if before is not None and rng.random() < 0.6:  # a straggler at or around the late line
+                batch.append(Event(rng.choice(ids), before + rng.choice([-3, -1, 0, 0, 1])))
         rng.shuffle(batch)
         batches.append(batch)
         seen += batch
-        newest = max([newest] + [e.minute for e in batch])
+        marks.close(batch)
     return batches
 
 
 def _session_events(rng: random.Random, params: dict[str, int], count: int) -> list[list[Event]]:
-    gap, batches, clock = params["gap"], [], {"u": NOON + rng.randint(0, 3), "v": NOON + rng.randint(0, 5)}
+    gap, batches, marks = params["gap"], [], _Marks(params["delay"])
+    clock = {"u": NOON + rng.randint(0, 3), "v": NOON + rng.randint(0, 5)}
     for n in range(count):
-        if n and rng.random() < 0.15:
-            batches.append([])
-            continue
-        batch = []
-        for user in rng.sample(["u", "v"], rng.randint(1, 2)):
-            clock[user] += rng.choice([1, 2, gap - 1, gap + 3, gap + 8, 2 * gap + 5])
-            batch.append(Event(user, clock[user]))
-        if n >= 2 and rng.random() < 0.4:  # a late event of a user, behind their clock
-            user = rng.choice(["u", "v"])
-            batch.append(Event(user, clock[user] - rng.randint(gap, gap + 12)))
+        batch: list[Event] = []
+        if not n or rng.random() >= 0.15:
+            for user in rng.sample(["u", "v"], rng.randint(1, 2)):
+                clock[user] += rng.choice([1, 2, gap - 1, gap + 3, gap + 8, 2 * gap + 5])
+                batch.append(Event(user, clock[user]))
+            before = marks.before()
+            if before is not None and rng.random() < 0.5:  # a straggler whose session [t, t + gap] closed already
+                batch.append(Event(rng.choice(["u", "v"]), before - gap - rng.choice([0, 1, 4])))
+            elif n >= 2 and rng.random() < 0.4:  # an event behind a user's clock, still in time
+                user = rng.choice(["u", "v"])
+                batch.append(Event(user, clock[user] - rng.randint(1, gap)))
         batches.append(batch)
+        marks.close(batch)
     return batches
 
 
 def _join_events(rng: random.Random, params: dict[str, int], count: int) -> list[list[Event]]:
-    bound, batches = params["bound"], [[] for _ in range(count)]
+    """Left rows and their right partners, some in the same batch, some later, some never or out of range; the last
+    batch with events moves both sides on, so the watermark passes the rows that wait (a left outer join's nulls)."""
+    bound, delay, batches = params["bound"], params["delay"], [[] for _ in range(count - 1)]
     clock = NOON
     for i, name in enumerate("abcdef"[:rng.randint(4, 6)]):
         clock += rng.randint(2, 7)
-        arrives = min(count - 1, i * count // 6 + rng.randint(0, 1))
+        arrives = min(count - 2, i * (count - 1) // 6 + rng.randint(0, 1))
         batches[arrives].append(Event(name, clock, "L"))
-        fate = _pick(rng, {"match": 3.0, "never": 1.0, "outside": 1.0, "later": 1.5})
+        fate = _pick(rng, {"match": 3.0, "never": 1.2, "outside": 1.0, "later": 1.5})
         if fate == "never":
             continue
         offset = rng.randint(0, bound) if fate != "outside" else bound + rng.randint(1, 4)
-        when = min(count - 1, arrives + (rng.randint(1, 2) if fate == "later" else rng.randint(0, 1)))
+        when = min(count - 2, arrives + (rng.randint(1, 2) if fate == "later" else rng.randint(0, 1)))
         batches[when].append(Event(name, clock + offset, "R"))
     if rng.random() < 0.6:  # a right row nobody on the left asked for
-        batches[rng.randint(0, count - 1)].append(Event("x", clock - rng.randint(0, 10), "R"))
+        batches[rng.randint(0, count - 2)].append(Event("x", clock - rng.randint(0, 10), "R"))
+    ahead = clock + bound + delay + rng.randint(1, 6)  # both sides move on: the watermark passes every waiting row
+    batches.append([Event("z", ahead, "L"), Event("z", ahead + rng.randint(0, bound), "R")])
     for b in batches:
         rng.shuffle(b)
     return batches
