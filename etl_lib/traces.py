@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 __all__ = ["FAMILIES", "Family", "Event", "Trace", "BatchAnswer", "Answer", "Verdict", "RULES", "generate",
-           "generate_set", "make_trace", "table", "score_round", "answer", "answer_all", "check", "paper", "hhmm", "minutes"]
+           "generate_set", "make_trace", "table", "score_round", "answer_lines", "answer", "answer_all", "check", "paper", "hhmm", "minutes"]
 
 DAY = "2018-04-02"
 NOON = 12 * 60  # traces start around 12:00, as the Spark guide's example does
@@ -66,12 +66,12 @@ def minutes(text: str) -> int:
 # engine differ (the guide predates the late-row rule of Spark 3.4), the rule says what the engine does: the
 # lesson shows the guide's own example run on it (notebooks 15, cell guide-example).
 RULES: dict[str, str] = {
-    "watermark": "The watermark after a batch is the largest event time seen so far minus the delay; it never "
-                 "moves back, and a batch with no events leaves it where it was. The next batch runs with it.",
-    "late-window": "A row is dropped as too late only when its window was already closed at the end of the "
-                   "previous batch (window end <= the watermark the previous batch ran with). A row whose window "
-                   "ends between that watermark and this batch's is still counted, and the window closes at the "
-                   "end of this very batch.",
+    "watermark": "The watermark after a batch is the largest event time seen so far minus the delay (with two "
+                 "inputs, the smaller of the inputs' watermarks, none until both have had events); it never moves "
+                 "back, and a batch with no events leaves it where it was. The next batch runs with it.",
+    "late-window": "A row is dropped from a window as too late only when the window's end is at or behind the "
+                   "watermark the previous batch ran with. A row whose window ends between that watermark and "
+                   "this batch's is still counted, and the window closes at the end of this very batch.",
     "append": "Append mode emits a window once, with its final count, at the end of the first batch that runs "
               "with a watermark at or past the window's end; never before, never again.",
     "update": "Update mode emits, in each batch, only the windows whose count changed in that batch (a row "
@@ -87,8 +87,8 @@ RULES: dict[str, str] = {
     "state-dedup": "After a batch the state holds one row per id still remembered (see the dedup rule for when "
                    "an id is forgotten).",
     "join": "An inner join emits a pair in the batch in which the second of its two rows arrives, if the right "
-            "time is within the range of the left time; rows wait in state until the watermark shows they can "
-            "match nothing more.",
+            "time is within the range of the left time and that row is not late (at or behind the watermark the "
+            "previous batch ran with); rows wait in state until the watermark shows they can match nothing more.",
     "join-left": "A left outer join emits a matched pair in the batch in which the second row arrives; a left row "
                  "with no match comes out once, with nulls, in the first batch whose watermark shows no right row "
                  "can still match it.",
@@ -509,8 +509,10 @@ def answer(spark: "SparkSession", trace: Trace, scratch: Path | None = None) -> 
     return Answer(trace, out, time.monotonic() - t0)
 
 
-def answer_all(spark: "SparkSession", traces: Iterable[Trace], cache: Path | None = None) -> list[Answer]:
-    """:func:`answer` for each trace; with ``cache`` (a JSON file), answers found there are not run again."""
+def answer_all(spark: "SparkSession", traces: Iterable[Trace], cache: Path | None = None,
+               scratch: Path | None = None) -> list[Answer]:
+    """:func:`answer` for each trace (its files under ``scratch``); with ``cache`` (a JSON file), answers found there
+    are not run again, and new ones are added to it (written whole under a name of its own, then renamed)."""
     stored: dict[str, Any] = {}
     if cache is not None and cache.exists():
         try:
@@ -524,12 +526,12 @@ def answer_all(spark: "SparkSession", traces: Iterable[Trace], cache: Path | Non
             out.append(Answer(trace, [BatchAnswer([tuple(r) for r in b["rows"]], b["watermark"], b["state"],
                                                   b["dropped"], b["ran_with"]) for b in found]))
             continue
-        got = answer(spark, trace)
+        got = answer(spark, trace, scratch)
         stored[trace.key()] = [{**b.__dict__, "rows": [list(r) for r in b.rows]} for b in got.batches]
         out.append(got)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
+        tmp = cache.with_name(f"{cache.name}.{uuid.uuid4().hex[:8]}.tmp")
         tmp.write_text(json.dumps(stored))
         tmp.replace(cache)
     return out
@@ -572,13 +574,16 @@ def normal_rows(rows: Any) -> list[tuple]:
                   key=lambda r: tuple(str(x) for x in r))
 
 
-def _rule_for_rows(trace: Trace, expected: list[tuple], got: list[tuple]) -> str:
-    fam = trace.family
+def _rule_for_rows(ans: Answer, n: int) -> str:
+    """The rule for a wrong batch of rows: the family's, with the late-row rule beside it when the batch brought an
+    event behind the watermark it ran with (or Spark dropped a row in it), where either may be what was missed."""
+    fam, batch = ans.trace.family, ans.batches[n]
     if fam.kind == "window":
         if fam.mode == "complete":
             return RULES["complete"]
-        late = [r for r in got if r not in expected and fam.mode == "update"]
-        return RULES["late-window"] if late and not [r for r in expected if r not in got] else RULES[fam.mode]
+        ran = batch.ran_with
+        behind = batch.dropped or (ran is not None and any(e.minute <= minutes(ran) for e in ans.trace.batches[n]))
+        return RULES[fam.mode] + ("\n  rule: " + RULES["late-window"] if behind else "")
     return RULES[{"dedup": "dedup", "session": "session"}.get(fam.kind, "join" if fam.mode == "inner"
                                                                     else "join-left")]
 
@@ -596,7 +601,7 @@ def check(ans: Answer, prediction: list[dict[str, Any]], fields: Iterable[str] =
             verdict.fields += 1
             if name == "rows":
                 expected, got = normal_rows(truth.rows), normal_rows(guess.get("rows"))
-                rule = _rule_for_rows(ans.trace, expected, got)
+                rule = _rule_for_rows(ans, n)
             elif name == "watermark":
                 expected, got = truth.watermark, guess.get("watermark")
                 got = None if got in (None, "", "none", "None") else str(got)[:5].zfill(5)
@@ -633,6 +638,12 @@ def _rows_text(rows: list[tuple]) -> str:
     return "[" + ", ".join("(" + ", ".join("None" if v is None else str(v) for v in r) + ")" for r in rows) + "]"
 
 
+def answer_lines(ans: Answer) -> list[str]:
+    """The engine's answer as one line per batch: what it emitted, the watermark after it, the state rows."""
+    return [f"batch {n}: emits {_rows_text(b.rows)}; watermark after: {b.watermark or 'none'}; state rows: {b.state}"
+            + (f"; dropped as late: {b.dropped}" if b.dropped else "") for n, b in enumerate(ans.batches)]
+
+
 def paper(answers: list[Answer], student: str = "") -> tuple[str, str]:
     """A practice set as two pages of text: the questions, and the engine's answers."""
     who = f" for {student}" if student else ""
@@ -643,9 +654,5 @@ def paper(answers: list[Answer], student: str = "") -> tuple[str, str]:
     for i, ans in enumerate(answers, start=1):
         t = ans.trace
         questions += [f"{i}. {t.describe()}", f"   each emitted row: {t.family.rows}", ""]
-        solutions.append(f"{i}. {t.family.title}")
-        for n, b in enumerate(ans.batches):
-            solutions.append(f"   batch {n}: emits {_rows_text(b.rows)}; watermark after: {b.watermark or 'none'}; "
-                             f"state rows: {b.state}" + (f"; dropped as late: {b.dropped}" if b.dropped else ""))
-        solutions.append("")
+        solutions += [f"{i}. {t.family.title}", *("   " + line for line in answer_lines(ans)), ""]
     return "\n".join(questions), "\n".join(solutions)

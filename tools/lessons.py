@@ -11,7 +11,7 @@ jupytext (installed by ``make install``) saves both whenever either is edited.
     python tools/lessons.py check            # exit 1 when a notebook and its source differ
 
 ``build`` also writes into the exam review's notebook (15) every lesson's cell tagged
-``questions`` (its source, ``lessons/15_exam_review.py``, is hand-written and holds none of them), docs/cheatsheet.md from every lesson's cell tagged ``remember``, and
+``questions`` (its source, ``lessons/16_exam_review.py``, is hand-written and holds none of them), docs/cheatsheet.md from every lesson's cell tagged ``remember``, and
 rewrites the navigation cells and ``notebooks/README.md``.
 After ``build``, re-execute the changed lessons to store their outputs:
 ``make notebooks-refresh LESSON=06``.
@@ -36,7 +36,7 @@ import nbnav  # noqa: E402
 
 FORMAT = "py:percent"
 PAIRING = "ipynb,lessons//py:percent"
-REVIEW = "15_exam_review"
+REVIEW = "16_exam_review"
 KERNEL = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}  # what JupyterLab writes
 GENERATED = "generated"  # a cell the build writes into a notebook only (the exam review's questions)
 QUESTIONS_HERE = "lesson-questions"  # the review's cell after which the generated questions go

@@ -24,9 +24,9 @@ def page() -> str:
     lines = [
         "# Pismena pitanja sa uzornim odgovorima",
         "",
-        "Za svaki od 34 pojma kursa i za svaku napomenu „For your exam“ iz seed-a 003 po jedno pitanje kakvo se "
+        "Za svaki od 35 pojmova kursa i za svaku napomenu „For your exam“ iz seed-a 003 po jedno pitanje kakvo se "
         "postavlja na pismenom ispitu, sa uzornim odgovorom (najviše 150 reči). Prvo napišite svoj odgovor, pa ga "
-        "uporedite. U notebook-u 15 (`serbian = True`) provera pokazuje koje ključne tačke vaš tekst pominje; to je "
+        "uporedite. U notebook-u 16 (`serbian = True`) provera pokazuje koje ključne tačke vaš tekst pominje; to je "
         "nagoveštaj, ne ocena. Ova strana se pravi iz `exercises/explain.md` (`python tools/serbian.py build`), gde "
         "su i ključne tačke i čest pogrešan odgovor.",
         "",

@@ -9,7 +9,7 @@ In an exercise notebook::
 prints how many checks passed and, for a failure, the smallest failing input with a hint (never the solution).
 ``python -m etl_lib exercises grade exercises/`` (``make grade``) grades every notebook of a folder and prints a
 score table; ``grade-class SUBMISSIONS/`` grades a whole class, each student in a process of their own, into a
-gradebook (:mod:`etl_lib.exercises.classroom`).  The exercises and the 34 concepts they practise are listed in ``exercises/README.md``.
+gradebook (:mod:`etl_lib.exercises.classroom`).  The exercises and the 35 concepts they practise are listed in ``exercises/README.md``.
 """
 
 from __future__ import annotations

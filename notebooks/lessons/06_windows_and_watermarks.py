@@ -64,7 +64,8 @@ show(sliding.select(F.date_format("window.start", "HH:mm").alias("start"), "coun
 # own drops an event only when its *window* has closed (window end at or behind the watermark): an event older
 # than the watermark whose window is still open is counted. Deduplication drops every row *at or behind the
 # watermark* before it looks the row up. The kit's analytics deduplicate before they aggregate (below), so in the
-# kit the stricter rule holds: a row at or behind its batch's watermark is left out, open window or not.
+# kit the stricter rule holds: a row at or behind the watermark is left out, open window or not. Which watermark:
+# the one the *previous* micro-batch ran with (lesson 15 shows it on the Spark guide's own example).
 #
 # The experiment: micro-batch 1 holds weather every 5 minutes from 08:00 to 08:55 and one bike per window. Then
 # micro-batch 2 brings a **late** bike at 08:20, an on-time bike at 08:55, and weather up to 09:30.
@@ -129,6 +130,8 @@ after_2[["window_start", "bike_count"]].assign(window_start=lambda d: d.window_s
 # behind its batch's watermark, which the query left out. Each available-now run above took two batches: one
 # with the records that had arrived, then one with none, which Spark runs to move the watermark on and write the
 # windows it closes. So the experiment's micro-batch 1 is batches 0 and 1, its micro-batch 2 batches 2 and 3.
+# (Spark judges a late row by the watermark the previous batch ran with; here a batch with records always follows
+# a batch without, which ran with the same watermark, so its own watermark gives the same crosses.)
 
 # %%
 import matplotlib.dates as mdates

@@ -1,4 +1,4 @@
-"""Exercises, grader and question bank without a JVM: the bank's format and coverage of the 34 concepts, the
+"""Exercises, grader and question bank without a JVM: the bank's format and coverage of the 35 concepts, the
 Python exercises' solutions pass and blanks are reported as not written, a wrong answer gets the smallest failing
 case and a hint but never the solution, and the exercise notebooks match their one source."""
 
@@ -24,7 +24,7 @@ PYTHON_ONLY = [name for name, ex in EXERCISES.items() if ex.needs == "python"]
 
 def test_every_concept_has_with_three_questions_and_an_exercise_or_prediction():
     concepts, bank = load_concepts(), load_bank()
-    assert len(concepts) == 34
+    assert len(concepts) == 35
     per_concept = Counter(q.concept for q in bank)
     assert {c: n for c, n in per_concept.items() if n < 3} == {}, "three questions per concept"
     assert set(per_concept) == set(concepts)

@@ -77,7 +77,7 @@ def test_the_exam_review_runs_under_papermill_with_answer_files(tmp_path):
     written.write_text(json.dumps({"x22": "Watermark je najnovije vreme događaja minus kašnjenje; kasni događaji "
                                           "mogu biti odbačeni."}))
     out = tmp_path / "review.ipynb"
-    pm.execute_notebook(str(ROOT / "notebooks" / "15_exam_review.ipynb"), str(out), kernel_name="python3",
+    pm.execute_notebook(str(ROOT / "notebooks" / "16_exam_review.ipynb"), str(out), kernel_name="python3",
                         parameters={"answers_file": str(quiz), "explain_file": str(written), "serbian": True},
                         progress_bar=False, cwd=str(ROOT / "notebooks"))
     text = "\n".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))

@@ -76,8 +76,8 @@ def test_exam_review_is_assembled_from_the_tagged_question_cells():
     them, and stays a short hand-written file the linter reads."""
     import nbformat
 
-    source = (ROOT / "notebooks" / "lessons" / "15_exam_review.py").read_text()
-    notebook = nbformat.read(ROOT / "notebooks" / "15_exam_review.ipynb", as_version=4)
+    source = (ROOT / "notebooks" / "lessons" / "16_exam_review.py").read_text()
+    notebook = nbformat.read(ROOT / "notebooks" / "16_exam_review.ipynb", as_version=4)
     generated = "\n".join(c.source for c in notebook.cells if lessons.GENERATED in c.metadata.get("tags", ()))
     for src in lessons.sources():
         if src.stem == lessons.REVIEW:
@@ -86,7 +86,7 @@ def test_exam_review_is_assembled_from_the_tagged_question_cells():
         assert questions, f"{src.name} has no cell tagged 'questions'"
         first = questions.split("**1. ", 1)[1].split("**", 1)[0]
         assert first in generated, src.name
-        assert first not in source, f"15_exam_review.py holds a question of {src.name}: it belongs in the notebook only"
+        assert first not in source, f"16_exam_review.py holds a question of {src.name}: it belongs in the notebook only"
     assert len(source.splitlines()) < 200
     assert "formats" not in notebook.metadata.get("jupytext", {}), "the review must not be paired: a save in " \
         "JupyterLab would write the generated questions into its source"

@@ -15,7 +15,8 @@ MODULES = ("parse_duration", "session_settings", "retry_with_backoff", "minibatc
            "cpu_map", "bfd_buckets", "send_keyed", "records_per_partition", "read_topic", "parse_bikes",
            "windowed_counts", "sliding_counts", "committed_files", "start_raw_query", "uses_aqe",
            "pearson_from_sums", "weather_bins", "plan_queries", "diagnose", "dedup_trips", "join_condition",
-           "open_windows", "write_batch_once", "trips_until_quiet", "start_realtime_query")
+           "open_windows", "write_batch_once", "trips_until_quiet", "start_realtime_query",
+           "predict_batches")
 
 for _name in MODULES:
     import_module(f"{__name__}.{_name}")
