@@ -218,16 +218,22 @@ for name, got in rule_answers.items():
 # %% [markdown]
 # ## One trace of each family
 #
-# Every family the kit generates, with the engine's answers. `python -m etl_lib.exercises traces --student ID
-# --count 10` prints a set like this for practice on paper, the answers on a page of their own.
+# Every family the kit generates, with the engine's answers and the picture of up to three batches that emit or
+# drop something. `python -m etl_lib.exercises traces --student ID --count 10` prints a set like this for practice
+# on paper, the answers on a page of their own.
 
 # %% tags=["shows:trace-families"]
 from etl_lib.traces import FAMILIES
 
+import matplotlib.pyplot as plt
+
 family_answers = {name: answer(spark, generate(name, seed=1), s.data_dir) for name in FAMILIES}
 for name, got in family_answers.items():
     print(f"--- {got.trace.describe()}")
-    print(table(got).drop(columns=["events"]).to_string(), "\n")
+    print(table(got).drop(columns=["events"]).to_string())
+    telling = [n for n, b in enumerate(got.batches) if b.rows or b.dropped][:3]  # up to three that emit or drop
+    draw_trace(got, batches=telling or [len(got.batches) - 1])
+    plt.show()  # each family's picture under its table
 
 # %% [markdown] tags=["questions"]
 # ## Check yourself
