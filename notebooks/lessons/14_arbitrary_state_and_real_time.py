@@ -174,6 +174,38 @@ except Exception as err:  # the query fails in its first batch, when the process
     print("refused:", reason.split("value state: ")[-1].split(" SQLSTATE")[0])
 
 # %% [markdown]
+# **Testing a processor without a query.** pyspark 4.2's `TwsTester` calls a processor's methods in plain Python:
+# you hand it one key's rows, set the watermark yourself (which fires the timers it reaches) and peek at the state.
+# No JVM and no checkpoint, so a check takes milliseconds where the query above takes seconds. It forms no
+# micro-batches: the watermark is the one you set, and it drops rows at or behind it before the processor sees
+# them (in a query, Spark decides which rows are late from the micro-batches' watermarks, lesson 15); it applies
+# no TTL.
+# `tests/unit/test_idle_stations_tws.py` tests `IdleStations` this way; one of its checks:
+
+# %% tags=["shows:tws-tester"]
+import time
+
+import pandas as pd
+from pyspark.sql.streaming.tws_tester import TwsTester
+
+def ms(hhmm):
+    return int(pd.Timestamp(f"2018-04-02 {hhmm}").value // 1_000_000)
+
+started = time.perf_counter()
+tester = TwsTester(IdleStations(30), timeMode="EventTime",
+                   eventTimeExtractor=lambda row: int(pd.Timestamp(row["event_time"]).value // 1_000_000))
+trips = pd.DataFrame({"start_station_id": [7, 7], "event_time": pd.to_datetime(["2018-04-02 08:00",
+                                                                                "2018-04-02 08:10"])})
+emitted = tester.testInPandas(7, trips)
+first, last, count = tester.peekValueState("run", 7)
+print(f"trips at 08:00 and 08:10: {len(emitted)} rows emitted; state ({first:%H:%M}, {last:%H:%M}, {count})")
+print("watermark 08:39:", len(tester.setWatermark(ms("08:39"))), "rows emitted (the timer is at 08:40)")
+fired = tester.setWatermark(ms("08:40"))
+print("watermark 08:40:", [(r.station, f"{r.first_trip:%H:%M}", f"{r.last_trip:%H:%M}", r.trips)
+                           for r in fired.itertuples()], "| state:", tester.peekValueState("run", 7))
+print("all of it in under a second, with no query:", time.perf_counter() - started < 1.0)
+
+# %% [markdown]
 # ## Real-time mode
 #
 # Micro-batches have a floor on latency: a record waits for the next trigger, then for the batch's planning, its
@@ -383,6 +415,7 @@ print("IdleStations and session_window found the same 3 runs; the Kafka sink wro
 #
 # - `transformWithState` / `transformWithStateInPandas`: value/list/map state, event-time timers; TTL only with processing time (→ *TTL counts processing time.*) [14#idle-runs] [14#ttl-refused] [doc: Spark 4.2 · Structured Streaming Programming Guide · TransformWithState · Types of state variables]
 # - With `timeMode="EventTime"` a timer fires when the watermark passes its time; a restart finds the values and timers in the checkpoint (→ *Arbitrary state: `transformWithStateInPandas`*) [14#idle-rounds] [14#idle-runs] [14#tws-state] [doc: Spark 4.2 · Structured Streaming Programming Guide · TransformWithState · Handling expired timers]
+# - `TwsTester` unit-tests a processor in plain Python, the watermark set by hand and the state peeked at: milliseconds, no query (→ *Testing a processor without a query.*) [14#tws-tester]
 # - Real-time mode: milliseconds for stateless Kafka-to-Kafka queries; aggregations, stream–stream joins and file sinks refused (→ *Real-time mode*) [14#latency-race] [14#realtime-latency] [14#realtime-refusals] [doc: Spark 4.2 · spark-sql RealTimeModeAllowlist · allowed operators and sinks]
 # - Real-time mode refuses a cap per batch (`maxOffsetsPerTrigger`): read its source with no cap (→ *Real-time mode*) [14#realtime-refusals]
 # - The Kafka sink is at-least-once; dedupe by key or write `foreachBatch` keyed by the batch id (→ *The Kafka sink is at-least-once*) [14#kafka-sink-twice] [doc: Spark 4.2 · Structured Streaming Programming Guide · Output Sinks] [doc: Spark 4.2 · Structured Streaming Programming Guide · Using Foreach and ForeachBatch]
