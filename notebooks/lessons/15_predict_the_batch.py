@@ -219,7 +219,7 @@ for name, got in rule_answers.items():
 # ## One trace of each family
 #
 # Every family the kit generates, with the engine's answers and the picture of up to three batches that emit or
-# drop something. `python -m etl_lib.exercises traces --student ID --count 10` prints a set like this for practice
+# drop something. `python -m etl_lib exercises traces --student ID --count 10` prints a set like this for practice
 # on paper, the answers on a page of their own.
 
 # %% tags=["shows:trace-families"]
