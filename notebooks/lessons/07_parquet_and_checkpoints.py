@@ -299,6 +299,31 @@ print(f"first run: {before} trips written | checkpoint deleted, run again: batch
       f"the folder still holds {kept}: {covered - before} new trips lost, none written twice")
 print(f"new checkpoint and new output path: {fresh} trips written")
 
+# %% [markdown]
+# **What a source owes exactly-once: offsets it can replay.** Kafka is one source; pyspark 4's Python Data Source
+# API lets you write another in Python. `data_gen/spark_source.py` serves the simulated world as
+# `format("datagen")`, and what it must provide is what exactly-once rests on: an **offset** that names a position
+# and always means the same records (here the index in the kind's delivery order, `{"index": n}`; the world is
+# seeded), `initialOffset()`, `latestOffset(start, limit)` (how far a batch may read; `maxRecordsPerBatch` is a
+# read limit), `partitions(start, end)` (the range cut into slices, one task each) and `read(slice)` (the rows,
+# made again on the worker). Spark writes each batch's offsets to the checkpoint before it runs the batch, so a
+# restart asks for the same ranges; the file sink's log then keeps each batch once. The same world's taxis:
+
+# %% tags=["shows:python-source"]
+from data_gen.spark_source import register
+from etl_lib.parsing import parse_taxi_stream
+
+register(spark)  # spark.dataSource.register(DataGenSource)
+world = (spark.readStream.format("datagen").option("kind", "taxi").option("days", 1).option("scale", 0.05)
+         .option("maxRecordsPerBatch", 200).load())
+taxis_run = run_once(parse_taxi_stream(world, s), "taxis_from_python", s)
+offsets = [json.loads(p["sources"][0]["endOffset"])["index"] for p in taxis_run.recentProgress]
+written = len(read_sink(s.data_dir / "taxis_from_python"))
+print(f"{len(offsets)} micro-batches, end offsets {offsets}; {written} valid taxi trips written")
+again = run_once(parse_taxi_stream(world, s), "taxis_from_python", s)
+print("run again on the checkpoint:", sum(p["numInputRows"] for p in again.recentProgress), "records read,",
+      len(read_sink(s.data_dir / "taxis_from_python")), "trips in the folder")
+
 # %% [markdown] tags=["questions"]
 # ## Check yourself
 #
@@ -387,6 +412,7 @@ print("AQE planned the stateless stream, not the stateful one; a deleted checkpo
 # - A changed stateful query needs a new checkpoint: Spark refuses a changed key but accepts a changed window length and mixes the windows (→ *A checkpoint belongs to one query, but Spark checks only what it can.*) [07#changed-key-refused] [07#changed-window-accepted]
 # - The checkpoint also fixes `spark.sql.shuffle.partitions`; AQE plans batch queries and, since release 4.1, stateless streaming queries, never stateful ones (→ *Adaptive Query Execution in streaming: stateless yes, stateful no.*) [07#shuffle-partitions-fixed] [07#aqe-streaming] [07#aqe-batch-coalesce]
 # - Reprocessing needs a new checkpoint and a new output folder (→ *A new checkpoint needs a new output folder too.*) [07#deleted-checkpoint-loses]
+# - A source gives exactly-once only with offsets it can replay: the same offsets, the same records (a Python source: `initialOffset`, `latestOffset`, `partitions`, `read`) (→ *What a source owes exactly-once: offsets it can replay.*) [07#python-source]
 
 # %% [markdown]
 # **Further reading**
