@@ -24,7 +24,7 @@ _FACE = {
     "spark_session": "lab.notebook", "show": "lab.notebook", "send_json": "lab.notebook",
     "bike_trip": "lab.notebook", "START_OVER": "lab.once",
     # watching a query (lab.live), fed by data_gen's replay
-    "LiveChart": "lab.live", "batch_of_offsets": "lab.live", "progress_records": "lab.live",
+    "LiveChart": "lab.live", "ProgressListener": "lab.live", "batch_of_offsets": "lab.live", "progress_records": "lab.live",
     "progress_table": "lab.live", "start_replay": "data_gen.replay", "stop_when_enough": "lab.live", "watch": "lab.live",
     "watermark_rule": "lab.live",
     # threads and the GIL (lab.gil); a consumer group's members (lab.groups)
@@ -55,7 +55,7 @@ if TYPE_CHECKING:  # what an editor and a type checker see
     from .groups import GroupMember, settled  # noqa: F401
     from data_gen.replay import start_replay  # noqa: F401
 
-    from .live import (LiveChart, batch_of_offsets, progress_records, progress_table,  # noqa: F401
+    from .live import (LiveChart, ProgressListener, batch_of_offsets, progress_records, progress_table,  # noqa: F401
                        stop_when_enough, watch, watermark_rule)
     from .notebook import Lesson, bike_trip, lesson_settings, send_json, setup, show, spark_session  # noqa: F401
     from .once import START_OVER  # noqa: F401

@@ -1,7 +1,7 @@
 """Watching a running stream: progress records as a table, a live chart, and the loop that redraws it.
 
-A streaming query reports one progress record per micro-batch
-(``query.recentProgress``, ``query.lastProgress``): how many rows came in, how
+A streaming query reports one progress record per micro-batch (to its listeners as an event, and in
+``query.recentProgress``, ``query.lastProgress``): how many rows came in, how
 fast they arrived and were processed, how long the batch took, the event-time
 watermark, the state it keeps and the rows it wrote.  This module turns those
 records into a pandas table and a four-panel chart, and runs the loop a live
@@ -33,8 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql.streaming import StreamingQuery
 
 
-__all__ = ["PROGRESS_COLUMNS", "LiveChart", "batch_of_offsets", "draw_progress", "progress_records",
-           "progress_table", "stop_when_enough", "watch", "watermark_rule"]
+__all__ = ["PROGRESS_COLUMNS", "LiveChart", "ProgressListener", "batch_of_offsets", "draw_progress",
+           "progress_records", "progress_table", "stop_when_enough", "watch", "watermark_rule"]
 
 PROGRESS_COLUMNS = ["batch", "seconds", "input_rows", "input_rate", "process_rate", "duration_s",
                     "max_event_time", "watermark", "state_rows", "dropped_by_watermark", "rows_written"]
@@ -218,6 +218,79 @@ class LiveChart:
             self._handle.update(self.fig)
 
 
+def _listener_base() -> type:
+    from pyspark.sql.streaming import StreamingQueryListener
+
+    return StreamingQueryListener
+
+
+class ProgressListener:
+    """Spark's events about its queries, as they happen: a ``StreamingQueryListener`` that keeps them.
+
+    Registered once per session (:meth:`of`), it receives the four callbacks Spark makes on its listener bus:
+    ``onQueryStarted`` (the query's id, run id and name), ``onQueryProgress`` (the batch's progress record, the
+    same as ``query.lastProgress``), ``onQueryIdle`` (a trigger found no new data) and ``onQueryTerminated``
+    (with the exception, if the query failed).  Each is kept as a plain dict in :attr:`events`, and a condition
+    wakes whoever waits in :meth:`wait_for`: :func:`watch` redraws a chart on each progress event instead of
+    asking the query over and over.  Callbacks run on Spark's listener thread (through py4j's callback server in
+    a classic session), so they only record and notify.
+    """
+
+    _by_session: dict[int, "ProgressListener"] = {}
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.changed = threading.Condition()
+        base = _listener_base()
+        outer = self
+
+        class _Listener(base):  # type: ignore[misc, valid-type]
+            def onQueryStarted(self, event: Any) -> None:
+                outer._keep({"event": "started", "id": str(event.id), "run_id": str(event.runId),
+                             "name": event.name, "timestamp": event.timestamp})
+
+            def onQueryProgress(self, event: Any) -> None:
+                progress = json.loads(event.progress.json)
+                outer._keep({"event": "progress", "id": progress["id"], "batch": progress["batchId"],
+                             "progress": progress})
+
+            def onQueryIdle(self, event: Any) -> None:
+                outer._keep({"event": "idle", "id": str(event.id), "timestamp": event.timestamp})
+
+            def onQueryTerminated(self, event: Any) -> None:
+                outer._keep({"event": "terminated", "id": str(event.id), "exception": event.exception})
+
+        self.listener = _Listener()
+
+    @classmethod
+    def of(cls, spark: "SparkSession") -> "ProgressListener":
+        """The session's listener, added to its query manager (``spark.streams.addListener``) on first use."""
+        with cls._lock:
+            key = id(spark.sparkContext)
+            found = cls._by_session.get(key)
+            if found is None:
+                found = cls._by_session[key] = cls()
+                spark.streams.addListener(found.listener)
+            return found
+
+    def _keep(self, event: dict[str, Any]) -> None:
+        with self.changed:
+            self.events.append(event)
+            self.changed.notify_all()
+
+    def of_query(self, query_id: Any, kind: str | None = None) -> list[dict[str, Any]]:
+        """The events of one query (by ``query.id``), in arrival order; only one ``kind`` if given."""
+        with self.changed:
+            return [e for e in self.events if e["id"] == str(query_id) and (kind is None or e["event"] == kind)]
+
+    def wait_for(self, count: int, timeout: float) -> int:
+        """Wait until more than ``count`` events are kept or ``timeout`` seconds pass; the number kept."""
+        with self.changed:
+            self.changed.wait_for(lambda: len(self.events) > count, timeout=max(0.0, timeout))
+            return len(self.events)
+
+
 def watch(query: "StreamingQuery", seconds: float,
           on_batch: Callable[[list[dict[str, Any]]], None] | None = None,
           poll: float = 0.5, stop: threading.Event | None = None) -> list[dict[str, Any]]:
@@ -226,20 +299,28 @@ def watch(query: "StreamingQuery", seconds: float,
     ``records`` are all progress records so far (plain dicts, by batch id):
     ``on_batch=lambda r: chart.update(progress_table(r))`` redraws a chart.
 
-    Returns every progress record seen (merged from ``recentProgress`` at each
-    poll, so no batch is missed between polls).  Ends early when the query stops
-    or ``stop`` is set; raises the query's error if it failed.  Does not stop
-    the query: the caller does, in a ``finally``.
+    The records arrive as events of the session's :class:`ProgressListener` (Spark calls it after each batch),
+    so a batch is seen as soon as it ends; ``poll`` only bounds how long a wait lasts before the stop and the
+    deadline are checked again.  The query's ``recentProgress`` is merged in at the end, in case the listener
+    was added after the query's first batches.  Ends early when the query stops or ``stop`` is set; raises the
+    query's error if it failed.  Does not stop the query: the caller does, in a ``finally``.
     """
-    seen: list[dict[str, Any]] = []
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession() or SparkSession._instantiatedSession  # the session lessons start
+    listener = ProgressListener.of(spark)
+    seen: dict[int, dict[str, Any]] = {}
+    count = 0
     deadline = time.monotonic() + seconds
     stop = stop or threading.Event()
     while True:
-        merged = progress_records(query, seen)
-        if len(merged) > len(seen):
-            seen = merged
-            if on_batch is not None:
-                on_batch(seen)
+        new = False
+        for event in listener.of_query(query.id, "progress"):
+            if event["batch"] not in seen:
+                seen[event["batch"]] = event["progress"]
+                new = True
+        if new and on_batch is not None:
+            on_batch([seen[b] for b in sorted(seen)])
         if not query.isActive:
             error = query.exception()
             if error is not None:
@@ -247,8 +328,8 @@ def watch(query: "StreamingQuery", seconds: float,
             break
         if stop.is_set() or time.monotonic() >= deadline:
             break
-        stop.wait(min(poll, max(0.0, deadline - time.monotonic())))
-    return seen
+        count = listener.wait_for(count, min(poll, max(0.0, deadline - time.monotonic())))
+    return progress_records(query, [seen[b] for b in sorted(seen)])
 
 
 def progress_records(query: "StreamingQuery", known: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:

@@ -60,6 +60,11 @@ print(f"one simulated minute every {60 / speedup * 1000:.0f} ms of wall time; a 
 # watermark, deduplication, and 15-minute windows written to Parquet in append mode (the silver table of
 # notebook 08). After each micro-batch the chart below is redrawn from the query's own progress records.
 #
+# The chart is fed by a **`StreamingQueryListener`**, the way production code watches its queries: Spark calls
+# the listener's `onQueryProgress` with each batch's progress record as the batch ends, so the cell waits for
+# events instead of asking the query again and again (`ProgressListener` in `etl_lib/lab/live.py`, added to the
+# session before the query starts, so it also hears `onQueryStarted`).
+#
 # The cell runs for `run_seconds`, then stops the query and the producer in a `finally`, so an error or a kernel
 # interrupt (the ■ button) leaves no query and no producer thread running.
 
@@ -68,7 +73,7 @@ print(f"one simulated minute every {60 / speedup * 1000:.0f} ms of wall time; a 
 from data_gen import GenParams
 from etl_lib.analytics import SILVER_WINDOWS
 from etl_lib.commit_log import rows_per_batch
-from etl_lib.lab import LiveChart, progress_records, progress_table, start_replay, watch
+from etl_lib.lab import LiveChart, ProgressListener, progress_records, progress_table, start_replay, watch
 from etl_lib.main import build_streams
 from etl_lib.writers import write_silver_stream
 
@@ -77,6 +82,7 @@ windows = build_streams(spark, s)["combined"]
 sink = s.silver_path / SILVER_WINDOWS
 chart = LiveChart(trigger_seconds, title=f"Live: {days} simulated day(s) replayed in {replay_seconds:g} s")
 
+events = ProgressListener.of(spark)  # spark.streams.addListener(...), once per session
 replay = start_replay(params, s, speedup)
 query = None
 try:
@@ -90,8 +96,8 @@ finally:
 
 # %% [markdown]
 # What happened in this run (it differs from run to run and machine to machine, so the stored notebook does not
-# compare it). `progress_records` is called once more after the stop: a batch may have finished between the last
-# poll and `query.stop()`.
+# compare it). `progress_records` merges the query's `recentProgress` once more after the stop: a batch may have
+# finished between the last event the cell handled and `query.stop()`.
 
 # %% tags=["nbval-ignore-output", "shows:live-batches"]
 records = progress_records(query, records)
@@ -137,6 +143,28 @@ fields["stateOperators"] = [{k: op[k] for k in ("operatorName", "numRowsTotal", 
 fields["sources"] = [{k: src[k] for k in ("description", "startOffset", "endOffset", "numInputRows")}
                      for src in busiest["sources"]]
 print(json.dumps(fields, indent=1))
+
+# %% [markdown]
+# **What the listener heard.** A `StreamingQueryListener` has four callbacks, each called with an event object
+# (pyspark's `StreamingQueryListener` docstrings): `onQueryStarted` (the query's `id`, `runId`, `name`,
+# `timestamp`; called before `start()` returns, so it must not block), `onQueryProgress` (`progress`: the batch's
+# progress record, the one above; called asynchronously, so the query may have moved on by then), `onQueryIdle`
+# (the query is idle, waiting for new data; `id`, `runId`, `timestamp`) and `onQueryTerminated` (`id`, `runId`,
+# and `exception`: None after a clean stop). Which batches ran, and whether a trigger found nothing new, differs
+# from run to run. So may the end: a batch that finishes as the query stops can be in `recentProgress` with no
+# progress event reaching the listener before the query's end, which is why `watch` merges `recentProgress` in
+# at the end.
+
+# %% tags=["nbval-ignore-output", "shows:listener-events"]
+events.wait_for(len(events.events), 5)  # the bus may deliver onQueryTerminated a moment after the stop
+heard = events.of_query(query.id)
+kinds = [e["event"] for e in heard]
+print("first:", kinds[0], {k: type(v).__name__ for k, v in heard[0].items() if k != "event"})
+print("last:", kinds[-1], "| exception:", heard[-1]["exception"])
+heard_batches = {e["batch"] for e in heard if e["event"] == "progress"}
+print(f"batches heard as progress events: {len(heard_batches)} of the {len(records)} in recentProgress;",
+      "not heard:", sorted({p["batchId"] for p in records} - heard_batches) or "none")
+print(f"idle events: {kinds.count('idle')} (triggers that found no new data in this run)")
 
 # %% [markdown]
 # **The Spark UI.** The session of this notebook has its web UI on (`SPARK_UI_ENABLED`); while a query runs, open
@@ -267,6 +295,7 @@ print("Stopped cleanly, every record read once, the watermark rule held in every
 # - A processing-time query runs a batch every trigger interval until stopped (→ *never finishes*) [10#live-batches] [doc: Spark 4.2 · Structured Streaming Programming Guide · Triggers]
 # - A progress record gives input and process rates, batch duration, watermark and state rows (→ *Reading the chart.*) [10#progress-record] [10#live-batches]
 # - A batch longer than the trigger interval is followed at once by the next; the query falls behind only when its process rate stays below the input rate (→ *Reading the chart.*) [doc: Spark 4.2 · Structured Streaming Programming Guide · Triggers] [10#live-batches]
+# - A `StreamingQueryListener` hears each query's start, progress, idle triggers and end as events, the way production code watches queries (→ *What the listener heard.*) [10#listener-events]
 # - The Spark UI's Structured Streaming tab charts the same numbers (→ *The Spark UI.*) [doc: Spark 4.2 · Web UI · Structured Streaming Tab]
 # - After a stop the checkpoint keeps offsets, watermark and state for the restart (→ *After the stop.*) [10#restart-exactly-once] [doc: Spark 4.2 · Structured Streaming Programming Guide · Recovering from Failures with Checkpointing]
 # - Stopping a query abandons the batch in flight; the checkpoint makes the restart read everything exactly once (→ *After the stop.*) [10#restart-exactly-once]

@@ -185,7 +185,6 @@ except Exception as err:  # the query fails in its first batch, when the process
 # %% tags=["shows:tws-tester"]
 import time
 
-import pandas as pd
 from pyspark.sql.streaming.tws_tester import TwsTester
 
 def ms(hhmm):

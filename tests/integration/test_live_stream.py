@@ -4,6 +4,7 @@ processing-time trigger, a chart redrawn per batch, and nothing left running aft
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import matplotlib
@@ -18,7 +19,8 @@ from etl_lib.analytics import SILVER_WINDOWS  # noqa: E402
 from etl_lib.commit_log import read_sink, rows_per_batch  # noqa: E402
 from etl_lib.core.kafka import create_topics, end_offsets  # noqa: E402
 from data_gen.replay import start_replay  # noqa: E402
-from etl_lib.lab.live import LiveChart, progress_records, progress_table, watch, watermark_rule  # noqa: E402
+from etl_lib.lab.live import (LiveChart, ProgressListener, progress_records, progress_table, watch,  # noqa: E402
+                              watermark_rule)
 from etl_lib.main import build_streams  # noqa: E402
 from etl_lib.writers import write_silver_stream  # noqa: E402
 
@@ -48,6 +50,7 @@ def test_live_loop_redraws_per_batch_and_leaves_nothing_running(spark, settings,
         if len(records) >= 4 and replay.finished:
             enough.set()  # ends the watch early: the test needs a few batches, not the whole bound
 
+    events = ProgressListener.of(spark)  # before the start: the listener also hears onQueryStarted
     try:
         query = write_silver_stream(windows, SILVER_WINDOWS, s)
         records = watch(query, 120, on_batch=redraw, stop=enough)
@@ -57,6 +60,12 @@ def test_live_loop_redraws_per_batch_and_leaves_nothing_running(spark, settings,
         replay.stop()
     records = progress_records(query, records)
     assert not query.isActive and not replay.thread.is_alive()
+    deadline = time.monotonic() + 10
+    while not events.of_query(query.id, "terminated") and time.monotonic() < deadline:
+        events.wait_for(len(events.events), 0.5)  # the bus delivers onQueryTerminated shortly after the stop
+    kinds = [e["event"] for e in events.of_query(query.id)]
+    assert kinds[0] == "started" and kinds[-1] == "terminated", kinds
+    assert kinds.count("progress") >= len(records) - 1, "the chart was fed by the listener's progress events"
     assert set(threading.enumerate()) <= threads_before | {t for t in threading.enumerate() if t.daemon}, \
         "no non-daemon thread left by the replay"
     assert enough.is_set(), "the replay finished and several batches ran within the bound"

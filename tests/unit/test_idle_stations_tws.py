@@ -7,7 +7,6 @@ session_window, across restarts); bench/tws_tester.py compares the two ways' tim
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 from pyspark.sql.streaming.tws_tester import TwsTester
 
 from etl_lib.state import IdleStations

@@ -83,3 +83,28 @@ def test_each_kafka_record_is_placed_in_the_batch_that_read_it():
     partition = [0, 0, 0, 0, 1, 1, 0, 0]
     offset = [0, 2, 3, 4, 0, 3, 5, 0]
     assert batch_of_offsets(records, topic, partition, offset) == [0, 0, 1, 1, 0, 2, None, None]
+
+
+def test_the_progress_listener_keeps_each_callback_as_an_event():
+    """ProgressListener's four callbacks, called as Spark's listener bus calls them (events faked, no JVM)."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from etl_lib.lab.live import ProgressListener
+
+    keeper = ProgressListener()
+    spark_side = keeper.listener
+    spark_side.onQueryStarted(SimpleNamespace(id="q1", runId="r1", name="windows", timestamp="t0"))
+    waiter = threading.Thread(target=lambda: keeper.wait_for(1, 5.0))
+    waiter.start()
+    time.sleep(0.05)
+    spark_side.onQueryProgress(SimpleNamespace(progress=SimpleNamespace(json=json.dumps({"id": "q1", "batchId": 0}))))
+    waiter.join(2.0)
+    assert not waiter.is_alive(), "a progress event wakes whoever waits"
+    spark_side.onQueryIdle(SimpleNamespace(id="q1", timestamp="t1"))
+    spark_side.onQueryProgress(SimpleNamespace(progress=SimpleNamespace(json=json.dumps({"id": "q2", "batchId": 0}))))
+    spark_side.onQueryTerminated(SimpleNamespace(id="q1", exception=None))
+    assert [e["event"] for e in keeper.of_query("q1")] == ["started", "progress", "idle", "terminated"]
+    assert [e["batch"] for e in keeper.of_query("q1", "progress")] == [0]
+    assert keeper.wait_for(5, 0.01) == 5  # nothing new: returns at the timeout with the count
