@@ -6,12 +6,13 @@ and its schema, and its :class:`WorldStreamReader` tells Spark what a streaming 
 * **offsets** it can name and replay: here the position in the kind's delivery order (``{"index": n}``: the
   first ``n`` records of the kind); the simulation is seeded, so the same ``n`` always means the same records;
 * ``initialOffset()`` (``{"index": 0}``), ``latestOffset(start, limit)`` (how far a micro-batch may read; the
-  ``maxRecordsPerBatch`` option is a read limit, ``ReadMaxRows``, and the engine may ask for everything with
-  ``ReadAllAvailable``, for example in an available-now run);
+  ``maxRecordsPerBatch`` option is a read limit, ``ReadMaxRows``; the engine may still ask for everything with
+  ``ReadAllAvailable``, with ``Trigger.Once`` for example);
 * ``partitions(start, end)``: the micro-batch's range cut into ``numPartitions`` slices, each read by a task;
 * ``read(partition)``: the rows of one slice, made again from the seed on the worker (nothing is shipped).
 
-Spark writes each batch's start and end offsets to the checkpoint before it runs the batch, so a restarted
+Spark writes each batch's end offsets to the checkpoint (its start is the previous batch's end) before it runs
+the batch, so a restarted
 query asks for the same ranges again and gets the same rows: with a sink that is idempotent per batch (the
 Parquet file sink), exactly-once holds as it does with Kafka.  The rows have the Kafka source's columns (key,
 value, topic, partition, offset, timestamp), so the kit's parsers read them unchanged::
@@ -21,7 +22,8 @@ value, topic, partition, offset, timestamp), so the kit's parsers read them unch
     raw = (spark.readStream.format("datagen").option("kind", "bike").option("days", 1)
            .option("scale", 0.1).load())
 
-``timestamp`` is the simulated delivery time (Kafka's would be the wall-clock time the broker got the record).
+``timestamp`` is the simulated delivery time (Kafka's is the time the producer sent the record, or the broker's
+with ``LogAppendTime``).
 """
 
 from __future__ import annotations

@@ -227,16 +227,17 @@ def _listener_base() -> type:
 class ProgressListener:
     """Spark's events about its queries, as they happen: a ``StreamingQueryListener`` that keeps them.
 
-    Registered once per session (:meth:`of`), it receives the four callbacks Spark makes on its listener bus:
-    ``onQueryStarted`` (the query's id, run id and name), ``onQueryProgress`` (the batch's progress record, the
-    same as ``query.lastProgress``), ``onQueryIdle`` (a trigger found no new data) and ``onQueryTerminated``
-    (with the exception, if the query failed).  Each is kept as a plain dict in :attr:`events`, and a condition
+    Registered once per session (:meth:`of`; it hears the queries of that session only), it receives the four
+    callbacks Spark makes: ``onQueryStarted`` (the query's id, run id and name), ``onQueryProgress`` (the batch's
+    progress record, the one ``recentProgress`` also gets), ``onQueryIdle`` (the query has had no new data for
+    ``spark.sql.streaming.noDataProgressEventInterval``) and ``onQueryTerminated`` (with the exception, if the
+    query failed).  Each is kept as a plain dict in :attr:`events`, and a condition
     wakes whoever waits in :meth:`wait_for`: :func:`watch` redraws a chart on each progress event instead of
     asking the query over and over.  Callbacks run on Spark's listener thread (through py4j's callback server in
     a classic session), so they only record and notify.
     """
 
-    _by_session: dict[int, "ProgressListener"] = {}
+    _by_session: dict[Any, "ProgressListener"] = {}  # by the JVM session's identity
     _lock = threading.Lock()
 
     def __init__(self) -> None:
@@ -267,7 +268,7 @@ class ProgressListener:
     def of(cls, spark: "SparkSession") -> "ProgressListener":
         """The session's listener, added to its query manager (``spark.streams.addListener``) on first use."""
         with cls._lock:
-            key = id(spark.sparkContext)
+            key = spark._jsparkSession.hashCode()  # the same JVM session may come wrapped in new Python objects
             found = cls._by_session.get(key)
             if found is None:
                 found = cls._by_session[key] = cls()
@@ -301,21 +302,26 @@ def watch(query: "StreamingQuery", seconds: float,
 
     The records arrive as events of the session's :class:`ProgressListener` (Spark calls it after each batch),
     so a batch is seen as soon as it ends; ``poll`` only bounds how long a wait lasts before the stop and the
-    deadline are checked again.  The query's ``recentProgress`` is merged in at the end, in case the listener
-    was added after the query's first batches.  Ends early when the query stops or ``stop`` is set; raises the
+    deadline are checked again (for a query of another session, which that listener does not hear, it is how
+    often ``recentProgress`` is read).  The query's ``recentProgress`` is merged in at the end: it also holds
+    the records of triggers that found no new data, which Spark reports with no progress event.  Ends early when the query stops or ``stop`` is set; raises the
     query's error if it failed.  Does not stop the query: the caller does, in a ``finally``.
     """
     from pyspark.sql import SparkSession
 
     spark = SparkSession.getActiveSession() or SparkSession._instantiatedSession  # the session lessons start
-    listener = ProgressListener.of(spark)
+    listener: ProgressListener | None = ProgressListener.of(spark)
+    if query._jsq.sparkSession().hashCode() != spark._jsparkSession.hashCode():
+        listener = None  # a query of another session: its listener bus is not this one's, so ask the query
     seen: dict[int, dict[str, Any]] = {}
     count = 0
     deadline = time.monotonic() + seconds
     stop = stop or threading.Event()
     while True:
         new = False
-        for event in listener.of_query(query.id, "progress"):
+        found = (listener.of_query(query.id, "progress") if listener is not None
+                 else [{"batch": int(p["batchId"]), "progress": p} for p in progress_records(query)])
+        for event in found:
             if event["batch"] not in seen:
                 seen[event["batch"]] = event["progress"]
                 new = True
@@ -328,7 +334,11 @@ def watch(query: "StreamingQuery", seconds: float,
             break
         if stop.is_set() or time.monotonic() >= deadline:
             break
-        count = listener.wait_for(count, min(poll, max(0.0, deadline - time.monotonic())))
+        wait = min(poll, max(0.0, deadline - time.monotonic()))
+        if listener is not None:
+            count = listener.wait_for(count, wait)
+        else:
+            stop.wait(wait)
     return progress_records(query, [seen[b] for b in sorted(seen)])
 
 

@@ -150,10 +150,10 @@ print(json.dumps(fields, indent=1))
 # `timestamp`; called before `start()` returns, so it must not block), `onQueryProgress` (`progress`: the batch's
 # progress record, the one above; called asynchronously, so the query may have moved on by then), `onQueryIdle`
 # (the query is idle, waiting for new data; `id`, `runId`, `timestamp`) and `onQueryTerminated` (`id`, `runId`,
-# and `exception`: None after a clean stop). Which batches ran, and whether a trigger found nothing new, differs
-# from run to run. So may the end: a batch that finishes as the query stops can be in `recentProgress` with no
-# progress event reaching the listener before the query's end, which is why `watch` merges `recentProgress` in
-# at the end.
+# and `exception`: None after a clean stop). A trigger that finds no new data puts a record in `recentProgress`
+# (0 input rows, numbered as the next batch) but posts no progress event; Spark posts `onQueryIdle` instead, and
+# only once the query has had no data for `spark.sql.streaming.noDataProgressEventInterval` (10 s by default).
+# That is why `watch` merges `recentProgress` in at the end. How many of each differs from run to run.
 
 # %% tags=["nbval-ignore-output", "shows:listener-events"]
 events.wait_for(len(events.events), 5)  # the bus may deliver onQueryTerminated a moment after the stop
@@ -162,9 +162,10 @@ kinds = [e["event"] for e in heard]
 print("first:", kinds[0], {k: type(v).__name__ for k, v in heard[0].items() if k != "event"})
 print("last:", kinds[-1], "| exception:", heard[-1]["exception"])
 heard_batches = {e["batch"] for e in heard if e["event"] == "progress"}
-print(f"batches heard as progress events: {len(heard_batches)} of the {len(records)} in recentProgress;",
-      "not heard:", sorted({p["batchId"] for p in records} - heard_batches) or "none")
-print(f"idle events: {kinds.count('idle')} (triggers that found no new data in this run)")
+silent = [p for p in records if p["batchId"] not in heard_batches]
+print(f"progress events: {len(heard_batches)}; records in recentProgress with none:",
+      [(p["batchId"], p["numInputRows"]) for p in silent], "(batch, input rows)")
+print(f"idle events: {kinds.count('idle')} (after 10 s or more with no new data)")
 
 # %% [markdown]
 # **The Spark UI.** The session of this notebook has its web UI on (`SPARK_UI_ENABLED`); while a query runs, open
@@ -295,7 +296,7 @@ print("Stopped cleanly, every record read once, the watermark rule held in every
 # - A processing-time query runs a batch every trigger interval until stopped (→ *never finishes*) [10#live-batches] [doc: Spark 4.2 · Structured Streaming Programming Guide · Triggers]
 # - A progress record gives input and process rates, batch duration, watermark and state rows (→ *Reading the chart.*) [10#progress-record] [10#live-batches]
 # - A batch longer than the trigger interval is followed at once by the next; the query falls behind only when its process rate stays below the input rate (→ *Reading the chart.*) [doc: Spark 4.2 · Structured Streaming Programming Guide · Triggers] [10#live-batches]
-# - A `StreamingQueryListener` hears each query's start, progress, idle triggers and end as events, the way production code watches queries (→ *What the listener heard.*) [10#listener-events]
+# - A `StreamingQueryListener` hears each query's start, its batches' progress, its idle spells and its end as events, the way production code watches queries (→ *What the listener heard.*) [10#listener-events]
 # - The Spark UI's Structured Streaming tab charts the same numbers (→ *The Spark UI.*) [doc: Spark 4.2 · Web UI · Structured Streaming Tab]
 # - After a stop the checkpoint keeps offsets, watermark and state for the restart (→ *After the stop.*) [10#restart-exactly-once] [doc: Spark 4.2 · Structured Streaming Programming Guide · Recovering from Failures with Checkpointing]
 # - Stopping a query abandons the batch in flight; the checkpoint makes the restart read everything exactly once (→ *After the stop.*) [10#restart-exactly-once]
