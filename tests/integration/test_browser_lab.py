@@ -116,7 +116,20 @@ def open_notebook(page, base: str, path: str) -> None:
 
 
 def menu(page, top: str, item: str) -> None:
-    """Click ``top`` in JupyterLab's menu bar, then ``item`` in the menu it opens."""
+    """Click ``top`` in JupyterLab's menu bar, then ``item`` in the menu it opens.  A dialog in the way fails the
+    test with the dialog's own text (and a screenshot), not a 60-second click timeout."""
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count():
+        text = dialog.first.inner_text()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "dialog.png"))
+        if "Select Kernel" not in text:
+            raise AssertionError(f"a JupyterLab dialog is open before {top} > {item}: {text[:500]!r}")
+        # Run All reached a notebook whose kernel was not started yet (a loaded machine): JupyterLab asks which
+        # kernel, its default being the notebook's own, as a student would accept it.
+        print("JupyterLab asked for a kernel; accepted its default:", " ".join(text.split())[:200])
+        dialog.first.locator(".jp-mod-accept").click()
+        page.wait_for_selector(".jp-Dialog", state="detached")
     page.locator(".lm-MenuBar-item", has_text=re.compile(rf"^{top}$")).click()
     page.locator(".lm-Menu-item", has_text=item).first.click()
 
