@@ -11,7 +11,6 @@ the watermark, an empty batch in the middle, a batch of stragglers only, a water
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from typing import Any
 
@@ -82,57 +81,6 @@ def prediction(fn: Any, trace: traces.Trace) -> list[dict[str, Any]]:
     return out
 
 
-def stragglers(answer: traces.Answer, n: int) -> tuple[set[str], set[str]]:
-    """The windows (starts) of batch ``n``'s stragglers, the events at or behind the watermark the batch runs with,
-    whose fate the late rule decides: those Spark dropped (their window ended by the watermark the batch before ran
-    with), and those it counted.  Complete mode keeps every window: no row is late there."""
-    trace, now = answer.trace, answer.batches[n].ran_with
-    if trace.family.mode == "complete" or now is None:
-        return set(), set()
-    width = trace.params["window"]
-    before = answer.batches[n - 1].ran_with if n else None
-    dropped, counted = set(), set()
-    for event in trace.batches[n]:
-        start = event.minute - event.minute % width
-        if event.minute <= traces.minutes(now):
-            late = before is not None and start + width <= traces.minutes(before)
-            (dropped if late else counted).add(traces.hhmm(start))
-    return dropped, counted
-
-
-def rows_rule(answer: traces.Answer, n: int, expected: list, got: list) -> str:
-    """The rule that decides a wrong batch ``n`` of rows: the late rule when a window differs because of a straggler
-    (one Spark dropped and the prediction emits; one Spark counted in this batch and the prediction misses; a count
-    that differs after stragglers), the output mode's rule when it differs in when it is emitted, both when it
-    cannot tell (append mode emits a window batches after a straggler counted in it)."""
-    mode = traces.RULES[answer.trace.family.mode]
-    want = {r[0]: r[1:] for r in expected if r}
-    said = {r[0]: r[1:] for r in got if r}
-    seen = [stragglers(answer, k) for k in range(n + 1)]
-    late = maybe = False
-    for window in set(want) | set(said):
-        if want.get(window) == said.get(window):
-            continue
-        if window not in want:
-            late |= window in seen[n][0]
-        elif window not in said:
-            late |= window in seen[n][1]
-            maybe |= any(window in counted for _, counted in seen[:n])
-        else:
-            late |= any(window in dropped | counted for dropped, counted in seen)
-    if late:
-        return traces.RULES["late-window"]
-    return f"{mode}\n  rule: {traces.RULES['late-window']}" if maybe else mode
-
-
-def verdict_text(answer: traces.Answer, verdict: traces.Verdict) -> str:
-    """The verdict in words, a wrong batch of rows with the rule :func:`rows_rule` finds."""
-    if verdict.field == "rows" and verdict.batch is not None:
-        rule = rows_rule(answer, verdict.batch, verdict.expected, verdict.got or [])
-        verdict = dataclasses.replace(verdict, rule=rule)
-    return verdict.text()
-
-
 HINTS = {
     "watermark": "the watermark after a batch is the latest event time seen so far (in this batch or any before) "
                  "minus the delay: it never moves back, a batch of stragglers or no events leaves it where it was, "
@@ -192,7 +140,7 @@ def cases(ctx: Context) -> list[Case]:
                      for b in got]
             verdict = traces.check(answer, guess, fields=(field,))
             if not verdict.ok:
-                raise Mismatch(verdict_text(answer, verdict))
+                raise Mismatch(verdict.text())
 
         return Case(f"{call_text(trace)}: {what}", observe, judge, HINTS[requirement], size, requirement)
 

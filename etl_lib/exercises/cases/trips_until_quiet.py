@@ -166,16 +166,13 @@ def cases(ctx: Context) -> list[Case]:
     tested = once_per_solution(lambda fn: plain(_tws_emitted(fn, rounds)))
 
     def tws_case(requirement: str, pick, what: str, hint: str) -> Case:
-        def observe(fn) -> Any:
-            return tested(fn)
-
         def judge(rows) -> None:
             expect(type(rows) is list and all(type(r) is list and len(r) == 3 and _ints(r) for r in rows),
                    f"the processor emitted {str(rows)[:200]}, not rows of (station, trips)")
             expect(pick(rows) == pick(expected), f"{what}: the processor emitted (round, station, trips) "
                                                  f"{pick(rows)}, expected {pick(expected)}")
         return Case(f"TwsTester, {told}, the watermark 10 minutes behind the newest trip after each round: {what}",
-                    observe, judge, hint, 1, requirement)
+                    tested, judge, hint, 1, requirement)
 
     twice = next(r[1] for r in expected if sum(1 for x in expected if x[1] == r[1]) == 2)
     return [
