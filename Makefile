@@ -10,6 +10,7 @@ BROKER_STAMP    := jvm/broker/lib/.resolved
 CONNECTOR_STAMP := jvm/connector/lib/.resolved
 INSTALL_STAMP   := $(VENV)/.installed
 PRODUCER_JAR    := jvm/producer/lib/pipe-producer.jar
+QUEUE_LAB_JAR   := jvm/queues/lib/queue-lab.jar
 LOCALFS_JAR     := jvm/localfs/lib/etlkit-localfs.jar
 
 .PHONY: help install jars demo lab grade test test-cluster test-unit test-integration test-nbval test-notebooks-small notebooks notebooks-refresh \
@@ -44,7 +45,7 @@ $(INSTALL_STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-jars: $(BROKER_STAMP) $(CONNECTOR_STAMP) $(PRODUCER_JAR) $(LOCALFS_JAR)
+jars: $(BROKER_STAMP) $(CONNECTOR_STAMP) $(PRODUCER_JAR) $(QUEUE_LAB_JAR) $(LOCALFS_JAR)
 $(BROKER_STAMP): jvm/broker/pom.xml jvm/settings.xml
 	@command -v mvn >/dev/null || { echo "Maven is needed to resolve the jars (apt-get install maven, or the conda env)"; exit 1; }
 	rm -rf jvm/broker/lib
@@ -61,6 +62,13 @@ $(PRODUCER_JAR): jvm/producer/PipeProducer.java $(BROKER_STAMP)
 	rm -rf jvm/producer/lib && mkdir -p jvm/producer/lib/classes
 	javac --release 17 -nowarn -cp 'jvm/broker/lib/*' -d jvm/producer/lib/classes jvm/producer/PipeProducer.java
 	jar cf $@ -C jvm/producer/lib/classes .
+# Lesson 04's consumer group / share group tool: one Java class on the broker's own Kafka clients (kafka-python
+# has no share groups).
+$(QUEUE_LAB_JAR): jvm/queues/QueueLab.java $(BROKER_STAMP)
+	@command -v javac >/dev/null || { echo "javac is needed to build the kit's share-group tool (a JDK, not only a JRE: apt-get install openjdk-17-jdk-headless)"; exit 1; }
+	rm -rf jvm/queues/lib && mkdir -p jvm/queues/lib/classes
+	javac --release 17 -nowarn -cp 'jvm/broker/lib/*' -d jvm/queues/lib/classes jvm/queues/QueueLab.java
+	jar cf $@ -C jvm/queues/lib/classes .
 # Spark's local file system without a chmod process per file (see the class's comment): one Java class
 # compiled against the Hadoop API jar that pip's pyspark ships.
 $(LOCALFS_JAR): jvm/localfs/NioLocalFileSystem.java $(INSTALL_STAMP)

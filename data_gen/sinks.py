@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import struct
 import subprocess
 import tempfile
@@ -17,7 +16,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from etl_lib.core import jvm
 from etl_lib.core.errors import KitError
-from etl_lib.core.kafka import broker_answers, client_options, no_broker_message, spark_kafka_options
+from etl_lib.core.kafka import (broker_answers, client_options, no_broker_message, spark_kafka_options,
+                               write_java_properties)
 from etl_lib.core.kinds import by_id
 from etl_lib.core.settings import Settings, get_settings
 
@@ -202,11 +202,7 @@ class JavaKafkaSink:
         }
         props.update({k.removeprefix("kafka."): v for k, v in spark_kafka_options(settings).items()})
         config = Path(self._folder.name) / "producer.properties"
-        # May hold a SASL password: readable by this user only, deleted at close.
-        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for k, v in props.items():
-                f.write(f"{k}={_properties_escape(v)}\n")
+        write_java_properties(config, props)  # may hold a SASL password: deleted at close
         self._log_path = Path(self._folder.name) / "producer.log"
         self._log = open(self._log_path, "wb")
         try:
@@ -278,11 +274,6 @@ def _widen_pipe(stream: Any, size: int = 1024 * 1024) -> None:
         fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), size)
     except (ImportError, OSError):
         pass  # another OS, or a lower limit: the default pipe works, a little slower
-
-
-def _properties_escape(value: str) -> str:
-    """A value as java.util.Properties reads it back (backslashes, and newlines of a JAAS line)."""
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def _last_json_line(out: bytes) -> dict | None:

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from . import jvm, sharing
 from .cli import run, settings_or_exit
-from .errors import BrokerError
+from .errors import BrokerError, KitError
 from .kafka import (LOCAL_HOSTS, bootstrap_hosts, broker_answers, ensure_topics, free_port, no_broker_message,
                     port_in_use)
 from .node import KafkaNode, new_cluster_id
@@ -139,6 +139,7 @@ class LocalKafka:
             self.stop()
             raise
         self.startup_seconds = time.monotonic() - t0
+        self._upgrade_features()
         return self
 
     def _refuse_storage_in_use(self) -> None:
@@ -172,6 +173,8 @@ class LocalKafka:
             cport = int(props.get("controller.quorum.bootstrap.servers", ":0").rpartition(":")[2] or 0)
             fits = props.get("advertised.listeners") == f"PLAINTEXT://{host}:{port}" and cport
             if fits and self.controller_port in (0, cport) and not port_in_use(host, cport):
+                # The same ports and storage; the settings are this version's (a newer kit may add some).
+                self._node(host, port, cport).write()
                 return
             log.warning("Broker storage in %s does not fit the requested ports; formatting it afresh.", log_dirs)
         shutil.rmtree(log_dirs, ignore_errors=True)
@@ -183,6 +186,32 @@ class LocalKafka:
         node = self._node(host, port, cport)
         node.write()
         node.format(java, classpath, self.cluster_id or new_cluster_id())
+        self._version_stamp.write_text(jvm.kafka_version())
+
+    @property
+    def _version_stamp(self) -> Path:
+        """The Kafka version whose features this storage has (written at format time and after an upgrade)."""
+        return self.data_dir / "kraft" / "kit-kafka-version"
+
+    def _upgrade_features(self) -> None:
+        """After a newer Kafka starts on storage an older one formatted, raise its feature levels as
+        ``kafka-features.sh upgrade`` would: an old metadata.version keeps share groups off (lesson 04).
+        Done once per Kafka version; a failure is a warning (everything but share groups still works)."""
+        try:
+            version = jvm.kafka_version()
+            if self._version_stamp.exists() and self._version_stamp.read_text().strip() == version:
+                return
+            from .queues import upgrade_features
+            changed = upgrade_features(self.client_settings or get_settings(), self.bootstrap_servers)
+        except KitError as err:
+            log.warning("Could not raise the feature levels of the broker storage in %s to Kafka's newest (%s); "
+                        "share groups may stay off. To start afresh: make broker-stop, delete %s, make "
+                        "broker-start.", self.data_dir, err, self.data_dir / "kraft")
+            return
+        if changed:
+            log.warning("Broker storage in %s was formatted by an older Kafka: raised %s to Kafka %s's levels.",
+                        self.data_dir, ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changed.items()), version)
+        self._version_stamp.write_text(version)
 
     def _node(self, host: str, port: int, controller_port: int) -> KafkaNode:
         return KafkaNode(self.data_dir, host, port, controller_port, log_dirs_name="kraft", sasl_users=self.sasl_users)

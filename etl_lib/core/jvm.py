@@ -13,7 +13,7 @@ from .errors import JarsMissingError, JavaError
 from .settings import project_root
 
 __all__ = ["JavaError", "JarsMissingError", "java_executable", "java_version", "broker_classpath",
-           "producer_classpath", "local_fs_jar", "connector_jars", "MIN_JAVA"]
+           "producer_classpath", "queue_lab_classpath", "kafka_version", "local_fs_jar", "connector_jars", "MIN_JAVA"]
 
 MIN_JAVA = 17
 
@@ -21,6 +21,8 @@ BROKER_LIB = "jvm/broker/lib"
 CONNECTOR_LIB = "jvm/connector/lib"
 # data_gen's Java producer (jvm/producer/PipeProducer.java), compiled by `make jars` against the broker's jars.
 PRODUCER_JAR = "jvm/producer/lib/pipe-producer.jar"
+# Lesson 04's consumer group / share group tool (jvm/queues/QueueLab.java), compiled by `make jars` likewise.
+QUEUE_LAB_JAR = "jvm/queues/lib/queue-lab.jar"
 # The kit's local file system for Spark (jvm/localfs/NioLocalFileSystem.java), compiled by `make jars`.
 LOCAL_FS_JAR = "jvm/localfs/lib/etlkit-localfs.jar"
 LOCAL_FS_CLASS = "etlkit.NioLocalFileSystem"
@@ -94,15 +96,35 @@ def broker_classpath() -> str:
     return str(_lib(BROKER_LIB, "Kafka broker") / "*")
 
 
-def producer_classpath() -> str:
-    """Classpath of data_gen's Java producer: its own small jar, then the broker's Kafka client jars."""
-    jar = project_root() / PRODUCER_JAR
+def _tool_classpath(rel: str, what: str, source: str) -> str:
+    """Classpath of one of the kit's small Java tools: its own jar (built by `make jars`), then the broker's jars."""
+    jar = project_root() / rel
     if not jar.is_file():
         raise JarsMissingError(
-            f"data_gen's Java producer is not built yet ({jar} is missing). "
-            "Run `make jars` (it compiles jvm/producer/PipeProducer.java with javac) and try again."
+            f"{what} is not built yet ({jar} is missing). "
+            f"Run `make jars` (it compiles {source} with javac) and try again."
         )
     return f"{jar}{os.pathsep}{broker_classpath()}"
+
+
+def producer_classpath() -> str:
+    """Classpath of data_gen's Java producer: its own small jar, then the broker's Kafka client jars."""
+    return _tool_classpath(PRODUCER_JAR, "data_gen's Java producer", "jvm/producer/PipeProducer.java")
+
+
+def queue_lab_classpath() -> str:
+    """Classpath of the kit's consumer-group/share-group tool (``etlkit.QueueLab``), then the broker's jars."""
+    return _tool_classpath(QUEUE_LAB_JAR, "The kit's share-group tool", "jvm/queues/QueueLab.java")
+
+
+def kafka_version() -> str:
+    """The version of the Kafka broker resolved into ``jvm/broker/lib`` (from its jar's name), e.g. ``4.4.0``."""
+    lib = _lib(BROKER_LIB, "Kafka broker")
+    for jar in lib.glob("kafka_2.13-*.jar"):
+        m = re.fullmatch(r"kafka_2\.13-(\d[\w.\-]*)\.jar", jar.name)
+        if m:
+            return m.group(1)
+    raise JarsMissingError(f"No kafka_2.13-*.jar in {lib}. Run `make jars` again.")
 
 
 def local_fs_jar() -> str | None:

@@ -16,8 +16,10 @@ a changed copy reaches every client it is given to.
 
 from __future__ import annotations
 
+import os
 import socket
 import time
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .errors import BrokerError
@@ -26,7 +28,7 @@ from .settings import Settings
 __all__ = [
     "LOCAL_HOSTS", "bootstrap_hosts", "broker_answers", "client_options", "consumer_groups", "create_topics",
     "end_offsets", "ensure_topics", "free_port", "jaas_config", "may_reset_topics", "no_broker_message",
-    "port_in_use", "reset_topics", "spark_kafka_options",
+    "port_in_use", "reset_topics", "spark_kafka_options", "write_java_properties",
 ]
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -70,6 +72,16 @@ def spark_kafka_options(settings: Settings) -> dict[str, str]:
         opts["kafka.ssl.truststore.type"] = "PEM"
         opts["kafka.ssl.truststore.location"] = settings.kafka_ssl_ca_file
     return opts
+
+
+def write_java_properties(path: Path, props: Mapping[str, str]) -> None:
+    """Write Java client properties for the kit's Java tools (data_gen's producer, the share-group tool), readable
+    by this user only (a SASL password may be among them), with values escaped as java.util.Properties reads
+    them back (backslashes, and the newlines of a JAAS line)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        for k, v in props.items():
+            f.write(f"{k}=" + v.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r") + "\n")
 
 
 _LOGIN_MODULES = {"PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",

@@ -120,6 +120,12 @@ class KafkaNode:
             f"share.coordinator.state.topic.replication.factor={self.replicas}",
             f"share.coordinator.state.topic.min.isr={self.min_insync}",
             "group.initial.rebalance.delay.ms=0",
+            # A lesson's groups settle in a second, not in Kafka's default five (heartbeats), and a share group may
+            # lock a record for as little as a second (lesson 04 shows a lock expire): the group configs of
+            # etlkit.QueueLab use these floors; a group without them keeps Kafka's defaults.
+            "group.consumer.min.heartbeat.interval.ms=500",
+            "group.share.min.heartbeat.interval.ms=500",
+            "group.share.min.record.lock.duration.ms=1000",
             # A scratch cluster replaying 2018 events: never delete by age.
             "log.retention.ms=-1",
             "",

@@ -34,6 +34,8 @@ _FACE = {
     # Kafka's topics, offsets and groups (core.kafka)
     "client_options": "core.kafka", "consumer_groups": "core.kafka", "end_offsets": "core.kafka",
     "ensure_topics": "core.kafka", "reset_topics": "core.kafka", "spark_kafka_options": "core.kafka",
+    # one topic read by a consumer group or a share group, measured (core.queues)
+    "run_group": "core.queues",
     # the practice cluster (core.cluster)
     "Cluster": "core.cluster",
     # the kit's one error family, for a cell that shows a refusal (core.errors)
@@ -47,6 +49,7 @@ __all__ = sorted(_FACE)
 if TYPE_CHECKING:  # what an editor and a type checker see
     from ..core.cluster import Cluster  # noqa: F401
     from ..core.errors import KitError  # noqa: F401
+    from ..core.queues import run_group  # noqa: F401
     from ..core.variants import mixed_seed  # noqa: F401
     from ..core.kafka import (client_options, consumer_groups, end_offsets, ensure_topics, reset_topics,  # noqa: F401
                               spark_kafka_options)

@@ -77,6 +77,25 @@ def test_broker_is_kafka_4_with_a_logging_binding():
     assert "log4j-slf4j2-impl" in pom and "log4j-core" in pom
 
 
+def test_docker_compose_runs_the_brokers_kafka_with_the_kits_group_floors():
+    """The docker-compose brokers are the Kafka the kit pins, with the group settings the kit's own broker has
+    (lesson 04's groups settle on half-second heartbeats and lock a share-group record for one second)."""
+    import yaml
+
+    from etl_lib.core.node import KafkaNode
+
+    version = re.search(r"<kafka.version>(.+?)</kafka.version>", (ROOT / "jvm/broker/pom.xml").read_text()).group(1)
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    floors = {line.split("=")[0]: line.split("=")[1] for line in KafkaNode(ROOT, "h", 1, 2).properties()
+              if line.startswith(("group.consumer.min.", "group.share.min."))}
+    assert len(floors) == 3
+    for name in ("kafka", "kafka-1", "kafka-2", "kafka-3"):
+        assert services[name]["image"] == f"apache/kafka:{version}", name
+        env = services[name]["environment"]
+        for key, value in floors.items():
+            assert str(env.get("KAFKA_" + key.upper().replace(".", "_"))) == value, (name, key)
+
+
 def test_compose_jupyter_is_not_open_to_anyone():
     """No empty token, not root, published on loopback only; JAVA_HOME not tied to one CPU architecture."""
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

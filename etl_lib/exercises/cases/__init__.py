@@ -12,8 +12,8 @@ from importlib import import_module
 
 # Importing a module registers its exercise (the @exercise decorator); the order here is the order of `list`.
 MODULES = ("parse_duration", "session_settings", "retry_with_backoff", "minibatch_collector", "run_workers",
-           "cpu_map", "bfd_buckets", "send_keyed", "records_per_partition", "read_topic", "parse_bikes",
-           "windowed_counts", "sliding_counts", "committed_files", "start_raw_query", "uses_aqe",
+           "cpu_map", "bfd_buckets", "send_keyed", "records_per_partition", "share_partition", "read_topic",
+           "parse_bikes", "windowed_counts", "sliding_counts", "committed_files", "start_raw_query", "uses_aqe",
            "pearson_from_sums", "weather_bins", "plan_queries", "diagnose", "dedup_trips", "join_condition",
            "open_windows", "write_batch_once", "trips_until_quiet", "start_realtime_query",
            "predict_batches")
