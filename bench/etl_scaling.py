@@ -13,7 +13,9 @@ on one local broker and into JSON-lines files, then on one Spark session, warmed
 
 It prints one table: marginal records/s is the slope between a size and the
 one before (what one more record costs, without the fixed start-up of about
-a dozen queries), the number to compare with a real year's volume.
+a dozen queries), the number to compare with a real year's volume; ETL/raw is
+the whole ETL's time over the raw path's from Kafka (the aim: at most 1.6).
+For each size it also prints the busiest queries by time spent in batches.
 
 Run: .venv/bin/python bench/etl_scaling.py [--weeks 1,4,16,52] [--scale 0.25] [--long-job]
      .venv/bin/python bench/etl_scaling.py --quick      (1 and 2 days at scale 0.2: a smoke run, about a minute)
@@ -202,11 +204,13 @@ def main(argv: list[str] | None = None) -> int:
         row["marginal_rec_per_s"] = (None if prev is None or row["etl_s"] <= prev["etl_s"] else
                                      round((row["records"] - prev["records"]) / (row["etl_s"] - prev["etl_s"])))
     print(f"{'days':>5} {'records':>10} {'ETL s':>8} {'rec/s':>8} {'marginal':>9} {'peak RSS':>9} "
-          f"{'raw Kafka s':>11} {'raw file s':>10} {'Kafka/file':>10}")
+          f"{'raw Kafka s':>11} {'raw file s':>10} {'Kafka/file':>10} {'ETL/raw':>8}")
     for r in rows:
         marginal = "-" if r["marginal_rec_per_s"] is None else f"{r['marginal_rec_per_s']:,}"
+        r["etl_over_raw"] = round(r["etl_s"] / r["raw_kafka_s"], 2) if r["raw_kafka_s"] == r["raw_kafka_s"] else None
         print(f"{r['days']:>5} {r['records']:>10,} {r['etl_s']:>8.1f} {r['etl_rec_per_s']:>8,} {marginal:>9} "
-              f"{r['peak_rss_mb']:>6} MB {r['raw_kafka_s']:>11.1f} {r['raw_file_s']:>10.1f} {r['kafka_over_file']:>10.2f}")
+              f"{r['peak_rss_mb']:>6} MB {r['raw_kafka_s']:>11.1f} {r['raw_file_s']:>10.1f} {r['kafka_over_file']:>10.2f}"
+              f" {'-' if r['etl_over_raw'] is None else r['etl_over_raw']:>8}")
     for r in failed:
         print(f"{r['days']:>5} {r['records']:>10,} failed after {r['etl_s']:.0f} s (peak RSS {r['peak_rss_mb']} MB): "
               f"{r['failed']}")

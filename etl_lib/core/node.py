@@ -120,7 +120,7 @@ class KafkaNode:
             f"share.coordinator.state.topic.replication.factor={self.replicas}",
             f"share.coordinator.state.topic.min.isr={self.min_insync}",
             "group.initial.rebalance.delay.ms=0",
-            # A lesson's groups settle in a second, not in Kafka's default five (heartbeats), and a share group may
+            # QueueLab's groups (broker-driven protocols) settle in a second, not in Kafka's default five (heartbeats), and a share group may
             # lock a record for as little as a second (lesson 04 shows a lock expire): the group configs of
             # etlkit.QueueLab use these floors; a group without them keeps Kafka's defaults.
             "group.consumer.min.heartbeat.interval.ms=500",

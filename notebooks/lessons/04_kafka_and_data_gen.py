@@ -80,7 +80,7 @@ print("group A, second time:", read_all("lesson04-A"))
 print("group B, first time: ", read_all("lesson04-B"))
 
 # %% [markdown]
-# **Members of one group share the partitions.** Below, consumers join the group `lesson04-share` one by one,
+# **Members of one group share the partitions.** Below, consumers join the group `lesson04-rebalance` one by one,
 # each a `GroupMember` polling in its own thread (a member that stops polling is thrown out of the group after
 # `max.poll.interval.ms`; one that closes its consumer leaves at once). `settled` waits until every partition
 # has exactly one owner. Each time a member joins or leaves, the group **rebalances**: the group coordinator
@@ -94,7 +94,7 @@ from etl_lib.lab import GroupMember, settled
 members, history = [], []
 try:
     for name in ["consumer-1", "consumer-2", "consumer-3"]:
-        members.append(GroupMember(s, s.kafka_topic_bike, "lesson04-share", name))
+        members.append(GroupMember(s, s.kafka_topic_bike, "lesson04-rebalance", name))
         history.append((f"{name} joined", settled(members, partitions=3)))
     members.pop(0).leave()
     history.append(("consumer-1 left", settled(members, partitions=3)))
@@ -112,6 +112,79 @@ for event, owned in history:
 # %% tags=["nbval-ignore-output"]
 for event, owned in history:
     print(f"{event:<18}", owned)
+
+# %% [markdown]
+# **Share groups: a queue on a topic.** A consumer group keeps order by giving each partition to one member, so
+# more members than partitions do not help. Kafka 4.2 made a new kind of group production-ready, the **share
+# group** (KIP-932, "queues for Kafka"; Kafka 4.2 upgrade notes): once members outnumber partitions, several of
+# them read the *same* partition side by side; the broker hands each record to one member at a time, under an **acquisition lock**, and the member
+# acknowledges each record: *accept* (done), *release* (give it back to be delivered again) or *reject* (never
+# again). The broker counts the deliveries of each record. The kit's broker is Kafka 4.4.0, where a fresh
+# broker has share groups on. kafka-python speaks consumer groups only, so `run_group` drives the broker's own
+# Java clients (`KafkaConsumer`, `KafkaShareConsumer`) through the kit's small tool `etlkit.QueueLab`: it writes
+# 24 records (r00 ... r23, keys k0 to k3, two partitions) to a fresh topic once every member holds partitions;
+# the members are uneven, as real workers are (10, 30, 50 and 70 ms per record). The same four members, first as
+# a consumer group, then as a share group:
+
+# %% tags=["shows:share-vs-consumer"]
+# runs once: two groups of 4 members read a fresh 2-partition topic (about 10 s)
+from etl_lib.lab import run_group
+
+runs = {kind + " group": run_group(kind, members=4, partitions=2, work_ms=10, work_step_ms=20)
+        for kind in ("consumer", "share")}
+for name, run in runs.items():
+    held = sorted((len(p) for p in run.assignment.values()), reverse=True)
+    per_partition = [sum(p in ps for ps in run.assignment.values()) for p in range(run.partitions)]
+    print(f"{name:<15} partitions per member {held}; members per partition {per_partition}; "
+          f"records finished {sum(run.ends.values())} of {run.records}")
+
+# %% [markdown]
+# The consumer group left two of its four members idle; the share group gave every member a partition and every
+# partition two members. Who took which record is a race between the members, so the counts below change from
+# run to run; so does the order: in a share group the records of one key go to several members, and a record can
+# finish before an earlier record of its key (*overtaken* counts those). A consumer group never does that. With
+# all four members at work the share group usually also finishes sooner (in runs here, about 0.4 s against
+# 0.7 s).
+
+# %% tags=["nbval-ignore-output"]
+for name, run in runs.items():
+    print(f"{name:<15} records per member {run.records_per_member()}; members per key "
+          f"{run.members_per_key()}; overtaken {run.overtaken()}; all done {run.elapsed_ms} ms after the write")
+
+# %% [markdown]
+# **What an unfinished record does.** Below, one share group meets four kinds of trouble: the member that gets
+# r05 releases it once; r09 is released on every delivery (a *poison* record); r13 is rejected; and the member
+# that gets r02 hangs without answering. The group's lock is 1 s here (the group config
+# `share.record.lock.duration.ms`; the broker's default, `group.share.record.lock.duration.ms`, is 30 s) and its
+# delivery limit is Kafka's default, 5 (`group.share.delivery.count.limit`; both defaults are in the broker's
+# configuration, which Kafka prints at start). The members go on polling for 1.5 s after the last
+# record ends, so a record handed out once too often would show.
+
+# %% tags=["shows:redelivery"]
+# runs once: one share group, four kinds of trouble (about 6 s)
+queue = run_group("share", release={"r05"}, poison={"r09"}, reject={"r13"}, stall="r02", lock_ms=1000,
+                  settle_ms=1500)
+for value, what in [("r05", "released once"), ("r09", "released every time"), ("r13", "rejected"),
+                    ("r02", "its member hangs")]:
+    seen = queue.deliveries_of(value)
+    print(f"{value} {what:<20} delivery counts {[d['delivery'] for d in seen]}, answers {[d['ack'] for d in seen]}")
+hung, again = queue.deliveries_of("r02")
+print("r02 taken again by another member:", hung["member"] != again["member"])
+print("how the 24 records ended:", dict(sorted(queue.ends.items())))
+print("records delivered more than once:", sorted({d["value"] for d in queue.redeliveries()}))
+
+# %% [markdown]
+# A released record comes back with its delivery count one higher; a record held past its lock comes back the
+# same way (`none`: the hung member never answered; another member then took it). At the delivery limit the
+# broker **archives** the record instead of delivering it a sixth time: it stays in the topic, but the group skips
+# it, so count such records somewhere, or they are skipped without notice (Kafka 4.4 adds an optional dead-letter
+# topic per share group, KIP-1191: the group config `errors.deadletterqueue.topic.name`, blank by default, meaning
+# none). A rejected record is archived at once. Two more settings to know: a new share group starts at the **latest** offset
+# (`share.auto.offset.reset`, default `latest` in Kafka 4.4's group configuration; `run_group` sets `earliest`),
+# and what the group remembers is a start offset per partition plus the state of each record in flight after it
+# (the start offset can be reset only while the group has no members).
+# Use a consumer group when order per key matters (an account's events, a station's trips); a share group when
+# records are independent jobs and you want more workers than partitions.
 
 # %% [markdown]
 # Now the simulated world. `data_gen` produces four streams in the field layouts of the public datasets
@@ -234,6 +307,14 @@ for t, topic in s.kafka_topics.items():
 #
 # </details>
 #
+# **7. Four members read a 2-partition topic as a share group. What does each member get, what happens to the order of one key's records, and what happens to a record a member releases every time?**
+#
+# <details><summary>Answer</summary>
+#
+# Every member holds a partition (each partition has two members) and the broker hands each record to one member at a time, so all four work. One key's records go to several members and can finish out of order: order per key is lost. A record released every time comes back with its delivery count one higher until the delivery limit (5 by default); then it is archived and never handed out again. Use a consumer group when order per key matters.
+#
+# </details>
+#
 
 # %%
 assert [p for k, p, _ in sent if k == "67"] == [sent[0][1]] * 3, (
@@ -244,6 +325,12 @@ assert [sorted(map(len, owned.values())) for _, owned in history] == [[3], [1, 2
     "expected partitions per member [[3], [1, 2], [1, 1, 1], [1, 2]], found "
     f"{[sorted(map(len, owned.values())) for _, owned in history]}: "
     + START_OVER)
+held = {name: sorted(map(len, run.assignment.values())) for name, run in runs.items()}
+assert held == {"consumer group": [0, 0, 1, 1], "share group": [1, 1, 1, 1]}, (
+    f"expected two idle members in the consumer group and none in the share group, found {held}: " + START_OVER)
+assert [d["delivery"] for d in queue.deliveries_of("r09")] == [1, 2, 3, 4, 5] and queue.ends["archived"] == 1, (
+    "expected the poison record r09 delivered 5 times, then archived, found "
+    f"{[d['delivery'] for d in queue.deliveries_of('r09')]} and {queue.ends}: " + START_OVER)
 assert (per_partition.loc[s.kafka_topic_weather] > 0).sum() == 1, (
     "one key, one partition: expected the weather records in 1 partition, found them in "
     f"{(per_partition.loc[s.kafka_topic_weather] > 0).sum()}: "
@@ -251,14 +338,16 @@ assert (per_partition.loc[s.kafka_topic_weather] > 0).sum() == 1, (
 assert key["counts"]["bike"]["produced"] == key["counts"]["bike"]["valid"] + key["counts"]["bike"]["quarantined"], (
     f"expected bike trips produced = valid + quarantined, found {key['counts']['bike']}: `key` changed after "
     "the answer-key cell ran; run the lesson again from the setup cell (Kernel > Restart Kernel and Run All Cells)")
-print("Same key, same partition; a group shares the partitions; every produced record is valid or quarantined: True")
+print("Same key, same partition; a group shares the partitions, a share group its records; every produced record "
+      "is valid or quarantined: True")
 
 # %% [markdown] tags=["remember"]
 # ## Remember
 #
 # - A topic is split into partitions; an offset is a record's position in its partition (→ *each partition is an ordered, append-only log*) [04#key-partition] [04#partition-skew]
-# - The key chooses the partition: one key, one partition, in order; order holds only within a partition (→ *The producer chooses the partition*) [04#key-partition] [doc: Kafka 4.1 · Introduction · Main Concepts and Terminology]
+# - The key chooses the partition: one key, one partition, in order; order holds only within a partition (→ *The producer chooses the partition*) [04#key-partition] [doc: Kafka 4.4 · Introduction · Main Concepts and Terminology]
 # - Members of one consumer group share the partitions, one owner each, and rebalance when members come and go (→ *Members of one group share the partitions.*) [04#group-rebalance]
+# - A share group's members can read the same partition and acknowledge each record; released or timed-out records come back with a higher delivery count, archived at the limit; order per key is lost (→ *Share groups: a queue on a topic.*) [04#share-vs-consumer] [04#redelivery]
 # - A committed offset is where a group resumes after a restart (→ *What is a committed offset*) [04#committed-offsets]
 # - One hot key makes one busy partition: partition skew (→ *Partition skew.*) [04#partition-skew]
 # - `data_gen` writes four realistic streams and an answer key the analytics must recover (→ *answer key*) [04#answer-key]

@@ -380,11 +380,11 @@ print("acks=all refused below min.insync.replicas and accepted at it; logs == ac
 # %% [markdown] tags=["remember"]
 # ## Remember
 #
-# - A partition lives on `replication.factor` brokers: a leader takes writes, in-sync followers copy them (→ *Partitions, replicas, leaders, ISR*) [12#partition-table] [12#leader-failover] [doc: Kafka 4.1 · Producer Configs · acks]
-# - `acks=all` with `min.insync.replicas=2` of 3: a broker can die with no acknowledged record lost (→ *`acks`: when is a record "written"?*) [12#acks-one-down] [12#log-equals-acked] [doc: Kafka 4.1 · Topic Configs · min.insync.replicas]
+# - A partition lives on `replication.factor` brokers: a leader takes writes, in-sync followers copy them (→ *Partitions, replicas, leaders, ISR*) [12#partition-table] [12#leader-failover] [doc: Kafka 4.4 · Producer Configs · acks]
+# - `acks=all` with `min.insync.replicas=2` of 3: a broker can die with no acknowledged record lost (→ *`acks`: when is a record "written"?*) [12#acks-one-down] [12#log-equals-acked] [doc: Kafka 4.4 · Topic Configs · min.insync.replicas]
 # - With three replicas, `min.insync.replicas=2` and `acks=all`, a broker can die without refusing a write (→ *A broker dies*) [12#leader-failover] [12#acks-one-down]
-# - With fewer in-sync replicas than required, the broker refuses writes rather than risk a loss (→ *A broker dies*) [12#acks-one-down] [doc: Kafka 4.1 · Topic Configs · min.insync.replicas]
-# - `acks=1` keeps accepting and carries the risk of losing acknowledged records (→ *A broker dies*) [12#acks-one-down] [doc: Kafka 4.1 · Producer Configs · acks]
+# - With fewer in-sync replicas than required, the broker refuses writes rather than risk a loss (→ *A broker dies*) [12#acks-one-down] [doc: Kafka 4.4 · Topic Configs · min.insync.replicas]
+# - `acks=1` keeps accepting and carries the risk of losing acknowledged records (→ *A broker dies*) [12#acks-one-down] [doc: Kafka 4.4 · Producer Configs · acks]
 # - The driver plans, executors run tasks; they get the connector through `spark.jars` (→ *Spark on a standalone master*) [12#executor-jars] [12#etl-on-cluster] [doc: Spark 4.2 · Cluster Mode Overview · Components] [doc: Spark 4.2 · Submitting Applications · Advanced Dependency Management]
 # - The same ETL code runs on `spark://…`; only settings change (→ *The same ETL code, on the cluster*) [12#etl-on-cluster]
 
