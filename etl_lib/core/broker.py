@@ -41,7 +41,7 @@ from pathlib import Path
 
 from . import jvm, sharing
 from .cli import run, settings_or_exit
-from .errors import BrokerError, KitError
+from .errors import BrokerError
 from .kafka import (LOCAL_HOSTS, bootstrap_hosts, broker_answers, ensure_topics, free_port, no_broker_message,
                     port_in_use)
 from .node import KafkaNode, new_cluster_id
@@ -194,24 +194,12 @@ class LocalKafka:
         return self.data_dir / "kraft" / "kit-kafka-version"
 
     def _upgrade_features(self) -> None:
-        """After a newer Kafka starts on storage an older one formatted, raise its feature levels as
-        ``kafka-features.sh upgrade`` would: an old metadata.version keeps share groups off (lesson 04).
-        Done once per Kafka version; a failure is a warning (everything but share groups still works)."""
-        try:
-            version = jvm.kafka_version()
-            if self._version_stamp.exists() and self._version_stamp.read_text().strip() == version:
-                return
-            from .queues import upgrade_features
-            changed = upgrade_features(self.client_settings or get_settings(), self.bootstrap_servers)
-        except KitError as err:
-            log.warning("Could not raise the feature levels of the broker storage in %s to Kafka's newest (%s); "
-                        "share groups may stay off. To start afresh: make broker-stop, delete %s, make "
-                        "broker-start.", self.data_dir, err, self.data_dir / "kraft")
-            return
-        if changed:
-            log.warning("Broker storage in %s was formatted by an older Kafka: raised %s to Kafka %s's levels.",
-                        self.data_dir, ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changed.items()), version)
-        self._version_stamp.write_text(version)
+        """Raise the feature levels of storage an older Kafka formatted, once per Kafka version (lesson 04's
+        share groups need them)."""
+        from .queues import raise_features_once
+
+        raise_features_once(self._version_stamp, self.client_settings or get_settings(), self.bootstrap_servers,
+                            self.data_dir, f"make broker-stop, delete {self.data_dir / 'kraft'}, make broker-start")
 
     def _node(self, host: str, port: int, controller_port: int) -> KafkaNode:
         return KafkaNode(self.data_dir, host, port, controller_port, log_dirs_name="kraft", sasl_users=self.sasl_users)

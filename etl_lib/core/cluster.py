@@ -139,7 +139,22 @@ class Cluster:
         except BaseException:
             self.down()
             raise
+        from .queues import raise_features_once
+
+        # Storage an older kit formatted keeps an old metadata.version, and share groups off, until it is raised.
+        raise_features_once(self._version_stamp, self._probe(), self.bootstrap_servers, self.folder,
+                            f"make cluster-down, delete {self.folder}, make cluster-up")
         return self
+
+    @property
+    def _version_stamp(self) -> Path:
+        """The Kafka version whose feature levels the nodes' storage has."""
+        return self.folder / "kafka-version"
+
+    def _probe(self) -> Settings:
+        """Client settings for the cluster: its listeners are PLAINTEXT, whatever the environment's
+        KAFKA_SECURITY_PROTOCOL says."""
+        return load_settings({"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers, "DATA_DIR": str(self.folder)})
 
     def _start_kafka(self, java: str) -> None:
         classpath = jvm.broker_classpath()
@@ -158,6 +173,7 @@ class Cluster:
             node.write()
             if not node.formatted:
                 node.format(java, classpath, cluster_id)
+                self._version_stamp.write_text(jvm.kafka_version())
             cmd = node.command(java, classpath, "384m", f"-Detl.kit.cluster={self.folder}")
             self._spawn(name, cmd, node.folder / "broker.out")
 
@@ -207,9 +223,7 @@ class Cluster:
     # ------------------------------------------------------------------ inspect
     def brokers(self) -> int:
         """How many brokers the cluster's metadata lists (0 when none answers)."""
-        # The practice cluster's listeners are PLAINTEXT, whatever the environment's KAFKA_SECURITY_PROTOCOL says.
-        probe = load_settings({"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers, "DATA_DIR": str(self.folder)})
-        if not broker_answers(probe, timeout=2.0):
+        if not broker_answers(self._probe(), timeout=2.0):
             return 0
         from kafka import KafkaAdminClient
 

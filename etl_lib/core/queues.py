@@ -19,6 +19,7 @@ Lesson 04 shows both kinds of group on the same records.
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import tempfile
 import uuid
@@ -32,9 +33,11 @@ from .errors import BrokerError, KitError
 from .kafka import no_broker_message, spark_kafka_options, write_java_properties
 from .settings import Settings, get_settings
 
-__all__ = ["GroupRun", "run_group", "upgrade_features"]
+__all__ = ["GroupRun", "raise_features_once", "run_group", "upgrade_features"]
 
 KINDS = ("consumer", "share")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -197,3 +200,26 @@ def upgrade_features(settings: Settings, bootstrap: str) -> dict[str, tuple[int,
             return {k: (v[0], v[1]) for k, v in x["upgraded"].items()}
     detail = next((x["error"] for x in lines if "error" in x), other or f"exit code {code}")
     raise KitError(f"Raising the feature levels of the broker at {bootstrap} failed: {detail}")
+
+
+def raise_features_once(stamp: Path, settings: Settings, bootstrap: str, storage: Path, fix: str) -> None:
+    """After a newer Kafka starts on storage an older one formatted, raise its feature levels
+    (:func:`upgrade_features`): an old metadata.version keeps share groups off (lesson 04).
+
+    ``stamp`` holds the Kafka version whose levels the storage has (written when it is formatted and after each
+    raise), so this runs once per Kafka version.  A failure is a warning naming ``fix`` (the way to start the
+    storage afresh): everything but share groups still works.
+    """
+    try:
+        version = jvm.kafka_version()
+        if stamp.exists() and stamp.read_text().strip() == version:
+            return
+        changed = upgrade_features(settings, bootstrap)
+    except KitError as err:
+        log.warning("Could not raise the feature levels of the Kafka storage in %s to Kafka's newest (%s); share "
+                    "groups may stay off. To start afresh: %s.", storage, err, fix)
+        return
+    if changed:
+        log.warning("Kafka storage in %s was formatted by an older Kafka: raised %s to Kafka %s's levels.", storage,
+                    ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changed.items()), version)
+    stamp.write_text(version)
