@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from etl_lib.core import jvm
 from etl_lib.core.errors import KitError
-from etl_lib.core.kafka import (broker_answers, client_options, no_broker_message, spark_kafka_options,
+from etl_lib.core.kafka import (broker_answers, client_options, java_client_properties, no_broker_message,
                                write_java_properties)
 from etl_lib.core.kinds import by_id
 from etl_lib.core.settings import Settings, get_settings
@@ -200,7 +200,7 @@ class JavaKafkaSink:
             # Metadata for a topic that does not exist ends a send after this long instead of a minute.
             "max.block.ms": "30000",
         }
-        props.update({k.removeprefix("kafka."): v for k, v in spark_kafka_options(settings).items()})
+        props.update(java_client_properties(settings))
         config = Path(self._folder.name) / "producer.properties"
         write_java_properties(config, props)  # may hold a SASL password: deleted at close
         self._log_path = Path(self._folder.name) / "producer.log"

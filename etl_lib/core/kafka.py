@@ -28,7 +28,7 @@ from .settings import Settings
 __all__ = [
     "LOCAL_HOSTS", "bootstrap_hosts", "broker_answers", "client_options", "consumer_groups", "create_topics",
     "end_offsets", "ensure_topics", "free_port", "jaas_config", "may_reset_topics", "no_broker_message",
-    "port_in_use", "reset_topics", "spark_kafka_options", "write_java_properties",
+    "port_in_use", "reset_topics", "spark_kafka_options", "java_client_properties", "write_java_properties",
 ]
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -72,6 +72,12 @@ def spark_kafka_options(settings: Settings) -> dict[str, str]:
         opts["kafka.ssl.truststore.type"] = "PEM"
         opts["kafka.ssl.truststore.location"] = settings.kafka_ssl_ca_file
     return opts
+
+
+def java_client_properties(settings: Settings) -> dict[str, str]:
+    """The security settings as properties of Kafka's Java clients (the kit's Java tools): the options of
+    :func:`spark_kafka_options` without Spark's ``kafka.`` prefix."""
+    return {k.removeprefix("kafka."): v for k, v in spark_kafka_options(settings).items()}
 
 
 def write_java_properties(path: Path, props: Mapping[str, str]) -> None:

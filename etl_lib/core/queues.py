@@ -30,7 +30,7 @@ from typing import Any, Iterable
 
 from . import jvm
 from .errors import BrokerError, KitError
-from .kafka import no_broker_message, spark_kafka_options, write_java_properties
+from .kafka import java_client_properties, no_broker_message, write_java_properties
 from .settings import Settings, get_settings
 
 __all__ = ["GroupRun", "raise_features_once", "run_group", "upgrade_features"]
@@ -106,7 +106,7 @@ class GroupRun:
 
 def _client_properties(settings: Settings, bootstrap: str) -> dict[str, str]:
     props = {"bootstrap.servers": bootstrap, "request.timeout.ms": "30000", "default.api.timeout.ms": "60000"}
-    props.update({k.removeprefix("kafka."): v for k, v in spark_kafka_options(settings).items()})
+    props.update(java_client_properties(settings))
     return props
 
 

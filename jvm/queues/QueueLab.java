@@ -86,16 +86,13 @@ public final class QueueLab {
 
     public static void main(String[] args) throws Exception {
         if (args.length == 2 && args[1].equals("upgrade")) {
-            System.exit(upgrade(args[0]));
+            System.exit(upgrade(load(args[0])));
         }
         if (args.length < 2 || !(args[1].equals("share") || args[1].equals("consumer"))) {
             System.err.println("usage: QueueLab PROPERTIES share|consumer key=value... | QueueLab PROPERTIES upgrade");
             System.exit(64);
         }
-        Properties client = new Properties();
-        try (Reader r = new InputStreamReader(new FileInputStream(args[0]), StandardCharsets.UTF_8)) {
-            client.load(r);
-        }
+        Properties client = load(args[0]);
         Map<String, String> opt = new HashMap<>();
         for (int i = 2; i < args.length; i++) {
             int eq = args[i].indexOf('=');
@@ -122,11 +119,7 @@ public final class QueueLab {
      * {@code kafka-features.sh upgrade} does after storage formatted by an older Kafka meets a newer broker
      * (share groups stay off at the old level). Prints one line {@code {"upgraded":{feature:[from,to],..}}}.
      */
-    private static int upgrade(String properties) throws Exception {
-        Properties client = new Properties();
-        try (Reader r = new InputStreamReader(new FileInputStream(properties), StandardCharsets.UTF_8)) {
-            client.load(r);
-        }
+    private static int upgrade(Properties client) throws Exception {
         try (Admin admin = Admin.create(client)) {
             FeatureMetadata meta = admin.describeFeatures().featureMetadata().get(30, TimeUnit.SECONDS);
             Map<String, FeatureUpdate> updates = new HashMap<>();
@@ -150,6 +143,15 @@ public final class QueueLab {
             emit("{\"error\":" + json(e.getCause().getClass().getSimpleName() + ": " + e.getCause().getMessage()) + "}");
             return 2;
         }
+    }
+
+    /** The client settings file the Python side writes (bootstrap servers, security). */
+    private static Properties load(String path) throws Exception {
+        Properties client = new Properties();
+        try (Reader r = new InputStreamReader(new FileInputStream(path), StandardCharsets.UTF_8)) {
+            client.load(r);
+        }
+        return client;
     }
 
     private int num(String key, int dflt) {
