@@ -15,7 +15,8 @@ It prints one table: marginal records/s is the slope between a size and the
 one before (what one more record costs, without the fixed start-up of about
 a dozen queries), the number to compare with a real year's volume; ETL/raw is
 the whole ETL's time over the raw path's from Kafka (the aim: at most 1.6).
-For each size it also prints the busiest queries by time spent in batches.
+For each size it also prints how many queries read each topic from Kafka (one
+each: the raw queries) and the busiest queries by time spent in batches.
 
 Run: .venv/bin/python bench/etl_scaling.py [--weeks 1,4,16,52] [--scale 0.25] [--long-job]
      .venv/bin/python bench/etl_scaling.py --quick      (1 and 2 days at scale 0.2: a smoke run, about a minute)
@@ -180,6 +181,10 @@ def main(argv: list[str] | None = None) -> int:
                 peak = peak_rss_mb(pid)
                 print(f"#   whole ETL {etl_s:.1f} s ({len(run.queries)} queries), peak RSS {peak:.0f} MB",
                       file=sys.stderr, flush=True)
+                if hasattr(run, "topic_reads"):  # the kit's ETL reads each topic once (issue 40)
+                    print("#   Kafka reads per topic (queries, records): " + ", ".join(
+                        f"{t} {v['queries']} {v['records']:,}" for t, v in sorted(run.topic_reads().items())),
+                        file=sys.stderr, flush=True)
                 busy = busiest(run)
                 print("#   busiest queries (s in batches, batches): " + ", ".join(
                     f"{name} {secs:.1f} ({n})" for name, secs, n in busy[:8]), file=sys.stderr, flush=True)

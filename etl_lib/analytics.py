@@ -28,8 +28,9 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from .core.kinds import by_id
-from .core.settings import Location, Settings, get_settings
+from .core.settings import Settings, get_settings
 from .parsing import precip_category
+from .writers import ensure_folder
 from .summaries import TRANSPORT_VARS, WEATHER_VARS  # the variables the windows carry, named where they are summarized
 
 if TYPE_CHECKING:
@@ -81,8 +82,12 @@ def _events(df: "DataFrame", kind: str, **values: Column) -> "DataFrame":
     return df.select(F.col("event_time"), *[c.alias(name) for name, c in cols.items()])
 
 
-def _once_each(union: "DataFrame", s: Settings) -> "DataFrame":
-    """The union with its event-time watermark, each event once: a record sent twice is dropped.
+_WATERMARK_DELAY_KEY = "spark.watermarkDelayMs"  # the metadata Spark's withWatermark puts on its event-time column
+
+
+def _once_each(parts: Sequence["DataFrame"], s: Settings) -> "DataFrame":
+    """The union of ``parts`` (rows of :func:`_events`) with its event-time watermark, each event once: a record
+    sent twice is dropped.
 
     ``dropDuplicatesWithinWatermark`` remembers each (source, id) until the
     watermark passes the event time of its first copy, so its state stays
@@ -91,11 +96,22 @@ def _once_each(union: "DataFrame", s: Settings) -> "DataFrame":
     (The raw Parquet keeps every record that arrived: it is the record of what
     was sent.)
     """
-    # One watermark on the union, not one per topic: it follows the newest event of *any* source, so a topic
-    # that runs ahead makes another topic's older records late.  The kit's producer interleaves the topics
-    # in event-time order, so none runs ahead.  With a watermark per topic before the union, Spark combines
-    # them by spark.sql.streaming.multipleWatermarkPolicy ("min", the default: the slowest topic holds it back).
-    watermarked = union.withWatermark("event_time", s.watermark_delay)
+    # A union's columns are its first input's, event-time metadata included: a watermarked input goes first, or
+    # the window aggregation after it would find no watermark.
+    parts = sorted(parts, key=lambda part: _WATERMARK_DELAY_KEY not in part.schema["event_time"].metadata)
+    union = parts[0]
+    for part in parts[1:]:
+        union = union.unionByName(part)
+    # Read from Kafka (the seed's design, one query per analytic), the union gets one watermark: it follows the
+    # newest event of *any* source, so a topic that ran ahead would make another topic's older records late; the
+    # kit's producer interleaves the topics in event-time order, and one query reads them together, so none runs
+    # ahead.  Read from the raw tables, the inputs come watermarked already (see
+    # etl_lib.main.raw_table_streams): only the table the raw query writes last in each batch carries one, so no
+    # other input can be behind the source that moves the watermark.
+    if _WATERMARK_DELAY_KEY in union.schema["event_time"].metadata:
+        watermarked = union
+    else:
+        watermarked = union.withWatermark("event_time", s.watermark_delay)
     if union.isStreaming:
         return watermarked.dropDuplicatesWithinWatermark(["source", "event_id"])
     return watermarked.dropDuplicates(["source", "event_id"])
@@ -112,13 +128,11 @@ def create_combined_transport_weather_window(
     day type and period of its start.  ``window`` is kept for chained windows.
     """
     s = settings or get_settings()
-    union = (
-        _events(bike_df, "bike", trip_duration=F.col("trip_duration").cast("double"))
-        .unionByName(_events(taxi_df, "taxi", surge=F.col("surge_multiplier")))
-        .unionByName(_events(weather_df, "weather", **{v: F.col(v) for v in WEATHER_VARS}))
-    )
+    parts = [_events(bike_df, "bike", trip_duration=F.col("trip_duration").cast("double")),
+             _events(taxi_df, "taxi", surge=F.col("surge_multiplier")),
+             _events(weather_df, "weather", **{v: F.col(v) for v in WEATHER_VARS})]
     windows = (
-        _once_each(union, s)
+        _once_each(parts, s)
         .groupBy(F.window("event_time", s.window_duration_medium))
         .agg(
             F.sum("is_bike").alias("bike_count"),
@@ -173,13 +187,7 @@ def read_combined_windows_stream(spark: "SparkSession", schema: "StructType", se
     """
     s = settings or get_settings()
     path = s.silver_path / SILVER_WINDOWS
-    # The source needs the folder before the silver query writes to it.
-    if isinstance(path, Location):  # s3a://, hdfs://: through Spark's own file system
-        jvm = spark.sparkContext._jvm
-        hpath = jvm.org.apache.hadoop.fs.Path(str(path))
-        hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).mkdirs(hpath)
-    else:
-        path.mkdir(parents=True, exist_ok=True)
+    ensure_folder(spark, path)  # the source needs the folder before the silver query writes to it
     return (spark.readStream.schema(schema).parquet(str(path))
             .withWatermark("window_start", "0 seconds")
             .withColumn("window", F.window("window_start", s.window_duration_medium)))
@@ -227,10 +235,9 @@ def calculate_weather_safety_risk(
     turns the rows into accidents per hour by condition and the risk relative to dry hours.
     """
     s = settings or get_settings()
-    union = _events(accident_df, "accidents").unionByName(
-        _events(weather_df, "weather", **{v: F.col(v) for v in WEATHER_VARS}))
+    parts = [_events(accident_df, "accidents"), _events(weather_df, "weather", **{v: F.col(v) for v in WEATHER_VARS})]
     hours = (
-        _once_each(union, s)
+        _once_each(parts, s)
         .groupBy(F.window("event_time", s.window_duration_long))
         .agg(F.sum("is_accident").alias("accident_count"), F.sum("is_weather").alias("weather_obs"),
              F.avg("precip_intensity").alias("precip_intensity"), F.avg("visibility").alias("visibility"))
@@ -267,9 +274,8 @@ def generate_transport_usage_summary(
 def _trip_counts(bike_df: "DataFrame", taxi_df: "DataFrame", s: Settings, length: str,
                  slide: str | None = None) -> "DataFrame":
     """Bike and taxi trips (each counted once) per event-time window of ``length``, sliding by ``slide`` if given."""
-    union = _events(bike_df, "bike").unionByName(_events(taxi_df, "taxi"))
     window = F.window("event_time", length, slide) if slide else F.window("event_time", length)
-    counts = (_once_each(union, s).groupBy(window)
+    counts = (_once_each([_events(bike_df, "bike"), _events(taxi_df, "taxi")], s).groupBy(window)
               .agg(F.sum("is_bike").alias("bike_count"), F.sum("is_taxi").alias("taxi_count")))
     return counts.select(F.col("window.start").alias("window_start"), F.col("window.end").alias("window_end"),
                          "bike_count", "taxi_count")

@@ -79,26 +79,39 @@ SILVER_QUERY = "silver_transport_weather_windows"
 class EtlRun:
     """The started queries, by name, in start order.
 
-    In an available-now run the analytics over the silver table start only when
-    the silver query has finished (a file source started earlier would see an
-    empty table and stop): :meth:`start_waiting` starts them.
+    In an available-now run each stage starts only when the queries it reads
+    from have finished (a file source started earlier would see an empty or
+    half-written table and stop): the silver windows and the analytics over the
+    raw tables wait for the raw query, the analytics over the silver windows for
+    the silver query.  :meth:`start_waiting` starts the next stage
+    whose inputs are done.
     """
 
     queries: dict[str, "StreamingQuery"] = field(default_factory=dict)
     active_at_end: int | None = None
-    waiting: Callable[[], None] | None = None  # starts the analytics that wait for the silver table
+    # stages still to start, in order: (names of the queries whose tables it reads, the function that starts it)
+    stages: list[tuple[tuple[str, ...], Callable[[], None]]] = field(default_factory=list)
+
+    @property
+    def waiting(self) -> bool:
+        """Some stage waits for the queries it reads from."""
+        return bool(self.stages)
 
     def start_waiting(self) -> bool:
-        """Start the waiting analytics if the silver query has finished without error; True if started."""
-        silver = self.queries.get(SILVER_QUERY)
-        if self.waiting is None or (silver is not None and (silver.isActive or describe_query_error(silver))):
-            return False
-        start, self.waiting = self.waiting, None
-        start()
-        return True
+        """Start each waiting stage whose inputs finished without error; True if one started."""
+        started = False
+        while self.stages:
+            after, start = self.stages[0]
+            inputs = [self.queries[n] for n in after if n in self.queries]
+            if any(q.isActive or describe_query_error(q) for q in inputs):
+                break
+            self.stages.pop(0)
+            start()
+            started = True
+        return started
 
     def stop(self) -> None:
-        self.waiting = None
+        self.stages.clear()
         for q in self.queries.values():
             try:
                 q.stop()
@@ -131,6 +144,32 @@ class EtlRun:
                 for source in p.sources:
                     kinds["kafka" if source.description.startswith("Kafka") else "files"] += source.numInputRows
             out[name] = kinds
+        return out
+
+    def topic_reads(self) -> dict[str, dict[str, int]]:
+        """Per Kafka topic: how many queries read it (``queries``) and how many records they read from it in all
+        (``records``: the offsets each micro-batch moved over, per topic), over their recent progress records.
+        The seed's design reads bike trips in a dozen queries; the kit's in one."""
+        import json
+
+        out: dict[str, dict[str, int]] = {}
+        for q in self.queries.values():
+            seen: set[str] = set()
+            for p in q.recentProgress:
+                for source in p.sources:
+                    if not source.description.startswith("Kafka"):
+                        continue
+                    start = (json.loads(source.startOffset) if source.startOffset else None) or {}
+                    end = (json.loads(source.endOffset) if source.endOffset else None) or {}
+                    for topic, parts in end.items():
+                        t = out.setdefault(topic, {"queries": 0, "records": 0})
+                        # No start offset (a query's first batch): the topic's first offset, 0 on the kit's topics,
+                        # which never delete by age.
+                        before = start.get(topic) or {}
+                        t["records"] += sum(int(o) - int(before.get(part, 0)) for part, o in parts.items())
+                        if topic not in seen:
+                            seen.add(topic)
+                            t["queries"] += 1
         return out
 
     def progress_totals(self) -> tuple[int, int]:
@@ -204,11 +243,46 @@ def _require_topics(settings: Settings) -> None:
             "the topics these settings name), or run `python -m etl_lib demo`, which creates them and runs everything.")
 
 
+def raw_table_streams(spark: "SparkSession", settings: Settings, streams: dict[str, "DataFrame"]) -> dict[str, "DataFrame"]:
+    """The stream names of :func:`build_streams` (each kind by its id, and ``combined``) read from the raw Parquet
+    tables instead of Kafka: what the kit's silver windows and analytics read (``streams`` gives the schemas).
+
+    Each query takes its event-time watermark from the input the raw query writes last in a batch
+    (:data:`etl_lib.writers.WRITE_ORDER`): weather for the windows and for the safety analysis, taxi for the trip
+    counts.  Its other inputs are then never behind it, so none of their records is late because a table ran ahead
+    (which one watermark on the union of separately committed tables would allow), and an input with no records
+    at all (no accidents in a quiet week) holds nothing back.
+    """
+    from .analytics import create_combined_transport_weather_window
+    from .writers import read_raw_table_stream
+
+    def table(kind: str, watermark: bool = False) -> "DataFrame":
+        return read_raw_table_stream(spark, kind, streams[kind].schema, settings, watermark=watermark)
+
+    return {"bike": table("bike"), "taxi": table("taxi", watermark=True), "accidents": table("accidents"),
+            "weather": table("weather", watermark=True),
+            "combined": create_combined_transport_weather_window(table("bike"), table("taxi"),
+                                                                 table("weather", watermark=True), settings)}
+
+
+def _refuse_mixed_layout(settings: Settings) -> None:
+    """The seed's design must not continue the kit's raw tables: their logs number the kit's raw query's batches."""
+    from .core.settings import Location
+    from .writers import RAW_QUERY
+
+    done = settings.checkpoint_base_path / RAW_QUERY
+    if not isinstance(done, Location) and done.exists():
+        raise KitError(f"{settings.data_dir} holds the kit's ETL ({done}); the seed's design (silver=False) writes the "
+                       "same folders with other queries. Give it a DATA_DIR of its own.")
+
+
 def _start(spark: "SparkSession", settings: Settings, available_now: bool, echo: Callable[[str], None],
            silver: bool) -> EtlRun:
     from . import parsing
     from .analytics import SILVER_WINDOWS, read_combined_windows_stream
-    from .writers import write_analytics_stream, write_parquet_stream, write_quarantine_stream, write_silver_stream
+    from .spark import read_kafka_stream
+    from .writers import (RAW_QUERY, write_analytics_stream, write_parquet_stream, write_quarantine_stream,
+                          write_raw_streams, write_silver_stream)
 
     _require_topics(settings)
     run = EtlRun()
@@ -221,6 +295,18 @@ def _start(spark: "SparkSession", settings: Settings, available_now: bool, echo:
                                                      available_now)
         echo(f"  ✓ {a.title} -> {a.name}")
 
+    def start_silver() -> None:
+        echo("Step 2: the silver windows and the analytics over the raw tables"
+             + (" (the raw queries have finished)" if available_now else ""))
+        tables = raw_table_streams(spark, settings, streams)
+        if on_silver:
+            run.queries[SILVER_QUERY] = write_silver_stream(tables["combined"], SILVER_WINDOWS, settings,
+                                                            available_now)
+            echo(f"  ✓ combined {settings.window_duration_medium} windows -> silver/{SILVER_WINDOWS}")
+        for a in enabled:
+            if a not in on_silver:
+                analytic(a, tables)
+
     def start_gold() -> None:
         echo("Step 3: analytics over the silver windows" + (" (the silver query has finished)" if available_now
                                                                else ""))
@@ -228,7 +314,29 @@ def _start(spark: "SparkSession", settings: Settings, available_now: bool, echo:
         for a in on_silver:
             analytic(a, windows)
 
+    def stage(after: tuple[str, ...], start: Callable[[], None]) -> None:
+        if available_now:
+            run.stages.append((after, start))  # once ``after`` have finished: see EtlRun.start_waiting
+        else:
+            start()  # each trigger, a file source picks up what its input committed since
+
     try:
+        for a in ANALYTICS:
+            if a not in enabled:
+                echo(f"  - {a.title}: off ({a.flag}=false)")
+        if silver:
+            echo(f"Step 1: raw ETL, one query ({RAW_QUERY}): each topic read once, each record parsed once")
+            topics = ",".join(settings.kafka_topics[k.id] for k in KINDS)
+            run.queries[RAW_QUERY] = write_raw_streams(read_kafka_stream(spark, topics, settings), settings,
+                                                       available_now)
+            for kind in KINDS:
+                echo(f"  ✓ {settings.kafka_topics[kind.id]:<13} -> raw_{kind.folder} + quarantine_{kind.folder}")
+            stage((RAW_QUERY,), start_silver)
+            if on_silver:
+                stage((SILVER_QUERY,), start_gold)
+            return run
+        # The seed's design: every query reads Kafka and parses on its own (kept to compare: lesson 09).
+        _refuse_mixed_layout(settings)
         echo("Step 1: raw ETL (Kafka -> parsed Parquet, rejected records -> quarantine)")
         for kind in KINDS:
             t, folder = kind.id, kind.folder
@@ -236,45 +344,40 @@ def _start(spark: "SparkSession", settings: Settings, available_now: bool, echo:
             run.queries[f"quarantine_{folder}"] = write_quarantine_stream(
                 parsing.quarantine_records(streams[f"raw:{t}"], t, settings), folder, settings, available_now)
             echo(f"  ✓ {settings.kafka_topics[t]:<13} -> raw_{folder} + quarantine_{folder}")
-        echo("Step 2: analytics from Kafka" + (" and the silver windows table" if on_silver else ""))
-        for a in ANALYTICS:
-            if a not in enabled:
-                echo(f"  - {a.title}: off ({a.flag}=false)")
-        if on_silver:
-            run.queries[SILVER_QUERY] = write_silver_stream(streams["combined"], SILVER_WINDOWS, settings,
-                                                            available_now)
-            echo(f"  ✓ combined {settings.window_duration_medium} windows -> silver/{SILVER_WINDOWS}")
+        echo("Step 2: analytics from Kafka")
         for a in enabled:
-            if a not in on_silver:
-                analytic(a, streams)
-        if on_silver:
-            if available_now:
-                run.waiting = start_gold  # once the silver query has finished: see EtlRun.start_waiting
-            else:
-                start_gold()  # each trigger, the file source picks up the windows silver committed since
+            analytic(a, streams)
     except BaseException:
         run.stop()
         raise
     return run
 
 
+def _wait_a_little(spark: "SparkSession") -> None:
+    """Half a second, or until a query ends (a failed one is named with its cause by ``EtlRun.failed``)."""
+    from pyspark.errors import PySparkException
+
+    try:
+        spark.streams.awaitAnyTermination(0.5)
+    except PySparkException:
+        pass
+    spark.streams.resetTerminated()
+
+
 def start_etl(spark: "SparkSession", settings: Settings, available_now: bool = False,
               echo: Callable[[str], None] = print, *, silver: bool = True) -> EtlRun:
-    """Start the four raw streams, their quarantine streams, the silver windows and every enabled analytic.
+    """Start the ETL: the raw query (each topic read once, each record parsed once, raw Parquet and quarantine),
+    then the silver windows and the analytics over the raw tables, then the analytics over the silver windows.
 
-    Three stages: Kafka -> raw Parquet and quarantine; Kafka -> the combined
-    windows (silver table) and the two analytics that need other sources;
-    the silver table -> the seven analytics built on the windows.  With
-    ``available_now`` the third stage starts once the silver query has
-    finished, so this call waits for it.  ``silver=False`` builds every analytic
-    straight from Kafka instead (the slower design, kept for comparison).
+    The medallion layout: bronze (the raw tables), silver (the combined windows), gold (the analytics). With ``available_now`` each stage starts once the queries it reads from
+    have finished, so this call waits for them.  ``silver=False`` runs seed 003's design instead: raw and
+    quarantine each read Kafka, and so does every analytic (the slower design, kept for comparison).
     """
     run = _start(spark, settings, available_now, echo, silver)
     try:
-        while run.waiting is not None and not run.start_waiting():  # available-now only
-            if run.failed():
-                break
-            run.queries[SILVER_QUERY].awaitTermination(0.5)
+        while run.waiting and not run.failed():  # available-now only: start each stage when its inputs are done
+            if not run.start_waiting():
+                _wait_a_little(spark)
     except BaseException:
         run.stop()
         raise
@@ -291,7 +394,6 @@ def run_etl(spark: "SparkSession", settings: Settings, *, available_now: bool = 
     All queries are stopped at the end; ``run.active_at_end`` holds how many
     were still running when the wait ended (before they were stopped).
     """
-    from pyspark.errors import PySparkException
 
     run = _start(spark, settings, available_now, echo, silver)
     stop_event = stop_event or threading.Event()
@@ -302,18 +404,14 @@ def run_etl(spark: "SparkSession", settings: Settings, *, available_now: bool = 
             if run.failed():
                 break
             run.start_waiting()
-            if not announced and run.waiting is None:
+            if not announced and not run.waiting:
                 echo(f"=== ALL STREAMS STARTED ({len(run.queries)} total) ===")
                 announced = True
-            if run.active() == 0 and run.waiting is None:
+            if run.active() == 0 and not run.waiting:
                 break
             if deadline is not None and time.monotonic() >= deadline:
                 break
-            try:
-                spark.streams.awaitAnyTermination(0.5)
-            except PySparkException:
-                pass  # a failed query: named with its cause by run.failed() below
-            spark.streams.resetTerminated()
+            _wait_a_little(spark)
         run.active_at_end = run.active()
     finally:
         failed = run.failed()  # read before stop(): the causes are in the JVM

@@ -37,7 +37,7 @@ __all__ = [
     "parse_stream",
     "quarantine_records",
     "enrich_weather",
-    "PARTITION_COLUMNS",
+    "PARTITION_COLUMNS", "checked_records", "valid_records", "rejected_records",
 ]
 
 PARTITION_COLUMNS = ("year", "month", "date", "hour")
@@ -228,23 +228,47 @@ def _with_time_columns(df: "DataFrame", event_time: str) -> "DataFrame":
     )
 
 
-def parse_stream(raw: "DataFrame", topic: str, settings: Settings | None = None) -> "DataFrame":
-    """The valid records of ``topic`` as typed columns, with ``event_time`` and partition columns."""
-    checked = with_reasons(raw, topic, settings).where(F.col("reason").isNull())
+_QUARANTINE_COLUMNS = ("kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp", "kafka_key", "raw_value",
+                       "raw_bytes", "reason")
+
+
+def valid_records(checked: "DataFrame", topic: str) -> "DataFrame":
+    """The valid rows of :func:`with_reasons` (or of :func:`checked_records`) as typed columns, with
+    ``event_time`` and the partition columns (weather also with its bins: :func:`enrich_weather`)."""
     names = [name for name, _, _ in FIELDS[topic]]
-    df = checked.select(*names, "kafka_partition", "kafka_offset")
-    return _with_time_columns(df, EVENT_TIME[topic])
+    df = checked.where(F.col("reason").isNull()).select(*names, "kafka_partition", "kafka_offset")
+    df = _with_time_columns(df, EVENT_TIME[topic])
+    return enrich_weather(df) if topic == "weather" else df
+
+
+def rejected_records(checked: "DataFrame") -> "DataFrame":
+    """The failed rows of :func:`with_reasons` (or of :func:`checked_records`): the raw value (as text and as
+    Kafka's bytes), the reason, where they came from and the day they arrived."""
+    return (checked.where(F.col("reason").isNotNull())
+            .select(*_QUARANTINE_COLUMNS, F.date_format("kafka_timestamp", "yyyy-MM-dd").alias("ingest_date")))
+
+
+def checked_records(raw: "DataFrame", topic: str, settings: Settings | None = None) -> "DataFrame":
+    """:func:`with_reasons` narrowed to what the two outputs need: every typed field and the reason, and the raw
+    value, bytes and key only where the record failed (null for a valid one, so a micro-batch kept in memory for
+    both outputs holds each valid record once, typed)."""
+    checked = with_reasons(raw, topic, settings)
+    failed = F.col("reason").isNotNull()
+    names = [name for name, _, _ in FIELDS[topic]]
+    return checked.select(*names, *[F.when(failed, F.col(c)).alias(c) if c in ("kafka_key", "raw_value", "raw_bytes")
+                                    else F.col(c) for c in _QUARANTINE_COLUMNS])
+
+
+def parse_stream(raw: "DataFrame", topic: str, settings: Settings | None = None) -> "DataFrame":
+    """The valid records of ``topic`` as typed columns, with ``event_time`` and partition columns (weather's
+    enriched by :func:`enrich_weather`)."""
+    return valid_records(with_reasons(raw, topic, settings), topic)
 
 
 def quarantine_records(raw: "DataFrame", topic: str, settings: Settings | None = None) -> "DataFrame":
     """The records of ``topic`` that failed, with the raw value (as text and as Kafka's bytes), the reason and
     where they came from."""
-    return (
-        with_reasons(raw, topic, settings)
-        .where(F.col("reason").isNotNull())
-        .select("kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp", "kafka_key", "raw_value",
-                "raw_bytes", "reason", F.date_format("kafka_timestamp", "yyyy-MM-dd").alias("ingest_date"))
-    )
+    return rejected_records(with_reasons(raw, topic, settings))
 
 
 def enrich_weather(df: "DataFrame") -> "DataFrame":
@@ -274,7 +298,7 @@ def parse_taxi_stream(raw: "DataFrame", settings: Settings | None = None) -> "Da
 
 def parse_weather_stream(raw: "DataFrame", settings: Settings | None = None) -> "DataFrame":
     """Weather observations: JSON -> columns, enriched with temperature bin and precipitation category."""
-    return enrich_weather(parse_stream(raw, "weather", settings))
+    return parse_stream(raw, "weather", settings)  # enriched there: the raw table and the ETL's own writer agree
 
 
 def parse_accident_stream(raw: "DataFrame", settings: Settings | None = None) -> "DataFrame":

@@ -11,9 +11,10 @@ from etl_lib.exercises import check
 # %% [markdown]
 # ## 1. `plan_queries`: which queries start
 #
-# `python -m etl_lib run` does not start a fixed list of queries. It walks the kit's registries: a raw query and a
-# quarantine query for each record kind of `etl_lib.core.kinds`, and each analytic of `etl_lib.core.catalog` whose
-# `ENABLE_*` flag is on; the combined windows go to the silver table only when an analytic built on them starts.
+# `python -m etl_lib run` does not start a fixed list of queries. It walks the kit's registries: the raw query (it
+# reads the topic of each record kind of `etl_lib.core.kinds` once and writes each kind's raw table and
+# quarantine), and each analytic of `etl_lib.core.catalog` whose `ENABLE_*` flag is on; the combined windows go to
+# the silver table only when an analytic built on them starts.
 # A new analytic is its build function, an entry in the catalog (its flag, name, inputs and the name of that
 # function) and a field of the settings; the orchestrator does not change. The stages are small, and configuration
 # wires them. The next cell shows the kit's registry as plain data.
@@ -22,8 +23,8 @@ from etl_lib.exercises import check
 # `env` holds environment variables, as `os.environ` does (other variables in it do not matter); `registry` is a
 # list of stages, each a dict with a `name` and a `layer`:
 #
-# - `"raw"` (bronze): raw and quarantine queries start whatever the flags say, so switching analytics off never
-#   stops the kit from keeping every record it reads.
+# - `"raw"` (bronze): raw queries start whatever the flags say, so switching analytics off never stops the kit
+#   from keeping every record it reads.
 # - `"gold"`: an analytic, with its `flag`, the environment variable that switches it; an analytic starts only when
 #   its flag is on. Unset, a flag is on (the kit's default, `true`); set, it must be one of the spellings the kit's
 #   settings accept: `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`, in any letter case, spaces around allowed.
@@ -37,10 +38,10 @@ from etl_lib.exercises import check
 
 # %%
 from etl_lib.core.catalog import ANALYTICS
-from etl_lib.core.kinds import KINDS
 from etl_lib.main import SILVER_QUERY
+from etl_lib.writers import RAW_QUERY
 
-KIT_REGISTRY = [{"name": f"{query}_{kind.folder}", "layer": "raw"} for kind in KINDS for query in ("raw", "quarantine")]
+KIT_REGISTRY = [{"name": RAW_QUERY, "layer": "raw"}]
 KIT_REGISTRY.append({"name": SILVER_QUERY, "layer": "silver"})
 for a in ANALYTICS:
     KIT_REGISTRY.append({"name": a.name, "layer": "gold", "flag": a.flag} | ({"needs": SILVER_QUERY} if a.on_windows

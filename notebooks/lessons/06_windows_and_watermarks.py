@@ -281,7 +281,7 @@ def send_hours(bike_hours, weather_hours):
     send(ahead.kafka_topic_weather, [weather(f"2018-04-02 {h:02d}:{m:02d}:00")
                                      for h in weather_hours for m in range(0, 60, 10)])
 
-DESIGNS = {"one watermark on the union (the kit)": (False, "min"),
+DESIGNS = {"one watermark on the union (seed 003)": (False, "min"),
            "a watermark per topic, policy min": (True, "min"),
            "a watermark per topic, policy max": (True, "max")}
 
@@ -320,9 +320,11 @@ ahead_table
 # With one watermark (or `max`), weather at 12:50 moved the watermark to 12:40 after batch 1, so the bikes of
 # 09:00–11:59 came too late: three hours of trips are missing, with no error. With `min` the bike topic held the
 # watermark at 08:45 and every hour was counted. The price of `min`: every window waits for the slowest topic,
-# and a topic that stops sending holds all windows open (state grows, nothing is written). The kit keeps one
-# watermark because its producer interleaves the topics in event-time order; a pipeline whose topics can lag
-# each other should use a watermark per topic with `min`.
+# and a topic that stops sending holds all windows open (state grows, nothing is written). One watermark is
+# safe only where the topics cannot lag each other: the seed's design reads them in one query from a producer
+# that interleaves them in event-time order. The kit's silver windows read tables its raw query commits one
+# after another, weather last, so they take the watermark from weather alone: every other table is then at least
+# as far on, and a table with no records at all holds nothing back (lesson 09).
 
 # %% [markdown]
 # **One impossible event time.** A producer with a broken clock, a typo in a year, a hostile client: a bike trip

@@ -286,7 +286,7 @@ counts = pd.DataFrame({topic: {"valid records sent": key["counts"][topic]["valid
                                "malformed sent": key["counts"][topic]["quarantined"],
                                "rows in quarantine": len(read_sink(s.quarantine_path / folder))}
                        for topic, folder in TOPIC_FOLDERS.items()}).T
-print(f"{len(run.queries)} queries ran on {len(executors) - 1} executors")
+print(f"the raw query ({', '.join(run.queries)}) ran on {len(executors) - 1} executors")
 counts
 
 # %% [markdown]

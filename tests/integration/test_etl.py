@@ -20,7 +20,7 @@ from etl_lib.main import ANALYTICS, build_analytic, build_streams, run_etl
 from etl_lib.report import check_answer_key, summaries, write_report
 from etl_lib.schemas import validate_record
 from etl_lib.spark import read_kafka_batch
-from etl_lib.writers import TOPIC_FOLDERS, write_analytics_stream
+from etl_lib.writers import RAW_QUERY, TOPIC_FOLDERS, write_analytics_stream
 
 QUIET = lambda *_: None  # noqa: E731
 
@@ -50,7 +50,8 @@ def _own_topics(settings, tmp, **flags):
 
 @pytest.fixture(scope="module")
 def etl(spark, settings, tmp_path_factory):
-    """One full ETL run (4 raw + 4 quarantine + 9 analytics queries) over a simulated week."""
+    """One full ETL run (the raw query writing every raw table and quarantine, the silver windows, 11 analytics)
+    over a simulated week."""
     s = _own_topics(settings, tmp_path_factory.mktemp("etl"))
     key = generate(GenParams(days=7, scale=0.25, seed=7), KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics))
     run = run_etl(spark, s, available_now=True, echo=QUIET)
@@ -63,8 +64,20 @@ def _count(spark, path):
 
 def test_every_stream_started_and_finished(etl):
     _, _, run = etl
-    assert len(run.queries) == 8 + 1 + len(ANALYTICS) == 20  # raw + quarantine, silver windows, analytics
+    assert len(run.queries) == 1 + 1 + len(ANALYTICS) == 13  # the raw query, silver windows, analytics
     assert not run.failed()
+
+
+def test_each_topic_is_read_from_kafka_once(etl):
+    """Only the raw query reads Kafka (each topic once, every record once); the silver windows and the analytics
+    read the raw Parquet tables or the silver table."""
+    s, key, run = etl
+    reads = run.rows_read()
+    assert [name for name, r in reads.items() if r["kafka"]] == [RAW_QUERY]
+    assert reads[RAW_QUERY]["kafka"] == sum(c["produced"] for c in key["counts"].values())
+    assert run.topic_reads() == {s.kafka_topics[t]: {"queries": 1, "records": key["counts"][t]["produced"]}
+                                 for t in TOPIC_FOLDERS}
+    assert all(r["files"] > 0 for name, r in reads.items() if name != RAW_QUERY), reads
 
 
 def test_raw_and_quarantine_counts_are_exact(etl, spark):
@@ -165,7 +178,7 @@ def test_rerun_adds_nothing_then_exactly_the_new_rows(etl, spark):
     s, key, _ = etl
     raw_only = s.replace(**{flag.lower(): False for flag in ANALYTICS_FLAGS})
     run = run_etl(spark, raw_only, available_now=True, echo=QUIET)
-    assert set(run.queries) == {f"{kind}_{f}" for f in TOPIC_FOLDERS.values() for kind in ("raw", "quarantine")}
+    assert set(run.queries) == {RAW_QUERY}  # it writes every raw table and quarantine
     bike_raw, bike_q = s.output_base_path / "bike_trips", s.quarantine_path / "bike_trips"
     assert _count(spark, bike_raw) == key["counts"]["bike"]["valid"]
     assert _count(spark, bike_q) == key["counts"]["bike"]["quarantined"]

@@ -3,7 +3,7 @@
 The rest of the suite drives the ETL with an available-now trigger.  That hides
 faults that only show in a query that keeps running: Spark 4.1.1's Kafka source
 failed its progress report (a NullPointerException) within seconds of the first
-empty trigger.  Here all 20 queries run on ``trigger(processingTime=...)``
+empty trigger.  Here all 13 queries run on ``trigger(processingTime=...)``
 while data_gen produces from another thread, through empty batches and a
 restart from the checkpoints, and the counts must still be exact at the end.
 """
@@ -24,7 +24,7 @@ from data_gen.records import TOPICS
 from etl_lib.config import ANALYTICS_FLAGS, project_root
 from etl_lib.core.kafka import create_topics
 from etl_lib.main import run_etl, start_etl
-from etl_lib.writers import TOPIC_FOLDERS, count_rows
+from etl_lib.writers import RAW_QUERY, TOPIC_FOLDERS, count_rows
 
 QUIET = lambda *_: None  # noqa: E731
 INTERVAL = "2 seconds"
@@ -87,10 +87,10 @@ def test_all_queries_keep_running_through_empty_batches_and_a_restart(spark, set
     try:
         for attempt in range(2):  # the first run, then a restart after a simulated crash
             if attempt:
-                assert _forget_last_commit(s) == 20
+                assert _forget_last_commit(s) == 13
             run = start_etl(spark, s, echo=QUIET)
             try:
-                assert len(run.queries) == 20
+                assert len(run.queries) == 13
                 _wait_for(run, lambda: all(len(q.recentProgress) >= 5 for q in run.queries.values()), 300)
                 assert all(q.isActive for q in run.queries.values())
                 runs_seen.append(_batches(run))
@@ -145,16 +145,16 @@ def _main(env, *args, timeout=300) -> subprocess.CompletedProcess:
 @pytest.mark.timeout(300)
 def test_a_failed_query_is_named_with_its_cause_and_no_traceback(spark, settings, tmp_path):
     """A corrupt offset log makes one query fail at restart: the user reads which one, why, and where the log is."""
-    # The raw and quarantine queries are enough to fail one: the analytics stay off, so each run starts quickly.
+    # The raw query is enough to fail: the analytics stay off, so each run starts quickly.
     s = _own(settings, tmp_path, **{flag.lower(): False for flag in ANALYTICS_FLAGS})
     generate(GenParams(days=1, scale=0.05, seed=2), KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics))
     run_etl(spark, s, available_now=True, echo=QUIET)
-    (s.checkpoint_base_path / "bike_trips" / "offsets" / "0").write_text("v1\nthis is not an offset log\n")
-    (s.checkpoint_base_path / "bike_trips" / "offsets" / ".0.crc").unlink(missing_ok=True)
+    (s.checkpoint_base_path / RAW_QUERY / "offsets" / "0").write_text("v1\nthis is not an offset log\n")
+    (s.checkpoint_base_path / RAW_QUERY / "offsets" / ".0.crc").unlink(missing_ok=True)
     out = _main({**_main_env(s, tmp_path), **{flag: "false" for flag in ANALYTICS_FLAGS}}, "--available-now")
     assert out.returncode == 1, out.stdout + out.stderr
     assert "Traceback" not in out.stderr, out.stderr
-    assert "query 'raw_bike_trips' failed:" in out.stderr, out.stderr
+    assert f"query '{RAW_QUERY}' failed:" in out.stderr, out.stderr
     assert "exception str() failed" not in out.stderr
     assert "spark-driver.log" in out.stderr
     print("\n" + out.stderr)

@@ -1,9 +1,8 @@
 """Lesson 09: ``plan_queries``, which streaming queries the orchestrator starts, from a registry of stages passed in
 and the ``ENABLE_*`` flags of the environment.
 
-The kit's own registry is built here from its registries (``etl_lib.core.kinds`` for the raw and quarantine
-queries, ``etl_lib.core.catalog`` for the analytics), as ``etl_lib.main`` starts them: one raw and one quarantine
-query per record kind, the silver windows (``etl_lib.main.SILVER_QUERY``) only when an enabled analytic is built on
+The kit's own registry is built here as ``etl_lib.main`` starts its queries: the raw query
+(``etl_lib.writers.RAW_QUERY``: it reads every record kind's topic once and writes each raw table and quarantine), the silver windows (``etl_lib.main.SILVER_QUERY``) only when an enabled analytic is built on
 them, and each analytic whose flag is on.  A flag's value is read by the kit's own parser
 (``etl_lib.core.values.parse_bool``), so the judge accepts and refuses exactly what ``load_settings`` does.
 """
@@ -21,15 +20,13 @@ _TRUE = ["true", "1", "yes", "on", "TRUE", "Yes", " on ", "True"]
 
 
 def kit_registry() -> list[dict[str, Any]]:
-    """The kit's stages as ``plan_queries`` receives them: raw and quarantine per record kind, the silver windows,
+    """The kit's stages as ``plan_queries`` receives them: the raw query, the silver windows,
     then every analytic of the catalog with its flag (and ``needs`` when it reads the silver windows)."""
     from ...core.catalog import ANALYTICS
-    from ...core.kinds import KINDS
     from ...main import SILVER_QUERY
+    from ...writers import RAW_QUERY
 
-    stages: list[dict[str, Any]] = []
-    for kind in KINDS:
-        stages += [{"name": f"{query}_{kind.folder}", "layer": "raw"} for query in ("raw", "quarantine")]
+    stages: list[dict[str, Any]] = [{"name": RAW_QUERY, "layer": "raw"}]
     stages.append({"name": SILVER_QUERY, "layer": "silver"})
     for a in ANALYTICS:
         stages.append({"name": a.name, "layer": "gold", "flag": a.flag, **({"needs": SILVER_QUERY} if a.on_windows
@@ -51,7 +48,7 @@ def reference(env: dict[str, str], registry: list[dict[str, Any]]) -> list[str]:
 
 @exercise("plan_queries", "09", "Which queries the orchestrator starts, from a registry and the flags",
           ["modularity", "feature-flags", "raw-analytics-separation"], requirements={
-              "raw": "raw and quarantine queries start whatever the flags say",
+              "raw": "raw queries start whatever the flags say",
               "flags": "an analytic starts only when its flag is on",
               "refuse": "raise `ValueError` naming the variable, its value and the accepted values",
               "needs": "a silver stage starts only when a started analytic needs it",
