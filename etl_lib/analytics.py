@@ -30,7 +30,7 @@ from pyspark.sql import functions as F
 from .core.kinds import by_id
 from .core.settings import Settings, get_settings
 from .parsing import precip_category
-from .writers import ensure_folder
+from .writers import EVENTS, read_table_stream
 from .summaries import TRANSPORT_VARS, WEATHER_VARS  # the variables the windows carry, named where they are summarized
 
 if TYPE_CHECKING:
@@ -71,23 +71,38 @@ def _period(start: Column) -> Column:
             .otherwise("leisure"))
 
 
-def _events(df: "DataFrame", kind: str, **values: Column) -> "DataFrame":
-    """One source's rows in the common event schema of the union: the source (a record kind's id, see
-    :mod:`etl_lib.core.kinds`) and the event's id (that kind's ``record_id`` field)."""
+def _kind_values(kind: str, df: "DataFrame") -> dict[str, Column]:
+    """The measures one record kind brings to the common event schema: a bike trip's duration, a taxi ride's
+    surge multiplier, a weather observation's variables (accidents bring none)."""
+    if kind == "bike":
+        return {"trip_duration": F.col("trip_duration").cast("double")}
+    if kind == "taxi":
+        return {"surge": F.col("surge_multiplier")}
+    if kind == "weather":
+        return {v: F.col(v) for v in WEATHER_VARS}
+    return {}
+
+
+def kind_events(df: "DataFrame", kind: str) -> "DataFrame":
+    """One record kind's parsed rows in the common event schema every windowed analytic reads.
+
+    Columns: ``event_time``; ``source`` (the record kind's id, see :mod:`etl_lib.core.kinds`) and ``event_id``
+    (that kind's ``record_id`` field), which together name an event; one 0/1 flag per kind (``is_bike``, ...);
+    the measures (``trip_duration``, ``surge`` and the weather variables), null where the kind has none.  The
+    kit's raw query writes these rows for the four topics into one table (:data:`EVENTS`), which the silver
+    events query deduplicates once for every analytic.
+    """
     cols = {"source": F.lit(kind), "event_id": F.col(by_id(kind).record_id).cast("string"),
             "is_bike": F.lit(int(kind == "bike")), "is_taxi": F.lit(int(kind == "taxi")),
             "is_weather": F.lit(int(kind == "weather")), "is_accident": F.lit(int(kind == "accidents")),
             "trip_duration": _null(), "surge": _null(), **{v: _null() for v in WEATHER_VARS}}
-    cols.update(values)
+    cols.update(_kind_values(kind, df))
     return df.select(F.col("event_time"), *[c.alias(name) for name, c in cols.items()])
 
 
-_WATERMARK_DELAY_KEY = "spark.watermarkDelayMs"  # the metadata Spark's withWatermark puts on its event-time column
-
-
-def _once_each(parts: Sequence["DataFrame"], s: Settings) -> "DataFrame":
-    """The union of ``parts`` (rows of :func:`_events`) with its event-time watermark, each event once: a record
-    sent twice is dropped.
+def once_each(events: "DataFrame", s: Settings | None = None) -> "DataFrame":
+    """Events (rows of :func:`kind_events`) with their event-time watermark, each event once: a record sent twice
+    is dropped.
 
     ``dropDuplicatesWithinWatermark`` remembers each (source, id) until the
     watermark passes the event time of its first copy, so its state stays
@@ -96,25 +111,26 @@ def _once_each(parts: Sequence["DataFrame"], s: Settings) -> "DataFrame":
     (The raw Parquet keeps every record that arrived: it is the record of what
     was sent.)
     """
-    # A union's columns are its first input's, event-time metadata included: a watermarked input goes first, or
-    # the window aggregation after it would find no watermark.
-    parts = sorted(parts, key=lambda part: _WATERMARK_DELAY_KEY not in part.schema["event_time"].metadata)
+    s = s or get_settings()
+    # One watermark on the union, not one per topic: it follows the newest event of *any* source, so a topic
+    # that runs ahead makes another topic's older records late.  The kit's producer interleaves the topics
+    # in event-time order, and one query reads them together (in the kit's design, one raw query writes each
+    # Kafka micro-batch's events of all four topics in one commit), so none runs ahead.  With a watermark per
+    # topic before the union, Spark combines them by spark.sql.streaming.multipleWatermarkPolicy ("min", the
+    # default: the slowest topic holds it back).
+    watermarked = events.withWatermark("event_time", s.watermark_delay)
+    if events.isStreaming:
+        return watermarked.dropDuplicatesWithinWatermark(["source", "event_id"])
+    return watermarked.dropDuplicates(["source", "event_id"])
+
+
+def _once_each(frames: dict[str, "DataFrame"], s: Settings) -> "DataFrame":
+    """The seed's design: the parsed streams of several kinds (by kind id) as one union of events, deduplicated."""
+    parts = [kind_events(df, kind) for kind, df in frames.items()]
     union = parts[0]
     for part in parts[1:]:
         union = union.unionByName(part)
-    # Read from Kafka (the seed's design, one query per analytic), the union gets one watermark: it follows the
-    # newest event of *any* source, so a topic that ran ahead would make another topic's older records late; the
-    # kit's producer interleaves the topics in event-time order, and one query reads them together, so none runs
-    # ahead.  Read from the raw tables, the inputs come watermarked already (see
-    # etl_lib.main.raw_table_streams): only the table the raw query writes last in each batch carries one, so no
-    # other input can be behind the source that moves the watermark.
-    if _WATERMARK_DELAY_KEY in union.schema["event_time"].metadata:
-        watermarked = union
-    else:
-        watermarked = union.withWatermark("event_time", s.watermark_delay)
-    if union.isStreaming:
-        return watermarked.dropDuplicatesWithinWatermark(["source", "event_id"])
-    return watermarked.dropDuplicates(["source", "event_id"])
+    return once_each(union, s)
 
 
 def create_combined_transport_weather_window(
@@ -128,11 +144,13 @@ def create_combined_transport_weather_window(
     day type and period of its start.  ``window`` is kept for chained windows.
     """
     s = settings or get_settings()
-    parts = [_events(bike_df, "bike", trip_duration=F.col("trip_duration").cast("double")),
-             _events(taxi_df, "taxi", surge=F.col("surge_multiplier")),
-             _events(weather_df, "weather", **{v: F.col(v) for v in WEATHER_VARS})]
+    return _windows_of(_once_each({"bike": bike_df, "taxi": taxi_df, "weather": weather_df}, s), s)
+
+
+def _windows_of(events: "DataFrame", s: Settings) -> "DataFrame":
+    """:func:`create_combined_transport_weather_window` over events already deduplicated and watermarked."""
     windows = (
-        _once_each(parts, s)
+        events
         .groupBy(F.window("event_time", s.window_duration_medium))
         .agg(
             F.sum("is_bike").alias("bike_count"),
@@ -187,10 +205,32 @@ def read_combined_windows_stream(spark: "SparkSession", schema: "StructType", se
     """
     s = settings or get_settings()
     path = s.silver_path / SILVER_WINDOWS
-    ensure_folder(spark, path)  # the source needs the folder before the silver query writes to it
-    return (spark.readStream.schema(schema).parquet(str(path))
+    return (read_table_stream(spark, path, schema)
             .withWatermark("window_start", "0 seconds")
             .withColumn("window", F.window("window_start", s.window_duration_medium)))
+
+
+def deduplicate_events(spark: "SparkSession", schema: "StructType", settings: Settings | None = None) -> "DataFrame":
+    """The silver events: the raw query's events table (``OUTPUT_BASE_PATH/events``, every valid record as it
+    arrived) as a stream, each event once (:func:`once_each`): the one deduplication every analytic that counts
+    records builds on.  ``schema``: the events' schema (:func:`kind_events`)."""
+    s = settings or get_settings()
+    return once_each(read_table_stream(spark, s.output_base_path / EVENTS, schema), s)
+
+
+def read_events_stream(spark: "SparkSession", schema: "StructType", kinds: Sequence[str],
+                       settings: Settings | None = None) -> "DataFrame":
+    """The silver events table (``SILVER_PATH/events``) as a stream: the events of ``kinds`` only, with the
+    event-time watermark.
+
+    The silver events query writes each event once, and an event it passes is not older than its watermark,
+    which follows every input it read; this reader's watermark follows only what it keeps of that output, so
+    it is never ahead of the silver query's and drops none of its rows as late.  It is what the seed's design
+    computes in each query from Kafka: the same kinds, watermarked alone, each event once.
+    """
+    s = settings or get_settings()
+    events = read_table_stream(spark, s.silver_path / EVENTS, schema).where(F.col("source").isin(*kinds))
+    return events.withWatermark("event_time", s.watermark_delay)
 
 
 def _chained(combined: "DataFrame", keys: Sequence[str], aggs: Sequence[Column], s: Settings) -> "DataFrame":
@@ -235,9 +275,13 @@ def calculate_weather_safety_risk(
     turns the rows into accidents per hour by condition and the risk relative to dry hours.
     """
     s = settings or get_settings()
-    parts = [_events(accident_df, "accidents"), _events(weather_df, "weather", **{v: F.col(v) for v in WEATHER_VARS})]
+    return _safety_of(_once_each({"accidents": accident_df, "weather": weather_df}, s), s)
+
+
+def _safety_of(events: "DataFrame", s: Settings) -> "DataFrame":
+    """:func:`calculate_weather_safety_risk` over events already deduplicated and watermarked."""
     hours = (
-        _once_each(parts, s)
+        events
         .groupBy(F.window("event_time", s.window_duration_long))
         .agg(F.sum("is_accident").alias("accident_count"), F.sum("is_weather").alias("weather_obs"),
              F.avg("precip_intensity").alias("precip_intensity"), F.avg("visibility").alias("visibility"))
@@ -264,18 +308,23 @@ def generate_transport_usage_summary(
 ) -> "DataFrame":
     """4 · Bike and taxi trips per ``WINDOW_DURATION_LONG`` window, with its hour of day and day type."""
     s = settings or get_settings()
-    hours = _trip_counts(bike_df, taxi_df, s, s.window_duration_long)
+    return _usage_of(_once_each({"bike": bike_df, "taxi": taxi_df}, s), s)
+
+
+def _usage_of(events: "DataFrame", s: Settings) -> "DataFrame":
+    """:func:`generate_transport_usage_summary` over bike and taxi events already deduplicated and watermarked."""
+    hours = _trip_counts(events, s, s.window_duration_long)
     start = F.col("window_start")
     return hours.select("window_start", "window_end",
                         F.date_format(start, "yyyy-MM-dd").alias("date"), F.hour(start).alias("hour_of_day"),
                         _day_type(start).alias("day_type"), "bike_count", "taxi_count")
 
 
-def _trip_counts(bike_df: "DataFrame", taxi_df: "DataFrame", s: Settings, length: str,
-                 slide: str | None = None) -> "DataFrame":
-    """Bike and taxi trips (each counted once) per event-time window of ``length``, sliding by ``slide`` if given."""
+def _trip_counts(events: "DataFrame", s: Settings, length: str, slide: str | None = None) -> "DataFrame":
+    """Bike and taxi trips per event-time window of ``length``, sliding by ``slide`` if given, over bike and taxi
+    events already deduplicated (each counted once) and watermarked."""
     window = F.window("event_time", length, slide) if slide else F.window("event_time", length)
-    counts = (_once_each([_events(bike_df, "bike"), _events(taxi_df, "taxi")], s).groupBy(window)
+    counts = (events.groupBy(window)
               .agg(F.sum("is_bike").alias("bike_count"), F.sum("is_taxi").alias("taxi_count")))
     return counts.select(F.col("window.start").alias("window_start"), F.col("window.end").alias("window_end"),
                          "bike_count", "taxi_count")
@@ -347,7 +396,11 @@ def calculate_realtime_transport_usage(
     watermark delay later), so the newest row is never far behind the stream.
     """
     s = settings or get_settings()
-    return _trip_counts(bike_df, taxi_df, s, s.window_duration_short)
+    return _realtime_of(_once_each({"bike": bike_df, "taxi": taxi_df}, s), s)
+
+
+def _realtime_of(events: "DataFrame", s: Settings) -> "DataFrame":
+    return _trip_counts(events, s, s.window_duration_short)
 
 
 def calculate_sliding_transport_usage(
@@ -361,4 +414,28 @@ def calculate_sliding_transport_usage(
     window length it is the tumbling window again.
     """
     s = settings or get_settings()
-    return _trip_counts(bike_df, taxi_df, s, s.window_duration_medium, s.slide_duration)
+    return _sliding_of(_once_each({"bike": bike_df, "taxi": taxi_df}, s), s)
+
+
+def _sliding_of(events: "DataFrame", s: Settings) -> "DataFrame":
+    return _trip_counts(events, s, s.window_duration_medium, s.slide_duration)
+
+
+# The kit's design: the analytics that count records (rather than read the windows), built from the silver
+# events, by the name of the function that builds them in the seed's design: the kinds they read and the
+# aggregation they apply to those events.
+FROM_EVENTS = {
+    "create_combined_transport_weather_window": (("bike", "taxi", "weather"), _windows_of),
+    "calculate_weather_safety_risk": (("accidents", "weather"), _safety_of),
+    "generate_transport_usage_summary": (("bike", "taxi"), _usage_of),
+    "calculate_realtime_transport_usage": (("bike", "taxi"), _realtime_of),
+    "calculate_sliding_transport_usage": (("bike", "taxi"), _sliding_of),
+}
+
+
+def from_events(build: str, spark: "SparkSession", schema: "StructType", settings: Settings | None = None
+                ) -> "DataFrame":
+    """The analytic that ``build`` (a function's name in :data:`FROM_EVENTS`) makes, read from the silver events."""
+    s = settings or get_settings()
+    kinds, aggregate = FROM_EVENTS[build]
+    return aggregate(read_events_stream(spark, schema, kinds, s), s)

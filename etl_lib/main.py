@@ -26,6 +26,7 @@ from .core.settings import Settings
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming import StreamingQuery
+    from pyspark.sql.types import StructType
 
 __all__ = ["ANALYTICS", "EtlRun", "QueryFailedError", "build_analytic", "start_etl", "run_etl", "main"]
 
@@ -75,40 +76,64 @@ def build_analytic(a: Analytic, streams: dict[str, "DataFrame"], settings: Setti
 SILVER_QUERY = "silver_transport_weather_windows"
 
 
+EVENTS_QUERY = "silver_events"
+
+
 @dataclass
 class EtlRun:
     """The started queries, by name, in start order.
 
-    In an available-now run each stage starts only when the queries it reads
-    from have finished (a file source started earlier would see an empty or
-    half-written table and stop): the silver windows and the analytics over the
-    raw tables wait for the raw query, the analytics over the silver windows for
-    the silver query.  :meth:`start_waiting` starts the next stage
-    whose inputs are done.
+    In an available-now run only the raw query is available-now: it reads what
+    Kafka holds at its start.  The later layers read tables as file streams, and
+    an available-now file source would read only what its input table held when
+    it started, so they run a trigger every second beside the layer they read
+    (``etl_lib.writers.FOLLOW``).  :meth:`drain_next` stops them layer by layer:
+    once every query of a layer has ended, each query of the next one processes
+    all its input holds and is stopped; then the analytics over the silver
+    windows start, available-now (:attr:`deferred`).
     """
 
     queries: dict[str, "StreamingQuery"] = field(default_factory=dict)
     active_at_end: int | None = None
-    # stages still to start, in order: (names of the queries whose tables it reads, the function that starts it)
-    stages: list[tuple[tuple[str, ...], Callable[[], None]]] = field(default_factory=list)
+    # available-now: the names of each layer's queries, from the layer still running to the last one
+    stages: list[tuple[str, ...]] = field(default_factory=list)
+    # available-now: starts the analytics over the silver windows once the last followed layer has been drained
+    deferred: Callable[[], None] | None = None
 
     @property
     def waiting(self) -> bool:
-        """Some stage waits for the queries it reads from."""
-        return bool(self.stages)
+        """Some layer of an available-now run still waits for the layer it reads to end."""
+        return len(self.stages) > 1 or self.deferred is not None
 
-    def start_waiting(self) -> bool:
-        """Start each waiting stage whose inputs finished without error; True if one started."""
-        started = False
-        while self.stages:
-            after, start = self.stages[0]
-            inputs = [self.queries[n] for n in after if n in self.queries]
-            if any(q.isActive or describe_query_error(q) for q in inputs):
+    def drain_next(self) -> bool:
+        """If every query of the first listed layer has ended without error, stop the next layer the way an
+        available-now query stops: each of its queries processes all that its input holds (``processAllAvailable``,
+        which returns after a trigger finds nothing new, watermark-only batches included) and is stopped.  True if
+        a layer was drained or the deferred analytics started; a query that fails meanwhile is left for
+        :meth:`failed` to name."""
+        drained = False
+        while len(self.stages) > 1:
+            done = [self.queries[n] for n in self.stages[0] if n in self.queries]
+            if any(q.isActive or describe_query_error(q) for q in done):
                 break
             self.stages.pop(0)
+            queries = [self.queries[name] for name in self.stages[0]]
+            # Side by side: processAllAvailable waits for a trigger that finds nothing new, so one query after
+            # another would wait a trigger interval each.
+            threads = [threading.Thread(target=_drain, args=(q,), daemon=True) for q in queries]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            if any(q.isActive for q in queries):  # a query failed while draining: failed() names it
+                return drained
+            drained = True
+        if len(self.stages) <= 1 and self.deferred is not None and not any(
+                self.queries[n].isActive for n in (self.stages[0] if self.stages else ())):
+            start, self.deferred = self.deferred, None
             start()
-            started = True
-        return started
+            drained = True
+        return drained
 
     def stop(self) -> None:
         self.stages.clear()
@@ -182,6 +207,16 @@ class EtlRun:
         return batches, rows
 
 
+def _drain(query: "StreamingQuery") -> None:
+    """Process everything the query's sources hold (watermark-only batches too), then stop it; a query that fails
+    meanwhile is left running for EtlRun.failed to name."""
+    try:
+        query.processAllAvailable()
+    except Exception:  # noqa: BLE001 - its exception stays on the query
+        return
+    query.stop()
+
+
 def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), text)[:500]
 
@@ -243,26 +278,16 @@ def _require_topics(settings: Settings) -> None:
             "the topics these settings name), or run `python -m etl_lib demo`, which creates them and runs everything.")
 
 
-def raw_table_streams(spark: "SparkSession", settings: Settings, streams: dict[str, "DataFrame"]) -> dict[str, "DataFrame"]:
-    """The stream names of :func:`build_streams` (each kind by its id, and ``combined``) read from the raw Parquet
-    tables instead of Kafka: what the kit's silver windows and analytics read (``streams`` gives the schemas).
+def events_schema(streams: dict[str, "DataFrame"]) -> "StructType":
+    """The schema of the events tables (bronze and silver): every record kind's parsed stream of
+    :func:`build_streams` in the common event schema (:func:`etl_lib.analytics.kind_events`)."""
+    from .analytics import kind_events
 
-    Each query takes its event-time watermark from the input the raw query writes last in a batch
-    (:data:`etl_lib.writers.WRITE_ORDER`): weather for the windows and for the safety analysis, taxi for the trip
-    counts.  Its other inputs are then never behind it, so none of their records is late because a table ran ahead
-    (which one watermark on the union of separately committed tables would allow), and an input with no records
-    at all (no accidents in a quiet week) holds nothing back.
-    """
-    from .analytics import create_combined_transport_weather_window
-    from .writers import read_raw_table_stream
-
-    def table(kind: str, watermark: bool = False) -> "DataFrame":
-        return read_raw_table_stream(spark, kind, streams[kind].schema, settings, watermark=watermark)
-
-    return {"bike": table("bike"), "taxi": table("taxi", watermark=True), "accidents": table("accidents"),
-            "weather": table("weather", watermark=True),
-            "combined": create_combined_transport_weather_window(table("bike"), table("taxi"),
-                                                                 table("weather", watermark=True), settings)}
+    union = None
+    for kind in KINDS:
+        part = kind_events(streams[kind.id], kind.id)
+        union = part if union is None else union.unionByName(part)
+    return union.schema
 
 
 def _refuse_mixed_layout(settings: Settings) -> None:
@@ -279,61 +304,23 @@ def _refuse_mixed_layout(settings: Settings) -> None:
 def _start(spark: "SparkSession", settings: Settings, available_now: bool, echo: Callable[[str], None],
            silver: bool) -> EtlRun:
     from . import parsing
-    from .analytics import SILVER_WINDOWS, read_combined_windows_stream
-    from .spark import read_kafka_stream
-    from .writers import (RAW_QUERY, write_analytics_stream, write_parquet_stream, write_quarantine_stream,
-                          write_raw_streams, write_silver_stream)
+    from .writers import write_analytics_stream, write_parquet_stream, write_quarantine_stream
 
     _require_topics(settings)
     run = EtlRun()
     streams = build_streams(spark, settings)
     enabled = [a for a in ANALYTICS if getattr(settings, a.setting)]
-    on_silver = [a for a in enabled if a.on_windows and silver]
 
-    def analytic(a: Analytic, sources: dict) -> None:
-        run.queries[a.name] = write_analytics_stream(build_analytic(a, sources, settings), a.name, "append", settings,
-                                                     available_now)
+    def analytic(a: Analytic, df: "DataFrame", trigger: "bool | str" = available_now) -> None:
+        run.queries[a.name] = write_analytics_stream(df, a.name, "append", settings, trigger)
         echo(f"  ✓ {a.title} -> {a.name}")
-
-    def start_silver() -> None:
-        echo("Step 2: the silver windows and the analytics over the raw tables"
-             + (" (the raw queries have finished)" if available_now else ""))
-        tables = raw_table_streams(spark, settings, streams)
-        if on_silver:
-            run.queries[SILVER_QUERY] = write_silver_stream(tables["combined"], SILVER_WINDOWS, settings,
-                                                            available_now)
-            echo(f"  ✓ combined {settings.window_duration_medium} windows -> silver/{SILVER_WINDOWS}")
-        for a in enabled:
-            if a not in on_silver:
-                analytic(a, tables)
-
-    def start_gold() -> None:
-        echo("Step 3: analytics over the silver windows" + (" (the silver query has finished)" if available_now
-                                                               else ""))
-        windows = {"combined": read_combined_windows_stream(spark, streams["combined"].schema, settings)}
-        for a in on_silver:
-            analytic(a, windows)
-
-    def stage(after: tuple[str, ...], start: Callable[[], None]) -> None:
-        if available_now:
-            run.stages.append((after, start))  # once ``after`` have finished: see EtlRun.start_waiting
-        else:
-            start()  # each trigger, a file source picks up what its input committed since
 
     try:
         for a in ANALYTICS:
             if a not in enabled:
                 echo(f"  - {a.title}: off ({a.flag}=false)")
         if silver:
-            echo(f"Step 1: raw ETL, one query ({RAW_QUERY}): each topic read once, each record parsed once")
-            topics = ",".join(settings.kafka_topics[k.id] for k in KINDS)
-            run.queries[RAW_QUERY] = write_raw_streams(read_kafka_stream(spark, topics, settings), settings,
-                                                       available_now)
-            for kind in KINDS:
-                echo(f"  ✓ {settings.kafka_topics[kind.id]:<13} -> raw_{kind.folder} + quarantine_{kind.folder}")
-            stage((RAW_QUERY,), start_silver)
-            if on_silver:
-                stage((SILVER_QUERY,), start_gold)
+            _start_layers(spark, settings, available_now, echo, run, streams, enabled, analytic)
             return run
         # The seed's design: every query reads Kafka and parses on its own (kept to compare: lesson 09).
         _refuse_mixed_layout(settings)
@@ -346,11 +333,69 @@ def _start(spark: "SparkSession", settings: Settings, available_now: bool, echo:
             echo(f"  ✓ {settings.kafka_topics[t]:<13} -> raw_{folder} + quarantine_{folder}")
         echo("Step 2: analytics from Kafka")
         for a in enabled:
-            analytic(a, streams)
+            analytic(a, build_analytic(a, streams, settings))
     except BaseException:
         run.stop()
         raise
     return run
+
+
+def _start_layers(spark: "SparkSession", settings: Settings, available_now: bool, echo: Callable[[str], None],
+                  run: EtlRun, streams: dict[str, "DataFrame"], enabled: list[Analytic],
+                  analytic: Callable[[Analytic, "DataFrame", "bool | str"], None]) -> None:
+    """The kit's design, layer by layer: bronze (one raw query reads Kafka), silver (the events each once; the
+    combined windows), gold (the analytics).  Every layer after the raw query reads the tables of the layer before
+    as file streams; in an available-now run they follow it (``FOLLOW``) and ``EtlRun.drain_next`` stops them."""
+    from .analytics import SILVER_WINDOWS, deduplicate_events, from_events, read_combined_windows_stream
+    from .spark import read_kafka_stream
+    from .writers import EVENTS, FOLLOW, RAW_QUERY, write_raw_streams, write_silver_stream
+
+    later = FOLLOW if available_now else False
+    schema = events_schema(streams)
+    on_windows = [a for a in enabled if a.on_windows]
+    on_events = [a for a in enabled if not a.on_windows]
+    echo(f"Step 1: raw ETL, one query ({RAW_QUERY}): each topic read once, each record parsed once")
+    topics = ",".join(settings.kafka_topics[k.id] for k in KINDS)
+    run.queries[RAW_QUERY] = write_raw_streams(read_kafka_stream(spark, topics, settings), settings, available_now)
+    for kind in KINDS:
+        echo(f"  ✓ {settings.kafka_topics[kind.id]:<13} -> raw_{kind.folder} + quarantine_{kind.folder}")
+    echo(f"  ✓ the four topics' events -> raw/{EVENTS}")
+    stages: list[tuple[str, ...]] = [(RAW_QUERY,)]
+    if not enabled:
+        run.stages = stages
+        return
+    echo("Step 2: silver: each event once, and the combined windows")
+    run.queries[EVENTS_QUERY] = write_silver_stream(deduplicate_events(spark, schema, settings), EVENTS, settings,
+                                                    later)
+    echo(f"  ✓ raw/{EVENTS}, each event once -> silver/{EVENTS}")
+    stages.append((EVENTS_QUERY,))
+    third: list[str] = []
+    if on_windows:
+        windows = from_events("create_combined_transport_weather_window", spark, schema, settings)
+        run.queries[SILVER_QUERY] = write_silver_stream(windows, SILVER_WINDOWS, settings, later)
+        echo(f"  ✓ combined {settings.window_duration_medium} windows -> silver/{SILVER_WINDOWS}")
+        third.append(SILVER_QUERY)
+    echo("Step 3: gold: the analytics over the silver events and the silver windows")
+    for a in on_events:
+        analytic(a, from_events(a.build, spark, schema, settings), later)
+        third.append(a.name)
+    stages.append(tuple(third))
+
+    def start_gold() -> None:
+        combined = {"combined": read_combined_windows_stream(spark, streams["combined"].schema, settings)}
+        for a in on_windows:
+            analytic(a, build_analytic(a, combined, settings), available_now)
+
+    if on_windows:
+        if available_now:
+            # The windows are few (96 a day), so in an available-now run these seven read them in one batch each,
+            # available-now, once the silver windows have ended: that costs less than following them trigger by
+            # trigger (bench/etl_scaling.py, issue 40's closing note).
+            run.deferred = start_gold
+            echo(f"  … {len(on_windows)} analytics over the windows start when the silver windows have ended")
+        else:
+            start_gold()
+    run.stages = stages if available_now else []
 
 
 def _wait_a_little(spark: "SparkSession") -> None:
@@ -366,22 +411,18 @@ def _wait_a_little(spark: "SparkSession") -> None:
 
 def start_etl(spark: "SparkSession", settings: Settings, available_now: bool = False,
               echo: Callable[[str], None] = print, *, silver: bool = True) -> EtlRun:
-    """Start the ETL: the raw query (each topic read once, each record parsed once, raw Parquet and quarantine),
-    then the silver windows and the analytics over the raw tables, then the analytics over the silver windows.
-
-    The medallion layout: bronze (the raw tables), silver (the combined windows), gold (the analytics). With ``available_now`` each stage starts once the queries it reads from
-    have finished, so this call waits for them.  ``silver=False`` runs seed 003's design instead: raw and
-    quarantine each read Kafka, and so does every analytic (the slower design, kept for comparison).
+    """Start the ETL in layers, the medallion layout: bronze (the raw query: each topic read once, each record
+    parsed once, to raw Parquet, quarantine and the events table), silver (each event once; the combined
+    windows), gold (the analytics over the silver events and the silver windows).  Every query starts now;
+    with ``available_now`` the later layers follow the raw query and :func:`run_etl` (or
+    :meth:`EtlRun.drain_next`) stops them when it has ended.  ``silver=False`` runs seed 003's design instead:
+    raw and quarantine each read Kafka, and so does every analytic (the slower design, kept for comparison).
     """
     run = _start(spark, settings, available_now, echo, silver)
-    try:
-        while run.waiting and not run.failed():  # available-now only: start each stage when its inputs are done
-            if not run.start_waiting():
-                _wait_a_little(spark)
-    except BaseException:
-        run.stop()
-        raise
-    echo(f"=== ALL STREAMS STARTED ({len(run.queries)} total) ===")
+    if run.deferred is None:
+        echo(f"=== ALL STREAMS STARTED ({len(run.queries)} total) ===")
+    else:
+        echo(f"=== {len(run.queries)} STREAMS STARTED; the analytics over the windows follow ===")
     return run
 
 
@@ -395,19 +436,20 @@ def run_etl(spark: "SparkSession", settings: Settings, *, available_now: bool = 
     were still running when the wait ended (before they were stopped).
     """
 
-    run = _start(spark, settings, available_now, echo, silver)
+    run = start_etl(spark, settings, available_now, echo, silver=silver)
+    announced = run.deferred is None
     stop_event = stop_event or threading.Event()
     deadline = time.monotonic() + run_for if run_for else None
-    announced = False
     try:
         while not stop_event.is_set():
             if run.failed():
                 break
-            run.start_waiting()
-            if not announced and not run.waiting:
-                echo(f"=== ALL STREAMS STARTED ({len(run.queries)} total) ===")
-                announced = True
-            if run.active() == 0 and not run.waiting:
+            if run.drain_next():
+                if not announced and run.deferred is None:
+                    echo(f"=== ALL STREAMS STARTED ({len(run.queries)} total) ===")
+                    announced = True
+                continue
+            if run.active() == 0:
                 break
             if deadline is not None and time.monotonic() >= deadline:
                 break

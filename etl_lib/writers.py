@@ -20,12 +20,21 @@ from .parsing import PARTITION_COLUMNS
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming import StreamingQuery
+    from pyspark.sql.types import StructType
 
-__all__ = ["write_raw_streams", "read_raw_table_stream", "RAW_QUERY", "WRITE_ORDER", "write_parquet_stream", "write_quarantine_stream", "write_silver_stream", "write_analytics_stream", "TOPIC_FOLDERS",
+__all__ = ["write_raw_streams", "read_table_stream", "RAW_QUERY", "EVENTS", "write_parquet_stream",
+           "write_quarantine_stream", "write_silver_stream", "write_analytics_stream", "TOPIC_FOLDERS",
            "one_file_per_partition", "count_rows"]
 
 # The seed's folder names under OUTPUT_BASE_PATH (and QUARANTINE_PATH), by record kind: etl_lib.core.kinds.
 TOPIC_FOLDERS = {k.id: k.folder for k in KINDS}
+
+# ``available_now=FOLLOW``: a later layer's query in an available-now run.  It cannot be available-now itself (it
+# would read what the layer before had written when it started, and stop), so it runs a trigger every
+# FOLLOW_INTERVAL beside the layer it reads, and the orchestrator stops it once it has processed everything that
+# layer wrote (etl_lib.main.EtlRun.drain_next).
+FOLLOW = "follow"
+FOLLOW_INTERVAL = "500 milliseconds"
 
 
 def _start(df: "DataFrame", path: Path, checkpoint: Path, name: str, settings: Settings, available_now: bool,
@@ -40,11 +49,15 @@ def _start(df: "DataFrame", path: Path, checkpoint: Path, name: str, settings: S
     )
     if partition_by:
         writer = writer.partitionBy(*partition_by)
+    return _trigger(writer, available_now, settings).start()
+
+
+def _trigger(writer, available_now: "bool | str", settings: Settings):
+    if available_now == FOLLOW:
+        return writer.trigger(processingTime=FOLLOW_INTERVAL)
     if available_now:
-        writer = writer.trigger(availableNow=True)
-    else:
-        writer = writer.trigger(processingTime=settings.batch_interval)
-    return writer.start()
+        return writer.trigger(availableNow=True)
+    return writer.trigger(processingTime=settings.batch_interval)
 
 
 def one_file_per_partition(df: "DataFrame") -> "DataFrame":
@@ -108,9 +121,10 @@ def _file_sink(spark: "SparkSession", path: Path, partition_by: tuple[str, ...])
 
 # The raw query's name: one query reads the four topics (the seed's raw_<folder> streams are its outputs).
 RAW_QUERY = "raw_topics"
-# The order in which the raw query writes each batch's tables: a table written later is never ahead of one
-# written earlier, so the silver windows and the analytics take their watermark from the last one they read.
-WRITE_ORDER = ("accidents", "bike", "taxi", "weather")
+# The table of events (every valid record of the four topics in one schema: etl_lib.analytics.kind_events), by the
+# name it has in two layers: OUTPUT_BASE_PATH/events (bronze: as they arrived, duplicates too) and
+# SILVER_PATH/events (each event once).
+EVENTS = "events"
 
 
 def _refuse_older_layout(s: Settings) -> None:
@@ -133,22 +147,25 @@ def _refuse_older_layout(s: Settings) -> None:
 def write_raw_streams(raw: "DataFrame", settings: Settings | None = None,
                       available_now: bool = False) -> "StreamingQuery":
     """The bronze layer: one query reads the four topics (``raw``: a Kafka stream subscribed to all four), parses
-    each record once and writes each topic's raw table and quarantine.
+    each record once and writes each topic's raw table and quarantine, and the events of all four in one table.
 
-    Each micro-batch's Kafka rows are kept in memory for the batch; each topic's records are parsed once
-    (:func:`etl_lib.parsing.checked_records`); the valid ones go to ``OUTPUT_BASE_PATH/<folder>``
-    (year/month/date/hour, one file per hour), the rejected ones to ``QUARANTINE_PATH/<folder>`` (by the day they
-    arrived).  Each of the eight outputs is written through Spark's own Parquet file sink with its commit log, so
-    each is exactly-once as a one-sink query is: a batch redone after a crash is skipped by an output whose log
-    holds it and written by one whose log does not.  The folders are what a Parquet query writes, so Spark's
-    readers and the file streams of the later layers (:func:`read_raw_table_stream`) see committed batches only.
-    The tables are written in :data:`WRITE_ORDER`, weather last.
+    Each micro-batch's Kafka rows are kept in memory for the batch, and each topic's records are parsed once
+    (:func:`etl_lib.parsing.checked_records`).  The valid ones go to ``OUTPUT_BASE_PATH/<folder>``
+    (year/month/date/hour, one file per hour) and, in the common event schema, to ``OUTPUT_BASE_PATH/events``;
+    the rejected ones to ``QUARANTINE_PATH/<folder>`` (by the day they arrived).  Each of the nine outputs is
+    written through Spark's own Parquet file sink with its commit log, so each is exactly-once as a one-sink
+    query is: a batch redone after a crash is skipped by an output whose log holds it and written by one whose
+    log does not.  The folders are what a Parquet query writes, so Spark's readers and the file streams of the
+    later layers see committed batches only.  The events table gets a whole Kafka micro-batch of all four topics
+    in one commit, as one query reading the topics would see them: what the silver events query needs to keep
+    one watermark over every kind.  The outputs are written one after another: side by side, in threads of
+    their own, the nine writes took longer (bench/etl_scaling.py, issue 40's note).
     """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     from . import parsing
-    from .core.kinds import by_id
+    from .analytics import kind_events
 
     s = settings or get_settings()
     _refuse_older_layout(s)
@@ -157,57 +174,44 @@ def write_raw_streams(raw: "DataFrame", settings: Settings | None = None,
 
     def write_batch(batch: "DataFrame", batch_id: int) -> None:
         if not sinks:  # in the driver, at the first batch: the sinks read their logs then
-            for t in WRITE_ORDER:
-                folder = by_id(t).folder
-                sinks[t] = (_file_sink(spark, s.output_base_path / folder, PARTITION_COLUMNS),
-                            _file_sink(spark, s.quarantine_path / folder, ("ingest_date",)))
+            for kind in KINDS:
+                sinks[kind.id] = (_file_sink(spark, s.output_base_path / kind.folder, PARTITION_COLUMNS),
+                                  _file_sink(spark, s.quarantine_path / kind.folder, ("ingest_date",)))
+            sinks[EVENTS] = _file_sink(spark, s.output_base_path / EVENTS, ())
         rows = batch.persist(StorageLevel.MEMORY_AND_DISK)
+        checked = {k.id: parsing.checked_records(rows.where(F.col("topic") == s.kafka_topics[k.id]), k.id, s)
+                   .persist(StorageLevel.MEMORY_AND_DISK) for k in KINDS}
         try:
-            for t in WRITE_ORDER:
-                raw_sink, quarantine_sink = sinks[t]
-                checked = parsing.checked_records(rows.where(F.col("topic") == s.kafka_topics[t]), t, s)
-                checked = checked.persist(StorageLevel.MEMORY_AND_DISK)
-                try:
-                    raw_sink.addBatch(batch_id, one_file_per_partition(parsing.valid_records(checked, t))._jdf)
-                    quarantine_sink.addBatch(batch_id, parsing.rejected_records(checked)._jdf)
-                finally:
-                    checked.unpersist()
+            valid = {t: parsing.valid_records(c, t) for t, c in checked.items()}
+            for t, c in checked.items():
+                sinks[t][0].addBatch(batch_id, one_file_per_partition(valid[t])._jdf)
+                sinks[t][1].addBatch(batch_id, parsing.rejected_records(c)._jdf)
+            events = None
+            for t, df in valid.items():
+                part = kind_events(df, t)
+                events = part if events is None else events.unionByName(part)
+            sinks[EVENTS].addBatch(batch_id, events.coalesce(2)._jdf)
         finally:
+            for c in checked.values():
+                c.unpersist()
             rows.unpersist()
 
     writer = (raw.writeStream.foreachBatch(write_batch)
               .option("checkpointLocation", str(s.checkpoint_base_path / RAW_QUERY)).queryName(RAW_QUERY))
-    writer = writer.trigger(availableNow=True) if available_now else writer.trigger(processingTime=s.batch_interval)
-    return writer.start()
+    return _trigger(writer, available_now, s).start()
 
 
-def read_raw_table_stream(spark: "SparkSession", kind_id: str, schema, settings: Settings | None = None,
-                          watermark: bool = False) -> "DataFrame":
-    """A topic's raw Parquet table as a stream (Spark's file source): what the silver windows and the analytics
-    read instead of Kafka.  Over a folder a file sink writes, the source reads the sink's commit log, not the
-    folder, so it sees each committed batch's files once and never a killed batch's orphans.
-
-    ``schema``: the valid records' schema (:func:`etl_lib.parsing.parse_stream`'s), in any order; the
-    partition columns come from the folder names and are put last, as the source returns them.
-    ``watermark``: give it the event-time watermark (``WATERMARK_DELAY`` on ``event_time``).  A query over
-    several tables gives it only to the one written last in :data:`WRITE_ORDER`: every other table is then at
-    least as far on, so none of their records is late because another table ran ahead.
-    """
-    from pyspark.sql import types as T
-
-    from .core.kinds import by_id
-
-    s = settings or get_settings()
-    path = s.output_base_path / by_id(kind_id).folder
+def read_table_stream(spark: "SparkSession", path, schema: "StructType") -> "DataFrame":
+    """A Parquet table another query writes, as a stream (Spark's file source): how the later layers read the
+    earlier ones instead of Kafka.  Over a folder a file sink writes, the source reads the sink's commit log,
+    not the folder, so it sees each committed batch's files once and never a killed batch's orphans; the folder
+    is created first, since the source needs it before the query that fills it has written."""
     ensure_folder(spark, path)
-    fields = [f for f in schema.fields if f.name not in PARTITION_COLUMNS]
-    fields += [schema[c] for c in PARTITION_COLUMNS]
-    df = spark.readStream.schema(T.StructType(fields)).parquet(str(path))
-    return df.withWatermark("event_time", s.watermark_delay) if watermark else df
+    return spark.readStream.schema(schema).parquet(str(path))
 
 
 def write_silver_stream(df: "DataFrame", table: str, settings: Settings | None = None,
-                        available_now: bool = False) -> "StreamingQuery":
+                        available_now: bool | str = False) -> "StreamingQuery":
     """A silver table (cleaned, deduplicated, windowed data other queries build on) to ``SILVER_PATH/<table>``.
 
     Append mode, like every Parquet sink: each window is written once, final.
@@ -218,7 +222,7 @@ def write_silver_stream(df: "DataFrame", table: str, settings: Settings | None =
 
 
 def write_analytics_stream(df: "DataFrame", subfolder: str, output_mode: str = "append",
-                           settings: Settings | None = None, available_now: bool = False) -> "StreamingQuery":
+                           settings: Settings | None = None, available_now: bool | str = False) -> "StreamingQuery":
     """An analytics result to ``ANALYTICS_OUTPUT_PATH/<subfolder>`` with its own checkpoint.
 
     The Parquet sink only supports append mode: a window's row is written once,

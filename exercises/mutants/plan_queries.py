@@ -10,24 +10,29 @@ def _flag(env, flag):
     return SPELLINGS[value.strip().lower()]
 
 
-def _plan(env, registry, flag=_flag, raw=lambda any_on: True, silver=None):
+def _plan(env, registry, flag=_flag, raw=lambda any_on: True, silver=None, chain=True):
     on = {s["name"]: flag(env, s["flag"]) for s in registry if s["layer"] == "gold"}
-    needed = {s.get("needs") for s in registry if on.get(s["name"])}
     keep_raw = raw(any(on.values()))
+    started = {s["name"] for s in registry if (s["layer"] == "raw" and keep_raw) or on.get(s["name"])}
+    needed = {s.get("needs") for s in registry if s["name"] in started}
+    while chain:  # the silver stages needed through the silver stages that start, until no new one is found
+        more = needed | {s.get("needs") for s in registry if s["layer"] == "silver" and s["name"] in needed}
+        chain = more != needed
+        needed = more
     return [s["name"] for s in registry
-            if (s["layer"] == "raw" and keep_raw) or on.get(s["name"])
-            or (s["layer"] == "silver" and (silver if silver is not None else s["name"] in needed))]
+            if s["name"] in started or (s["layer"] == "silver" and (silver if silver is not None
+                                                                   else s["name"] in needed))]
 
 
 def kit_analytics_written_in(env, registry):
     """Breaks "registry": the analytics are the kit's eleven, written into the function, whatever the registry
     holds; a new analytic, or another pipeline's, never starts."""
     from etl_lib.core.catalog import ANALYTICS
+    from etl_lib.main import EVENTS_QUERY, SILVER_QUERY
 
     on = {a.name: _flag(env, a.flag) for a in ANALYTICS}
-    windows = any(on[a.name] for a in ANALYTICS if a.on_windows)
-    return [s["name"] for s in registry
-            if s["layer"] == "raw" or on.get(s["name"]) or (s["layer"] == "silver" and windows)]
+    silver = {EVENTS_QUERY: any(on.values()), SILVER_QUERY: any(on[a.name] for a in ANALYTICS if a.on_windows)}
+    return [s["name"] for s in registry if s["layer"] == "raw" or on.get(s["name"]) or silver.get(s["name"])]
 
 
 def layers_in_order(env, registry):
@@ -70,10 +75,17 @@ def silent_error(env, registry):
 
 
 def silver_always(env, registry):
-    """Breaks "needs": every silver stage starts, even when no started analytic reads it."""
+    """Breaks "needs": every silver stage starts, even when no started stage reads it."""
     return _plan(env, registry, silver=True)
+
+
+def direct_needs_only(env, registry):
+    """Breaks "chain": a silver stage starts only when a started analytic needs it directly; what a started silver
+    stage needs is never started (in the kit, a windows analytic alone starts the silver windows without the
+    silver events they read)."""
+    return _plan(env, registry, chain=False)
 
 
 MUTANTS = [("registry", kit_analytics_written_in), ("registry", layers_in_order), ("raw", raw_needs_an_analytic),
            ("flags", any_value_is_true), ("flags", seed_parser), ("refuse", lenient), ("refuse", silent_error),
-           ("needs", silver_always)]
+           ("needs", silver_always), ("chain", direct_needs_only)]

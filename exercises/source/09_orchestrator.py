@@ -13,15 +13,16 @@ from etl_lib.exercises import check
 #
 # `python -m etl_lib run` does not start a fixed list of queries. It walks the kit's registries: the raw query (it
 # reads the topic of each record kind of `etl_lib.core.kinds` once and writes each kind's raw table and
-# quarantine), and each analytic of `etl_lib.core.catalog` whose `ENABLE_*` flag is on; the combined windows go to
-# the silver table only when an analytic built on them starts.
+# quarantine), and each analytic of `etl_lib.core.catalog` whose `ENABLE_*` flag is on. Between the two sit the
+# silver tables, each written only when a started query reads it: each event once, and the combined windows built
+# from those events.
 # A new analytic is its build function, an entry in the catalog (its flag, name, inputs and the name of that
 # function) and a field of the settings; the orchestrator does not change. The stages are small, and configuration
 # wires them. The next cell shows the kit's registry as plain data.
 #
 # Write `plan_queries(env, registry)` returning the names of the queries that would start, in the registry's order.
 # `env` holds environment variables, as `os.environ` does (other variables in it do not matter); `registry` is a
-# list of stages, each a dict with a `name` and a `layer`:
+# list of stages, each a dict with a `name` and a `layer`; a stage that reads a silver stage names it in `needs`.
 #
 # - `"raw"` (bronze): raw queries start whatever the flags say, so switching analytics off never stops the kit
 #   from keeping every record it reads.
@@ -29,23 +30,26 @@ from etl_lib.exercises import check
 #   its flag is on. Unset, a flag is on (the kit's default, `true`); set, it must be one of the spellings the kit's
 #   settings accept: `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`, in any letter case, spaces around allowed.
 #   Any other value, an empty one too, must stop the program before anything starts: raise `ValueError` naming the
-#   variable, its value and the accepted values, as the kit's settings do. An analytic built on a silver stage names
-#   that stage in `needs`.
-# - `"silver"`: a silver stage starts only when a started analytic needs it.
+#   variable, its value and the accepted values, as the kit's settings do.
+# - `"silver"`: a silver stage starts only when a started stage needs it. A silver stage may need another one, so
+#   needs make a chain: in the kit, a windows analytic needs the silver windows, which need the silver events, and
+#   that analytic alone starts both. Follow the chain to its end: a silver stage needed only through the chain
+#   starts too, wherever the registry lists it.
 #
 # Write nothing of the kit's own stages into the function: it works for any registry passed in, a new analytic with
 # a flag of its own included.
 
 # %%
 from etl_lib.core.catalog import ANALYTICS
-from etl_lib.main import SILVER_QUERY
+from etl_lib.main import EVENTS_QUERY, SILVER_QUERY
 from etl_lib.writers import RAW_QUERY
 
-KIT_REGISTRY = [{"name": RAW_QUERY, "layer": "raw"}]
-KIT_REGISTRY.append({"name": SILVER_QUERY, "layer": "silver"})
+KIT_REGISTRY = [{"name": RAW_QUERY, "layer": "raw"},
+                {"name": EVENTS_QUERY, "layer": "silver"},
+                {"name": SILVER_QUERY, "layer": "silver", "needs": EVENTS_QUERY}]
 for a in ANALYTICS:
-    KIT_REGISTRY.append({"name": a.name, "layer": "gold", "flag": a.flag} | ({"needs": SILVER_QUERY} if a.on_windows
-                                                                            else {}))
+    KIT_REGISTRY.append({"name": a.name, "layer": "gold", "flag": a.flag,
+                         "needs": SILVER_QUERY if a.on_windows else EVENTS_QUERY})
 for stage in KIT_REGISTRY:
     print(stage)
 
@@ -55,18 +59,26 @@ def plan_queries(env: dict, registry: list) -> list:
     ### BEGIN SOLUTION
     spellings = {"true": True, "1": True, "yes": True, "on": True,
                  "false": False, "0": False, "no": False, "off": False}
-    started = {}
+    started = set()
     for stage in registry:
-        if stage["layer"] == "gold":
+        if stage["layer"] == "raw":
+            started.add(stage["name"])
+        elif stage["layer"] == "gold":
             value = env.get(stage["flag"], "true")
             if value.strip().lower() not in spellings:
                 raise ValueError(f"{stage['flag']}={value!r} is not valid: expected true or false "
                                  "(also accepted: 1/0, yes/no, on/off)")
-            started[stage["name"]] = spellings[value.strip().lower()]
-    needed = {stage.get("needs") for stage in registry if started.get(stage["name"])}
-    return [stage["name"] for stage in registry
-            if stage["layer"] == "raw" or started.get(stage["name"])
-            or (stage["layer"] == "silver" and stage["name"] in needed)]
+            if spellings[value.strip().lower()]:
+                started.add(stage["name"])
+    # follow the needs: a silver stage that starts may need another, wherever the registry lists it
+    silver = {stage["name"]: stage for stage in registry if stage["layer"] == "silver"}
+    to_visit = [stage.get("needs") for stage in registry if stage["name"] in started]
+    while to_visit:
+        name = to_visit.pop()
+        if name in silver and name not in started:
+            started.add(name)
+            to_visit.append(silver[name].get("needs"))
+    return [stage["name"] for stage in registry if stage["name"] in started]
     ### END SOLUTION
 
 

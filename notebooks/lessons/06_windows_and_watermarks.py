@@ -321,10 +321,11 @@ ahead_table
 # 09:00–11:59 came too late: three hours of trips are missing, with no error. With `min` the bike topic held the
 # watermark at 08:45 and every hour was counted. The price of `min`: every window waits for the slowest topic,
 # and a topic that stops sending holds all windows open (state grows, nothing is written). One watermark is
-# safe only where the topics cannot lag each other: the seed's design reads them in one query from a producer
-# that interleaves them in event-time order. The kit's silver windows read tables its raw query commits one
-# after another, weather last, so they take the watermark from weather alone: every other table is then at least
-# as far on, and a table with no records at all holds nothing back (lesson 09).
+# safe only where the topics cannot lag each other: one query reads them together, from a producer that
+# interleaves them in event-time order. The seed's design does that in each query. The kit keeps it: its raw
+# query writes the valid records of all four topics of each Kafka micro-batch to one events table in one commit,
+# and its silver events query sets one watermark on that table, so it sees the topics together, as a query
+# reading Kafka does (lesson 09 shows the layers).
 
 # %% [markdown]
 # **One impossible event time.** A producer with a broken clock, a typo in a year, a hostile client: a bike trip

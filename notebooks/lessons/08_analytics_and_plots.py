@@ -64,12 +64,13 @@ run = run_etl(spark, s, available_now=True)
 #
 # Each streaming query is a plan of its own, with its own source, offsets, state and checkpoint. Two queries that
 # start from the same topic share nothing: each reads the whole topic, parses it and keeps its own state. So the
-# pipeline is built in layers, as data platforms usually are: **bronze** is the raw records (one query reads the
-# four topics from Kafka once, parses each record once and writes each topic's raw Parquet and quarantine),
-# **silver** the cleaned,
-# deduplicated, windowed data many results build on (`SILVER_PATH/transport_weather_windows`, built from the raw
-# tables), **gold** the analytics. Each later layer reads the one before as a streaming *file* source: over a
-# Parquet sink it lists only the files that sink committed, and remembers in its own checkpoint which it has read,
+# pipeline is built in layers, as data platforms usually are. **Bronze** is the raw records: one query reads the
+# four topics from Kafka once, parses each record once and writes each topic's raw Parquet and quarantine, and the
+# valid records of all four topics, in one common shape, to an events table. **Silver** is the cleaned data many
+# results build on: the events with each one kept once (`SILVER_PATH/events`), and the 15-minute windows built from
+# them (`SILVER_PATH/transport_weather_windows`). **Gold** is the analytics. Each later layer reads the one before
+# as a streaming *file* source: over a Parquet sink it lists only the files that sink committed, and remembers in
+# its own checkpoint which it has read,
 # so a restart of any step repeats nothing.
 #
 # What each query read in this run:
@@ -82,10 +83,11 @@ reads = pd.DataFrame([{"query": name, "records from Kafka": r["kafka"], "rows fr
 reads
 
 # %% [markdown]
-# Only the raw query reads Kafka; the silver query reads the raw tables, the seven window analytics the
-# silver table. The first version of the kit had neither layer: each of those seven analytics read the three topics
-# again and repeated the parse, union, deduplication and window aggregation. Start those seven queries that way,
-# over the same topics (into another folder), and compare what they needed from Kafka with the raw query's one
+# Only the raw query reads Kafka; `silver_events` reads the bronze events table, the silver windows and four
+# analytics read the silver events, the seven window analytics the silver windows. The first version of the kit
+# had neither layer: each of those seven analytics read the three topics again and repeated the parse, union,
+# deduplication and window aggregation. Start those seven queries that way, over the same topics (into another
+# folder), and compare what they needed from Kafka with the raw query's one
 # read of each topic (lesson 09 compares the whole pipelines):
 
 # %% tags=["shows:silver-saves-reads"]
@@ -126,10 +128,7 @@ print(f"hours closed: {with_silver.group_start.nunique()} with the silver table,
 #
 # Fewer records read is less work, but wall time also depends on the machine and on what ran before in the same
 # Spark session (the first run pays for class loading and code generation), so this notebook does not time the two
-# runs. `bench/etl_throughput.py --full` does, in one warm session over the demo's data (71,064 records, all eleven
-# analytics): on a 2-core machine the first design took 72.7 s and the silver design 44.4 s (1.6x). The gap was
-# wider (135 s against 65 s) while parsing a record cost three times more: the fewer times a record is parsed, the
-# less the parser's speed matters.
+# runs. Lesson 09 runs the seed's whole design and the kit's side by side, and docs/scale.md gives the benchmark.
 
 # %% tags=["shows:pearson-matrix"]
 from etl_lib.report import summaries

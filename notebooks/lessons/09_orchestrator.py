@@ -39,9 +39,10 @@ scale: float = 0.05
 run_seconds: int = 40  # how long the processing-time run lasts
 
 # %% [markdown]
-# `python -m etl_lib run` is the seed's `main.py`: it builds the session, starts the raw streams (one query reads
-# the four topics once and writes each topic's raw Parquet and quarantine), then the silver windows and the
-# enabled analytics, prints a banner naming each stream as it starts, and waits.
+# `python -m etl_lib run` is the seed's `main.py`: it builds the session, starts the raw query (it reads the four
+# topics once and writes each topic's raw Parquet and quarantine, and the events of all four in one table), then
+# silver (each event once; the combined windows) and the enabled analytics, prints a banner naming each stream as
+# it starts, and waits.
 # Ctrl+C or SIGTERM stops every query, then Spark; a failing query is named and the exit code is non-zero.
 # Here the same function runs in the notebook, with three analytics switched off.
 
@@ -62,12 +63,14 @@ print("analytics folders written:", sorted(p.name for p in s.analytics_output_pa
 
 # %% [markdown]
 # **The seed's design and the kit's, side by side.** Seed 003 starts every stream from Kafka: the raw and
-# quarantine streams and each analytic read their topics and parse them on their own, so bike trips are read
-# and parsed by a dozen queries. The kit reads each topic once (bronze: one query reads the four topics and writes each
-# topic's raw Parquet and quarantine from one parse), builds the 15-minute windows once from the raw tables
-# (silver) and runs the analytics on those (gold): a file source over a Parquet sink reads through the sink's
-# commit log, so each stage still sees every committed record once. Both designs below run over the same day's records, every analytic on,
-# each in a folder of its own (`silver=False` is the seed's design):
+# quarantine streams and each analytic read their topics and parse them on their own, so bike trips are read and
+# parsed by a dozen queries, and five of them each keep their own state of the trips they have seen. The kit reads
+# each topic once (bronze: one query reads the four topics, writes each topic's raw Parquet and quarantine from one
+# parse, and the valid records of all four to one events table), drops repeated events once (silver events) and
+# builds the 15-minute windows once from them (silver windows); the analytics read those (gold). A file source
+# over a Parquet sink reads through the sink's commit log, so each layer sees every committed record once. Both
+# designs below run over the same day's records, every analytic on, each in a folder of its own (`silver=False` is
+# the seed's design):
 
 # %% tags=["shows:designs-side-by-side"]
 # runs once: the whole ETL twice over day 1, the seed's design and the kit's (about a minute)
@@ -226,11 +229,11 @@ for topic, folder in TOPIC_FOLDERS.items():
 #
 # </details>
 #
-# **5. In an available-now run the silver query starts only after the raw query has finished; on a processing-time trigger all queries start at once. Why the difference?**
+# **5. In an available-now run only the raw query is available-now; the silver and gold queries run a trigger every second beside it, and the orchestrator stops them once they have processed everything. Why not make every query available-now?**
 #
 # <details><summary>Answer</summary>
 #
-# An available-now query reads what its source holds when it starts and then stops: started early, the silver query would miss what the raw query commits later. On a processing-time trigger the file source reads the raw tables' logs at every trigger and picks up what was committed since, so each layer runs up to one trigger interval behind the one it reads.
+# An available-now query processes what its source holds when it starts, then stops. A silver query started that way beside the raw query would find the events table empty or half written and stop early; started only after the raw query, it could not work while the raw query does. So the later layers run on a short processing-time trigger, each picking up what the layer before committed, and once every query of a layer has ended the orchestrator calls `processAllAvailable()` on each query of the next layer and stops it (`EtlRun.drain_next`).
 #
 # </details>
 #
@@ -240,8 +243,8 @@ assert set(run.queries).isdisjoint({"pearson_correlations", "temporal_correlatio
     "expected no query for the three flags switched off, found "
     f"{sorted(set(run.queries) & {'pearson_correlations', 'temporal_correlations', 'multi_variable_summary'})}: "
     + START_OVER)
-assert len(run.queries) == 1 + 1 + len(ANALYTICS) - 3 and not run.failed(), (  # the raw query, silver, analytics
-    f"expected {1 + 1 + len(ANALYTICS) - 3} queries and none failed, found {len(run.queries)} queries and the "
+assert len(run.queries) == 1 + 2 + len(ANALYTICS) - 3 and not run.failed(), (  # raw, two silver, analytics
+    f"expected {1 + 2 + len(ANALYTICS) - 3} queries and none failed, found {len(run.queries)} queries and the "
     f"failures {run.failed()}: "
     + START_OVER)
 print("Three flags off: three streams not started; every query stopped cleanly: True")
@@ -251,7 +254,7 @@ print("Three flags off: three streams not started; every query stopped cleanly: 
 #
 # - One call starts every stream and prints a banner of what started (→ *prints a banner naming each stream as it starts*) [09#flags-off]
 # - Flags decide which analytics start (→ *with three analytics switched off*) [09#flags-off] [09#flag-off-no-output]
-# - Read and parse each topic once (bronze), build shared windows once (silver), run the analytics on them (gold); the seed's design reads bike trips in a dozen queries (→ *The seed's design and the kit's, side by side.*) [09#designs-side-by-side] [09#designs-queries]
+# - Read and parse each topic once (bronze), keep each event once and build the windows once (silver), run the analytics on them (gold); the seed's design reads bike trips in a dozen queries (→ *The seed's design and the kit's, side by side.*) [09#designs-side-by-side] [09#designs-queries]
 # - The seed's mode is a processing-time trigger: a batch every `BATCH_INTERVAL`, never finishing (→ *The seed's own mode: a processing-time trigger.*) [07#kit-sink-chain] [09#live-run-checked] [doc: Spark 4.2 · Structured Streaming Programming Guide · Triggers]
 # - Stopping abandons the batch in flight; the checkpoint makes the restart redo it (→ *What stopping does.*) [07#orphan-file] [doc: Spark 4.2 · Structured Streaming Programming Guide · Recovering from Failures with Checkpointing]
 # - Stop the queries before `spark.stop()`, and name a failed query with its cause (→ *Why stop the queries before*) [09#clean-stop]

@@ -59,9 +59,9 @@ def test_etl_killed_at_random_moments_loses_and_duplicates_nothing(spark, settin
                                     start_new_session=True)
             try:
                 deadline = time.monotonic() + 180
-                while _started(s) < 13 and time.monotonic() < deadline:
+                while _started(s) < 14 and time.monotonic() < deadline:
                     time.sleep(0.2)
-                assert _started(s) == 13, "the ETL never started all of its queries"
+                assert _started(s) == 14, "the ETL never started all of its queries"
                 # A random moment: during the first batches, or well into the run.
                 wait = rng.uniform(0.5, 12.0)
                 time.sleep(wait)
@@ -79,8 +79,8 @@ def test_etl_killed_at_random_moments_loses_and_duplicates_nothing(spark, settin
         out = subprocess.run([sys.executable, "-m", "etl_lib", "run", "--run-for", "30"], env=_env(s, tmp_path),
                              cwd=project_root(), capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stdout + out.stderr
-        assert "ALL STREAMS STARTED (13 total)" in out.stdout, out.stdout
-        assert "13 of 13 queries active at the end" in out.stdout, out.stdout
+        assert "ALL STREAMS STARTED (14 total)" in out.stdout, out.stdout
+        assert "14 of 14 queries active at the end" in out.stdout, out.stdout
         assert "Traceback" not in out.stderr, out.stderr
     finally:
         replay.join(timeout=300)
@@ -116,7 +116,7 @@ def test_etl_killed_at_random_moments_loses_and_duplicates_nothing(spark, settin
             same = diff | (merged[col].isna() & merged[f"{col}_batch"].isna())
             assert same.all(), (a.name, col, merged.loc[~same, [*keys, col, f"{col}_batch"]].head(5).to_dict("records"))
     print(f"\nkilled at {kills} s after start ({uncommitted} batches unfinished at the first kill), then "
-          f"30 s with 13 of 13 queries up; {orphans} orphan files left by killed batches; "
+          f"30 s with 14 of 14 queries up; {orphans} orphan files left by killed batches; "
           f"raw/quarantine rows per topic {per_topic}")
 
 

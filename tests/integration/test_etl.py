@@ -50,8 +50,8 @@ def _own_topics(settings, tmp, **flags):
 
 @pytest.fixture(scope="module")
 def etl(spark, settings, tmp_path_factory):
-    """One full ETL run (the raw query writing every raw table and quarantine, the silver windows, 11 analytics)
-    over a simulated week."""
+    """One full ETL run (the raw query writing every raw table, quarantine and the events table; the silver events
+    and windows; 11 analytics) over a simulated week."""
     s = _own_topics(settings, tmp_path_factory.mktemp("etl"))
     key = generate(GenParams(days=7, scale=0.25, seed=7), KafkaSink(s.kafka_bootstrap_servers, s.kafka_topics))
     run = run_etl(spark, s, available_now=True, echo=QUIET)
@@ -64,13 +64,13 @@ def _count(spark, path):
 
 def test_every_stream_started_and_finished(etl):
     _, _, run = etl
-    assert len(run.queries) == 1 + 1 + len(ANALYTICS) == 13  # the raw query, silver windows, analytics
+    assert len(run.queries) == 1 + 2 + len(ANALYTICS) == 14  # the raw query, silver events and windows, analytics
     assert not run.failed()
 
 
 def test_each_topic_is_read_from_kafka_once(etl):
-    """Only the raw query reads Kafka (each topic once, every record once); the silver windows and the analytics
-    read the raw Parquet tables or the silver table."""
+    """Only the raw query reads Kafka (each topic once, every record once); every other query reads a Parquet table
+    of the layer before (the events table, the silver events, the silver windows)."""
     s, key, run = etl
     reads = run.rows_read()
     assert [name for name, r in reads.items() if r["kafka"]] == [RAW_QUERY]

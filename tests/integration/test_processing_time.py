@@ -3,7 +3,7 @@
 The rest of the suite drives the ETL with an available-now trigger.  That hides
 faults that only show in a query that keeps running: Spark 4.1.1's Kafka source
 failed its progress report (a NullPointerException) within seconds of the first
-empty trigger.  Here all 13 queries run on ``trigger(processingTime=...)``
+empty trigger.  Here all 14 queries run on ``trigger(processingTime=...)``
 while data_gen produces from another thread, through empty batches and a
 restart from the checkpoints, and the counts must still be exact at the end.
 """
@@ -87,10 +87,10 @@ def test_all_queries_keep_running_through_empty_batches_and_a_restart(spark, set
     try:
         for attempt in range(2):  # the first run, then a restart after a simulated crash
             if attempt:
-                assert _forget_last_commit(s) == 13
+                assert _forget_last_commit(s) == 14
             run = start_etl(spark, s, echo=QUIET)
             try:
-                assert len(run.queries) == 13
+                assert len(run.queries) == 14
                 _wait_for(run, lambda: all(len(q.recentProgress) >= 5 for q in run.queries.values()), 300)
                 assert all(q.isActive for q in run.queries.values())
                 runs_seen.append(_batches(run))
