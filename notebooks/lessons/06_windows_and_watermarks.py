@@ -281,7 +281,7 @@ def send_hours(bike_hours, weather_hours):
     send(ahead.kafka_topic_weather, [weather(f"2018-04-02 {h:02d}:{m:02d}:00")
                                      for h in weather_hours for m in range(0, 60, 10)])
 
-DESIGNS = {"one watermark on the union (seed 003)": (False, "min"),
+DESIGNS = {"one watermark on the union (the kit)": (False, "min"),
            "a watermark per topic, policy min": (True, "min"),
            "a watermark per topic, policy max": (True, "max")}
 

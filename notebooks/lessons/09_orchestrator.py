@@ -229,7 +229,7 @@ for topic, folder in TOPIC_FOLDERS.items():
 #
 # </details>
 #
-# **5. In an available-now run only the raw query is available-now; the silver and gold queries run a trigger every second beside it, and the orchestrator stops them once they have processed everything. Why not make every query available-now?**
+# **5. In an available-now run only the raw query is available-now; the silver queries and four analytics run a trigger every half second beside it, and the orchestrator stops them once they have processed everything. Why not make every query available-now?**
 #
 # <details><summary>Answer</summary>
 #

@@ -37,7 +37,7 @@ spark = spark_session(s)
 watermark_delay: str = "10 minutes"
 idle_minutes: int = 30  # a station with no trip for this long has gone idle
 records_per_second: float = 40.0  # pace of the producer in the latency race
-race_records: int = 240  # records sent to each of the two triggers
+race_records: int = 160  # records sent to each of the two triggers
 
 # %%
 from functools import partial
