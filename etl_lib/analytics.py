@@ -105,19 +105,22 @@ def once_each(events: "DataFrame", s: Settings | None = None) -> "DataFrame":
     is dropped.
 
     ``dropDuplicatesWithinWatermark`` remembers each (source, id) until the
-    watermark passes the event time of its first copy, so its state stays
-    bounded; a copy arriving later than that would count again.  A batch
+    watermark passes the event time of its first copy plus ``WATERMARK_DELAY``,
+    so its state stays bounded; a copy arriving later than that is at or behind
+    the watermark and is dropped as late.  A batch
     DataFrame sees every record at once and uses a plain ``dropDuplicates``.
     (The raw Parquet keeps every record that arrived: it is the record of what
     was sent.)
     """
     s = s or get_settings()
     # One watermark on the union, not one per topic: it follows the newest event of *any* source, so a topic
-    # that runs ahead makes another topic's older records late.  The kit's producer interleaves the topics
-    # in event-time order, and one query reads them together (in the kit's design, one raw query writes each
-    # Kafka micro-batch's events of all four topics in one commit), so none runs ahead.  With a watermark per
-    # topic before the union, Spark combines them by spark.sql.streaming.multipleWatermarkPolicy ("min", the
-    # default: the slowest topic holds it back).
+    # that runs ahead makes another topic's older records late.  It is safe while each micro-batch holds the
+    # same stretch of event time of every topic: one query reads them together (in the kit's design, one raw
+    # query writes each Kafka micro-batch's events of all four topics in one commit), from a producer that
+    # interleaves them in event-time order.  A backlog read in capped batches need not be: Spark splits
+    # KAFKA_MAX_OFFSETS_PER_TRIGGER by each partition's unread offsets, not by event time (docs/scale.md).
+    # With a watermark per topic before the union, Spark combines them by
+    # spark.sql.streaming.multipleWatermarkPolicy ("min", the default: the slowest topic holds it back).
     watermarked = events.withWatermark("event_time", s.watermark_delay)
     if events.isStreaming:
         return watermarked.dropDuplicatesWithinWatermark(["source", "event_id"])
@@ -189,7 +192,7 @@ def read_combined_windows_stream(spark: "SparkSession", schema: "StructType", se
                                  ) -> "DataFrame":
     """The silver table (``SILVER_PATH/transport_weather_windows``) as a stream the chained analytics can read.
 
-    One query computes the combined windows from Kafka and writes them to the
+    One query computes the combined windows from the silver events and writes them to the
     silver table; seven analytics read that table instead of re-reading three
     Kafka topics and repeating the union, deduplication and window aggregation
     each.  A streaming file source reads only the files the silver query

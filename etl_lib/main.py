@@ -86,8 +86,8 @@ class EtlRun:
     In an available-now run only the raw query is available-now: it reads what
     Kafka holds at its start.  The later layers read tables as file streams, and
     an available-now file source would read only what its input table held when
-    it started, so they run a trigger every second beside the layer they read
-    (``etl_lib.writers.FOLLOW``).  :meth:`drain_next` stops them layer by layer:
+    it started, so they run a trigger every ``FOLLOW_INTERVAL`` beside the layer
+    they read (``etl_lib.writers.FOLLOW``).  :meth:`drain_next` stops them layer by layer:
     once every query of a layer has ended, each query of the next one processes
     all its input holds and is stopped; then the analytics over the silver
     windows start, available-now (:attr:`deferred`).
@@ -125,11 +125,12 @@ class EtlRun:
                 t.start()
             for t in threads:
                 t.join()
-            if any(q.isActive for q in queries):  # a query failed while draining: failed() names it
+            if any(describe_query_error(q) for q in queries):  # failed while draining: failed() names it
                 return drained
             drained = True
         if len(self.stages) <= 1 and self.deferred is not None and not any(
-                self.queries[n].isActive for n in (self.stages[0] if self.stages else ())):
+                q.isActive or describe_query_error(q) for q in (self.queries[n] for n in
+                                                                (self.stages[0] if self.stages else ()))):
             start, self.deferred = self.deferred, None
             start()
             drained = True
@@ -137,6 +138,7 @@ class EtlRun:
 
     def stop(self) -> None:
         self.stages.clear()
+        self.deferred = None
         for q in self.queries.values():
             try:
                 q.stop()
@@ -209,7 +211,7 @@ class EtlRun:
 
 def _drain(query: "StreamingQuery") -> None:
     """Process everything the query's sources hold (watermark-only batches too), then stop it; a query that fails
-    meanwhile is left running for EtlRun.failed to name."""
+    meanwhile keeps its exception for EtlRun.failed to name."""
     try:
         query.processAllAvailable()
     except Exception:  # noqa: BLE001 - its exception stays on the query

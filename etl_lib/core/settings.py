@@ -72,7 +72,7 @@ def _under_data(sub: str) -> Callable[[dict[str, Any]], str]:
 
 ANALYTICS_FLAGS = tuple(a.flag for a in ANALYTICS)
 
-# The kit's Spark jobs are short: a lesson or a test runs a few thousand records through twenty queries in a
+# The kit's Spark jobs are short: a lesson or a test runs a few thousand records through a dozen queries in a
 # fresh JVM, where the optimising C2 compiler spends more CPU than it later saves (on 2 cores it competes with
 # the queries).  C1 only, and the throughput collector instead of G1: a small world's first ETL 69 s -> 38-46 s.
 # The demo's world too (52.7 s -> 46.7 s).  A job of many minutes gains from C2: LONG_JOB_JVM_OPTIONS below.

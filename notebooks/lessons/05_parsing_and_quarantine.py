@@ -101,10 +101,12 @@ print(body(read_kafka_stream))
 
 # %% [markdown]
 # and `parse_bike_stream(raw)` is `parse_stream(raw, "bike")`: the same `from_json` with the explicit schema
-# (inside `with_reasons`, which also gives each record its reason), the valid records kept, then the time columns:
+# (inside `with_reasons`, which also gives each record its reason), then `valid_records`: the valid records kept,
+# then the time columns:
 
 # %% tags=["shows:parse-stream"]
 print(body(parsing.parse_stream))
+print(body(parsing.valid_records))
 print(body(parsing._with_time_columns))
 
 # %% [markdown]

@@ -239,13 +239,16 @@ pd.DataFrame({"by hand, one run": by_hand, "kit, three runs": kit}).loc[sorted(b
 
 # %% [markdown]
 # The kit's windowed counts are the same chain (`generate_transport_usage_summary` and the two usage analytics
-# call this), with the sources put in one union and each record counted once:
+# call it), with the sources put in one union (`_once_each`), the watermark set and each record kept once
+# (`once_each`), then counted per window (`_trip_counts`). In the kit's layers the silver events query does the
+# union, watermark and deduplication once for every analytic (lesson 09):
 
 # %% tags=["shows:kit-window-chain"]
 import inspect
 from etl_lib import analytics
 
-print(inspect.getsource(analytics._trip_counts).split('"""')[-1].strip("\n"))
+for fn in (analytics._once_each, analytics.once_each, analytics._trip_counts):
+    print(inspect.getsource(fn).split('"""')[-1].strip("\n"))
 
 # %% [markdown]
 # Two differences in the table, both worth knowing. The hand-written chain has no 09:15 row: its watermark

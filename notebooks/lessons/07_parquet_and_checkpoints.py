@@ -99,7 +99,7 @@ print("rows written by hand:", spark.read.parquet(str(s.data_dir / "by_hand" / "
 import inspect
 from etl_lib import writers
 
-for fn in (writers.write_parquet_stream, writers._start):
+for fn in (writers.write_parquet_stream, writers._start, writers._trigger):
     print(inspect.getsource(fn).split('"""')[-1].strip("\n") if fn.__doc__ else inspect.getsource(fn))
 
 # %% [markdown]

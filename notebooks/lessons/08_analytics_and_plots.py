@@ -128,7 +128,7 @@ print(f"hours closed: {with_silver.group_start.nunique()} with the silver table,
 #
 # Fewer records read is less work, but wall time also depends on the machine and on what ran before in the same
 # Spark session (the first run pays for class loading and code generation), so this notebook does not time the two
-# runs. Lesson 09 runs the seed's whole design and the kit's side by side, and docs/scale.md gives the benchmark.
+# runs. Lesson 09 runs the seed's whole design and the kit's side by side and prints both wall times.
 
 # %% tags=["shows:pearson-matrix"]
 from etl_lib.report import summaries

@@ -64,7 +64,7 @@ print("analytics folders written:", sorted(p.name for p in s.analytics_output_pa
 # %% [markdown]
 # **The seed's design and the kit's, side by side.** Seed 003 starts every stream from Kafka: the raw and
 # quarantine streams and each analytic read their topics and parse them on their own, so bike trips are read and
-# parsed by a dozen queries, and five of them each keep their own state of the trips they have seen. The kit reads
+# parsed by a dozen queries, and ten of them each keep their own state of the trips they have seen. The kit reads
 # each topic once (bronze: one query reads the four topics, writes each topic's raw Parquet and quarantine from one
 # parse, and the valid records of all four to one events table), drops repeated events once (silver events) and
 # builds the 15-minute windows once from them (silver windows); the analytics read those (gold). A file source
@@ -221,7 +221,7 @@ for topic, folder in TOPIC_FOLDERS.items():
 # </details>
 #
 
-# **4. The raw query writes eight outputs from one `foreachBatch` function, and `foreachBatch` alone is only at-least-once. Why does a crash between writing the bike raw table and the bike quarantine neither lose nor duplicate a record?**
+# **4. The raw query writes nine outputs from one `foreachBatch` function, and `foreachBatch` alone is only at-least-once. Why does a crash between writing the bike raw table and the bike quarantine neither lose nor duplicate a record?**
 #
 # <details><summary>Answer</summary>
 #
