@@ -226,10 +226,11 @@ def read_events_stream(spark: "SparkSession", schema: "StructType", kinds: Seque
     """The silver events table (``SILVER_PATH/events``) as a stream: the events of ``kinds`` only, with the
     event-time watermark.
 
-    The silver events query writes each event once, and an event it passes is not older than its watermark,
-    which follows every input it read; this reader's watermark follows only what it keeps of that output, so
-    it is never ahead of the silver query's and drops none of its rows as late.  It is what the seed's design
-    computes in each query from Kafka: the same kinds, watermarked alone, each event once.
+    The silver events query writes each event once; this reader's watermark follows only what it keeps of that
+    output.  It is what the seed's design computes in each query from Kafka: the same kinds, watermarked alone,
+    each event once.  One difference: Spark filters late rows with the watermark of the batch before, so a late
+    row the silver query kept can be late here, once this reader has read the silver batch before it
+    (docs/orchestrator.md, "What the chain changes for late rows").
     """
     s = settings or get_settings()
     events = read_table_stream(spark, s.silver_path / EVENTS, schema).where(F.col("source").isin(*kinds))
