@@ -100,10 +100,10 @@ class EtlRun:
     # available-now: starts the analytics over the silver windows once the last followed layer has been drained
     deferred: Callable[[], None] | None = None
 
-    @property
-    def waiting(self) -> bool:
-        """Some layer of an available-now run still waits for the layer it reads to end."""
-        return len(self.stages) > 1 or self.deferred is not None
+    def _ended(self, names: tuple[str, ...]) -> bool:
+        """Every query named has ended, and none with an error."""
+        return not any(q.isActive or describe_query_error(q) for q in (self.queries[n] for n in names
+                                                                        if n in self.queries))
 
     def drain_next(self) -> bool:
         """If every query of the first listed layer has ended without error, stop the next layer the way an
@@ -113,8 +113,7 @@ class EtlRun:
         :meth:`failed` to name."""
         drained = False
         while len(self.stages) > 1:
-            done = [self.queries[n] for n in self.stages[0] if n in self.queries]
-            if any(q.isActive or describe_query_error(q) for q in done):
+            if not self._ended(self.stages[0]):
                 break
             self.stages.pop(0)
             queries = [self.queries[name] for name in self.stages[0]]
@@ -128,9 +127,7 @@ class EtlRun:
             if any(describe_query_error(q) for q in queries):  # failed while draining: failed() names it
                 return drained
             drained = True
-        if len(self.stages) <= 1 and self.deferred is not None and not any(
-                q.isActive or describe_query_error(q) for q in (self.queries[n] for n in
-                                                                (self.stages[0] if self.stages else ()))):
+        if len(self.stages) <= 1 and self.deferred is not None and self._ended(self.stages[0] if self.stages else ()):
             start, self.deferred = self.deferred, None
             start()
             drained = True
@@ -364,7 +361,6 @@ def _start_layers(spark: "SparkSession", settings: Settings, available_now: bool
     echo(f"  ✓ the four topics' events -> raw/{EVENTS}")
     stages: list[tuple[str, ...]] = [(RAW_QUERY,)]
     if not enabled:
-        run.stages = stages
         return
     echo("Step 2: silver: each event once, and the combined windows")
     run.queries[EVENTS_QUERY] = write_silver_stream(deduplicate_events(spark, schema, settings), EVENTS, settings,
